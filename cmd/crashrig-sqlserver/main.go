@@ -1,0 +1,157 @@
+// Command crashrig-sqlserver is the bundled system under test: a
+// MySQL-compatible SQL server (go-mysql-server front end) whose storage is
+// crashrig's own journaled chunk store. Acknowledged commits are durable
+// (one journal fsync per commit before the OK packet).
+//
+// Usage:
+//
+//	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW]
+//
+// TEST-ONLY fault switches plant known durability bugs so the crash
+// harness can prove it detects them. They require both
+// -unsafe-fault=NAME[,NAME...] and the environment variable
+// CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND. Never enable them otherwise.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/crashrig/crashrig/database/sqlbackend"
+	"github.com/crashrig/crashrig/database/store"
+)
+
+// version is the server version; overridable with -ldflags "-X main.version=...".
+var version = "0.1.0"
+
+// faultEnv is the environment variable that must accompany -unsafe-fault.
+const (
+	faultEnv     = "CRASHRIG_UNSAFE_FAULTS"
+	faultEnvWant = "I_UNDERSTAND"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("crashrig-sqlserver", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "", "data directory (required)")
+	listen := fs.String("listen", "127.0.0.1:3306", "address to listen on")
+	logFile := fs.String("log-file", "", "append logs to this file (default stderr)")
+	rootPassword := fs.String("root-password", "", "password for root@'%' when the database is first created")
+	showVersion := fs.Bool("version", false, "print version and exit")
+	faults := fs.String("unsafe-fault", "", "TEST-ONLY: comma-separated durability bugs to plant ("+
+		strings.Join(store.FaultNames, ", ")+"); also requires "+faultEnv+"="+faultEnvWant)
+	gcPause := fs.Duration("unsafe-gc-pause", 0, "TEST-ONLY: sleep this long inside GC after its deletion/swap step, to widen crash windows; requires "+faultEnv+"="+faultEnvWant)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *showVersion {
+		fmt.Println("crashrig-sqlserver", version)
+		return 0
+	}
+	var out io.Writer = os.Stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "open log file: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		out = f
+	}
+	logger := log.New(out, "", log.LstdFlags|log.Lmicroseconds)
+	logrus.SetOutput(out)
+	logrus.SetLevel(logrus.WarnLevel)
+	if *dataDir == "" {
+		logger.Print("-data-dir is required")
+		return 2
+	}
+
+	opts := store.Options{Logf: logger.Printf}
+	if *faults != "" || *gcPause != 0 {
+		if os.Getenv(faultEnv) != faultEnvWant {
+			logger.Printf("refusing -unsafe-fault/-unsafe-gc-pause: set %s=%s to confirm this is a test", faultEnv, faultEnvWant)
+			return 2
+		}
+		for _, name := range strings.Split(*faults, ",") {
+			if name = strings.TrimSpace(name); name == "" {
+				continue
+			}
+			if err := opts.Faults.Set(name); err != nil {
+				logger.Print(err)
+				return 2
+			}
+		}
+		if *gcPause > 0 {
+			pause := *gcPause
+			early := opts.Faults.GCEarlyDelete
+			opts.GCHook = func(step store.GCStep) error {
+				// Pause where the fault's window is: after the old journal is
+				// gone (early delete) or after the manifest swap (correct GC).
+				if (early && step == store.GCOldRemoved) || (!early && step == store.GCManifestSwapped) {
+					logger.Printf("unsafe-gc-pause: pausing %v after %s", pause, step)
+					time.Sleep(pause)
+				}
+				return nil
+			}
+		}
+		for _, n := range opts.Faults.Names() {
+			logger.Printf("WARNING: UNSAFE TEST-ONLY FAULT ENABLED: %s -- this server deliberately loses or corrupts data", n)
+		}
+	}
+
+	st, err := store.Open(*dataDir, opts)
+	if err != nil {
+		logger.Printf("open store: %v", err)
+		return 1
+	}
+	ri := st.Recovery()
+	logger.Printf("recovered root %s seq %d generation %d journal %s chunks %d discarded-tail-bytes %d in %v (created=%v)",
+		ri.Root.Short(), ri.Seq, ri.Generation, ri.Journal, ri.Chunks, ri.TornBytes, ri.Duration.Round(time.Microsecond), ri.Created)
+	if ri.StopReason != "" && ri.TornBytes > 0 {
+		logger.Printf("recovery: journal tail discarded: %s", ri.StopReason)
+	}
+
+	srv, err := sqlbackend.NewServer(st, sqlbackend.Config{Address: *listen, RootPassword: *rootPassword, Version: "8.0.33-crashrig-" + version})
+	if err != nil {
+		logger.Printf("start server: %v", err)
+		_ = st.Close()
+		return 1
+	}
+	logger.Printf("listening on %s; ready for connections", srv.Addr())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+
+	select {
+	case sig := <-sigs:
+		logger.Printf("received %v; shutting down", sig)
+	case err := <-served:
+		if err != nil {
+			logger.Printf("server stopped: %v", err)
+		}
+	}
+	_ = srv.Close()
+	// Close waits for an in-flight commit to finish its fsync and refuses
+	// new ones.
+	if err := st.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+		logger.Printf("close store: %v", err)
+		return 1
+	}
+	logger.Print("shutdown complete")
+	return 0
+}

@@ -1,0 +1,252 @@
+// Package fsys is the small file-system seam used by the storage layer.
+//
+// Everything that must be durable goes through these interfaces so tests
+// can count fsyncs and manifest writes, and inject failures, without
+// touching the real disk semantics.
+package fsys
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// File is the subset of *os.File the store uses.
+type File interface {
+	io.Writer
+	io.WriterAt
+	io.ReaderAt
+	Sync() error
+	Truncate(size int64) error
+	Size() (int64, error)
+	Close() error
+}
+
+// FS is the subset of the OS file system the store uses. Paths are joined
+// by the caller.
+type FS interface {
+	// OpenFile opens or creates a file (flags as in os.OpenFile).
+	OpenFile(name string, flag int, perm os.FileMode) (File, error)
+	ReadFile(name string) ([]byte, error)
+	Rename(oldName, newName string) error
+	Remove(name string) error
+	// SyncDir fsyncs a directory so that renames/creates/removes in it are durable.
+	SyncDir(dir string) error
+	ReadDir(dir string) ([]string, error)
+	MkdirAll(dir string) error
+}
+
+// OS is the real file system.
+type OS struct{}
+
+type osFile struct{ *os.File }
+
+func (f osFile) Size() (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// OpenFile implements FS.
+func (OS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+// ReadFile implements FS.
+func (OS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// Rename implements FS.
+func (OS) Rename(o, n string) error { return os.Rename(o, n) }
+
+// Remove implements FS.
+func (OS) Remove(name string) error { return os.Remove(name) }
+
+// MkdirAll implements FS.
+func (OS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+
+// SyncDir implements FS.
+func (OS) SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	serr := d.Sync()
+	cerr := d.Close()
+	return errors.Join(serr, cerr)
+}
+
+// ReadDir implements FS.
+func (OS) ReadDir(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}
+
+// Counting wraps an FS and counts durability-relevant operations per file
+// base name. It exists for tests (fsync-count assertions) and costs a mutex
+// per operation.
+type Counting struct {
+	Inner FS
+
+	mu      sync.Mutex
+	syncs   map[string]int
+	opens   map[string]int // opens with O_CREATE|O_TRUNC or O_WRONLY
+	renames map[string]int // keyed by destination base name
+	dirSync int
+	// FailSync, if set, is consulted before each file sync; a non-nil
+	// result is returned instead of syncing.
+	FailSync func(name string) error
+}
+
+// NewCounting returns a Counting FS over inner.
+func NewCounting(inner FS) *Counting {
+	return &Counting{Inner: inner, syncs: map[string]int{}, opens: map[string]int{}, renames: map[string]int{}}
+}
+
+// Syncs returns how many times files whose base name has the given prefix
+// were fsynced.
+func (c *Counting) Syncs(prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, v := range c.syncs {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
+}
+
+// Writes returns how many times files with the prefix were opened for
+// writing or renamed into place.
+func (c *Counting) Writes(prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, v := range c.opens {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	for k, v := range c.renames {
+		if strings.HasPrefix(k, prefix) {
+			n += v
+		}
+	}
+	return n
+}
+
+// DirSyncs returns how many directory fsyncs happened.
+func (c *Counting) DirSyncs() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dirSync
+}
+
+type countingFile struct {
+	File
+	name string
+	c    *Counting
+}
+
+func (f countingFile) Sync() error {
+	f.c.mu.Lock()
+	fail := f.c.FailSync
+	f.c.syncs[f.name]++
+	f.c.mu.Unlock()
+	if fail != nil {
+		if err := fail(f.name); err != nil {
+			return err
+		}
+	}
+	return f.File.Sync()
+}
+
+// OpenFile implements FS.
+func (c *Counting) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	f, err := c.Inner.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Base(name)
+	if flag&(os.O_WRONLY|os.O_RDWR) != 0 && flag&(os.O_TRUNC) != 0 {
+		c.mu.Lock()
+		c.opens[base]++
+		c.mu.Unlock()
+	}
+	return countingFile{File: f, name: base, c: c}, nil
+}
+
+// ReadFile implements FS.
+func (c *Counting) ReadFile(name string) ([]byte, error) { return c.Inner.ReadFile(name) }
+
+// Rename implements FS.
+func (c *Counting) Rename(o, n string) error {
+	c.mu.Lock()
+	c.renames[filepath.Base(n)]++
+	c.mu.Unlock()
+	return c.Inner.Rename(o, n)
+}
+
+// Remove implements FS.
+func (c *Counting) Remove(name string) error { return c.Inner.Remove(name) }
+
+// MkdirAll implements FS.
+func (c *Counting) MkdirAll(dir string) error { return c.Inner.MkdirAll(dir) }
+
+// ReadDir implements FS.
+func (c *Counting) ReadDir(dir string) ([]string, error) { return c.Inner.ReadDir(dir) }
+
+// SyncDir implements FS.
+func (c *Counting) SyncDir(dir string) error {
+	c.mu.Lock()
+	c.dirSync++
+	c.mu.Unlock()
+	return c.Inner.SyncDir(dir)
+}
+
+// WriteFileAtomic writes data to name durably and atomically: write a temp
+// file, fsync it, rename it over name, fsync the directory. After it
+// returns nil, a crash leaves either the old or the new content, never a
+// mix, and the new content survives.
+func WriteFileAtomic(fs FS, name string, data []byte) error {
+	tmp := name + ".tmp"
+	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := fs.Rename(tmp, name); err != nil {
+		return fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	if err := fs.SyncDir(filepath.Dir(name)); err != nil {
+		return fmt.Errorf("fsync dir of %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,794 @@
+// Package store is the storage engine: a catalog of databases and tables
+// kept as copy-on-write trees of content-addressed chunks, persisted in an
+// append-only journal, with single-writer transactions and GC.
+//
+// Durability protocol (see database/README.md): a commit appends its new
+// chunks (children before parents), then a root record, then fsyncs the
+// journal once; only then does Commit return, so an acknowledged commit
+// survives any crash. Recovery opens at the last valid root record.
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crashrig/crashrig/database/chunk"
+	"github.com/crashrig/crashrig/database/fsys"
+	"github.com/crashrig/crashrig/database/journal"
+	"github.com/crashrig/crashrig/database/manifest"
+)
+
+// Faults plant known classes of durability bugs. They exist only so that
+// the crash harness can prove it detects them; every one of them makes the
+// store unsafe. All are off by default.
+type Faults struct {
+	// AckBeforeFsync returns from commit before the journal is fsynced;
+	// a background goroutine fsyncs later.
+	AckBeforeFsync bool
+	// SkipFsync never fsyncs the journal on commit.
+	SkipFsync bool
+	// ManifestInPlace writes the manifest by truncating and rewriting it
+	// in place, without temp file, rename or fsync.
+	ManifestInPlace bool
+	// GCEarlyDelete removes the old journal before the new manifest is
+	// durable.
+	GCEarlyDelete bool
+	// AcceptTornTail makes recovery skip CRC checks, zero-pad torn
+	// records and keep the tail instead of truncating it.
+	AcceptTornTail bool
+}
+
+// Any reports whether any fault is enabled.
+func (f Faults) Any() bool {
+	return f.AckBeforeFsync || f.SkipFsync || f.ManifestInPlace || f.GCEarlyDelete || f.AcceptTornTail
+}
+
+// Names returns the enabled faults' names.
+func (f Faults) Names() []string {
+	var n []string
+	if f.AckBeforeFsync {
+		n = append(n, "ack-before-fsync")
+	}
+	if f.SkipFsync {
+		n = append(n, "skip-fsync")
+	}
+	if f.ManifestInPlace {
+		n = append(n, "manifest-in-place")
+	}
+	if f.GCEarlyDelete {
+		n = append(n, "gc-early-delete")
+	}
+	if f.AcceptTornTail {
+		n = append(n, "accept-torn-tail")
+	}
+	return n
+}
+
+// FaultNames lists every fault switch name.
+var FaultNames = []string{"ack-before-fsync", "skip-fsync", "manifest-in-place", "gc-early-delete", "accept-torn-tail"}
+
+// Set enables the named fault.
+func (f *Faults) Set(name string) error {
+	switch name {
+	case "ack-before-fsync":
+		f.AckBeforeFsync = true
+	case "skip-fsync":
+		f.SkipFsync = true
+	case "manifest-in-place":
+		f.ManifestInPlace = true
+	case "gc-early-delete":
+		f.GCEarlyDelete = true
+	case "accept-torn-tail":
+		f.AcceptTornTail = true
+	default:
+		return fmt.Errorf("unknown fault %q (known: %s)", name, strings.Join(FaultNames, ", "))
+	}
+	return nil
+}
+
+// GCStep names a point inside GC, for crash simulation hooks.
+type GCStep string
+
+// GC steps, in order (GCEarlyDelete swaps the last two).
+const (
+	GCJournalWritten  GCStep = "new-journal-durable"
+	GCManifestSwapped GCStep = "manifest-swapped"
+	GCOldRemoved      GCStep = "old-journal-removed"
+)
+
+// Options configure a Store.
+type Options struct {
+	// FS is the file system; nil means the real one.
+	FS fsys.FS
+	// Faults are test-only durability bugs.
+	Faults Faults
+	// Logf logs operational messages; nil means log.Printf.
+	Logf func(format string, args ...any)
+	// FailStop is called when an fsync or journal write fails: the on-disk
+	// state is unknown, so continuing could acknowledge lost data. The
+	// default logs and exits the process. If FailStop returns, the store
+	// refuses all further commits.
+	FailStop func(err error)
+	// LockWait bounds how long a transaction waits for the write lock
+	// before failing with a retryable conflict. Zero means 10s.
+	LockWait time.Duration
+	// GCHook, if set, is called after each GC step; a non-nil error
+	// aborts GC right there without any cleanup, which simulates a crash
+	// at that point. Test-only.
+	GCHook func(GCStep) error
+	// AckDelay is how long AckBeforeFsync defers the fsync. Zero means 200ms.
+	AckDelay time.Duration
+}
+
+// Head is a committed state.
+type Head struct {
+	Seq     uint64
+	Root    chunk.Hash
+	Catalog *Catalog
+}
+
+// Store is an open database directory.
+type Store struct {
+	dir  string
+	fs   fsys.FS
+	opts Options
+
+	// writerSem is the single write lock (capacity 1).
+	writerSem chan struct{}
+
+	// commitMu serialises journal appends and file swaps (commit, GC,
+	// background fsync, close).
+	commitMu sync.Mutex
+	jw       *journal.Writer
+	man      manifest.Manifest
+	broken   error
+
+	mu     sync.RWMutex // protects chunks, head, txs, closed
+	chunks map[chunk.Hash][]byte
+	head   Head
+	txs    map[*Tx]struct{}
+	closed bool
+
+	syncStop chan struct{}
+	syncDone chan struct{}
+	dirty    bool // (commitMu) journal written but not fsynced (AckBeforeFsync)
+
+	recovery RecoveryInfo
+}
+
+// RecoveryInfo describes what Open found.
+type RecoveryInfo struct {
+	Root       chunk.Hash
+	Seq        uint64
+	Generation uint64
+	Journal    string
+	Chunks     int
+	TornBytes  int64 // bytes discarded after the last valid root record
+	StopReason string
+	Duration   time.Duration
+	Created    bool // the directory was freshly initialised
+}
+
+// Recovery returns what Open found.
+func (s *Store) Recovery() RecoveryInfo { return s.recovery }
+
+func journalName(gen uint64) string { return fmt.Sprintf("journal-%06d.crj", gen) }
+
+func isJournalName(n string) bool {
+	return strings.HasPrefix(n, "journal-") && strings.HasSuffix(n, ".crj")
+}
+
+// Open opens or creates the database in dir, running crash recovery.
+func Open(dir string, opts Options) (*Store, error) {
+	start := time.Now()
+	if opts.FS == nil {
+		opts.FS = fsys.OS{}
+	}
+	if opts.Logf == nil {
+		opts.Logf = log.Printf
+	}
+	if opts.FailStop == nil {
+		logf := opts.Logf
+		opts.FailStop = func(err error) {
+			logf("FATAL: %v; stopping the process because the durable state is unknown (fail-stop)", err)
+			os.Exit(70)
+		}
+	}
+	if opts.LockWait == 0 {
+		opts.LockWait = 10 * time.Second
+	}
+	if opts.AckDelay == 0 {
+		opts.AckDelay = 200 * time.Millisecond
+	}
+	s := &Store{
+		dir: dir, fs: opts.FS, opts: opts,
+		writerSem: make(chan struct{}, 1),
+		chunks:    map[chunk.Hash][]byte{},
+		txs:       map[*Tx]struct{}{},
+	}
+	if err := s.fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	m, err := manifest.Read(s.fs, s.path(manifest.FileName))
+	if errors.Is(err, manifest.ErrNotExist) {
+		if err := s.initialize(); err != nil {
+			return nil, fmt.Errorf("initialise %s: %w", dir, err)
+		}
+		s.recovery.Created = true
+		m, err = manifest.Read(s.fs, s.path(manifest.FileName))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.man = m
+	if err := s.recover(); err != nil {
+		return nil, err
+	}
+	if err := s.removeStrayFiles(); err != nil {
+		return nil, err
+	}
+	s.recovery.Duration = time.Since(start)
+	if opts.Faults.AckBeforeFsync {
+		s.syncStop = make(chan struct{})
+		s.syncDone = make(chan struct{})
+		go s.lateSyncer()
+	}
+	return s, nil
+}
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
+
+func (s *Store) writeManifest(m manifest.Manifest) error {
+	if s.opts.Faults.ManifestInPlace {
+		return manifest.WriteInPlace(s.fs, s.path(manifest.FileName), m)
+	}
+	return manifest.Write(s.fs, s.path(manifest.FileName), m)
+}
+
+// initialize creates generation 1: a journal whose first root record (an
+// empty catalog) is durable before the manifest that names it exists.
+// Until the manifest rename is durable the directory counts as empty, so
+// a crash at any point re-runs initialisation instead of opening a
+// journal without a root.
+func (s *Store) initialize() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if isJournalName(n) || n == manifest.FileName+".tmp" {
+			if err := s.fs.Remove(s.path(n)); err != nil {
+				return fmt.Errorf("remove stale %s: %w", n, err)
+			}
+		}
+	}
+	name := journalName(1)
+	f, err := s.fs.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create journal: %w", err)
+	}
+	defer f.Close()
+	empty := &Catalog{DBs: map[string]*Database{}}
+	mp := mapPutter{}
+	root := encodeCatalog(mp, empty)
+	buf := append([]byte{}, journal.Magic[:]...)
+	for _, h := range postOrder(mp, root) {
+		buf = journal.AppendRecord(buf, journal.KindChunk, mp[h])
+	}
+	buf = journal.AppendRecord(buf, journal.KindRoot, journal.RootBody(root, 1))
+	if _, err := f.Write(buf); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync journal: %w", err)
+	}
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("fsync dir: %w", err)
+	}
+	return s.writeManifest(manifest.Manifest{Journal: name, Generation: 1, Format: manifest.FormatVersion})
+}
+
+type mapPutter map[chunk.Hash][]byte
+
+func (m mapPutter) Put(b []byte) chunk.Hash { h := chunk.Of(b); m[h] = b; return h }
+func (m mapPutter) Get(h chunk.Hash) ([]byte, error) {
+	if b, ok := m[h]; ok {
+		return b, nil
+	}
+	return nil, chunk.NotFound(h)
+}
+
+// postOrder lists the chunks reachable from root that g holds, children
+// before parents; chunks g does not hold are skipped (with their subtrees).
+func postOrder(g chunk.Getter, roots ...chunk.Hash) []chunk.Hash {
+	seen := map[chunk.Hash]bool{}
+	var out []chunk.Hash
+	var visit func(h chunk.Hash)
+	visit = func(h chunk.Hash) {
+		if h.IsZero() || seen[h] {
+			return
+		}
+		seen[h] = true
+		data, err := g.Get(h)
+		if err != nil {
+			return
+		}
+		refs, _ := chunk.Refs(data)
+		for _, r := range refs {
+			visit(r)
+		}
+		out = append(out, h)
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	return out
+}
+
+// recover scans the manifest's journal, loads every chunk up to the last
+// valid root record and truncates anything after it.
+func (s *Store) recover() error {
+	name := s.man.Journal
+	p := s.path(name)
+	data, err := s.fs.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("read journal %s named by manifest (generation %d): %w", name, s.man.Generation, err)
+	}
+	var (
+		pending  [][]byte
+		haveRoot bool
+		rootEnd  int64
+		root     chunk.Hash
+		seq      uint64
+	)
+	res, err := journal.Scan(data, journal.ScanOptions{SkipCRC: s.opts.Faults.AcceptTornTail}, func(r journal.Record) error {
+		switch r.Kind {
+		case journal.KindChunk:
+			pending = append(pending, r.Body)
+		case journal.KindRoot:
+			h, sq, err := journal.ParseRootBody(r.Body)
+			if err != nil {
+				return err
+			}
+			for _, c := range pending {
+				// Copy so the file buffer (which also holds garbage and
+				// torn bytes) can be freed after recovery.
+				s.chunks[chunk.Of(c)] = bytes.Clone(c)
+			}
+			pending = pending[:0]
+			root, seq, haveRoot = h, sq, true
+			rootEnd = r.Offset + journal.RecordHeaderSize + int64(len(r.Body))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan journal %s: %w", name, err)
+	}
+	if !haveRoot {
+		return fmt.Errorf("journal %s has no valid root record (%s); refusing to open", name, res.StopReason)
+	}
+	var cat *Catalog
+	if root.IsZero() && s.opts.Faults.AcceptTornTail {
+		// Planted bug: an all-zero root (e.g. a torn root record whose
+		// payload never reached the disk) is taken as an empty database.
+		cat = &Catalog{DBs: map[string]*Database{}}
+	} else {
+		cat, err = decodeCatalog(s, root)
+		if err != nil {
+			return fmt.Errorf("journal %s: root %s at seq %d: %w", name, root.Short(), seq, err)
+		}
+		// Every chunk the root reaches must be present: children are always
+		// written before the root record that references them, so a gap
+		// means the journal is damaged, and opening would serve wrong data.
+		if missing := s.missingChunks(root); missing > 0 {
+			return fmt.Errorf("journal %s: root %s at seq %d references %d missing chunks; refusing to open", name, root.Short(), seq, missing)
+		}
+	}
+	s.head = Head{Seq: seq, Root: root, Catalog: cat}
+	s.recovery = RecoveryInfo{
+		Created: s.recovery.Created,
+		Root:    root, Seq: seq, Generation: s.man.Generation, Journal: name,
+		Chunks: len(s.chunks), TornBytes: res.Size - rootEnd, StopReason: res.StopReason,
+	}
+	f, err := s.fs.OpenFile(p, os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("open journal %s: %w", name, err)
+	}
+	end := res.Size
+	if !s.opts.Faults.AcceptTornTail && res.Size > rootEnd {
+		// Never append after garbage: cut the torn tail (and any chunk
+		// records of a commit whose root record never made it), and make
+		// the cut durable before new records go after it.
+		if err := f.Truncate(rootEnd); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("truncate torn tail of %s: %w", name, err)
+		}
+		if err := f.Sync(); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("fsync %s after truncation: %w", name, err)
+		}
+		end = rootEnd
+	}
+	s.jw = journal.NewWriter(&appendFile{File: f, off: end}, name, end)
+	return nil
+}
+
+// missingChunks counts chunks reachable from root that are not loaded.
+func (s *Store) missingChunks(root chunk.Hash) int {
+	seen := map[chunk.Hash]bool{}
+	stack := []chunk.Hash{root}
+	missing := 0
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if h.IsZero() || seen[h] {
+			continue
+		}
+		seen[h] = true
+		data, ok := s.chunks[h]
+		if !ok {
+			missing++
+			continue
+		}
+		refs, err := chunk.Refs(data)
+		if err != nil {
+			missing++
+			continue
+		}
+		stack = append(stack, refs...)
+	}
+	return missing
+}
+
+// appendFile turns positional writes into appends at a tracked offset, so
+// the journal never depends on O_APPEND semantics after a truncate.
+type appendFile struct {
+	fsys.File
+	off int64
+}
+
+func (a *appendFile) Write(p []byte) (int, error) {
+	n, err := a.File.WriteAt(p, a.off)
+	a.off += int64(n)
+	return n, err
+}
+
+// removeStrayFiles deletes journals other than the manifest's (left by a
+// GC interrupted before or after its manifest swap) and temp manifests.
+func (s *Store) removeStrayFiles() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, n := range names {
+		if (isJournalName(n) && n != s.man.Journal) || n == manifest.FileName+".tmp" {
+			if err := s.fs.Remove(s.path(n)); err != nil {
+				return fmt.Errorf("remove stray %s: %w", n, err)
+			}
+			s.opts.Logf("removed stray file %s", n)
+			removed = true
+		}
+	}
+	if removed {
+		return s.fs.SyncDir(s.dir)
+	}
+	return nil
+}
+
+// Get implements chunk.Getter over committed chunks.
+func (s *Store) Get(h chunk.Hash) ([]byte, error) {
+	s.mu.RLock()
+	b, ok := s.chunks[h]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, chunk.NotFound(h)
+	}
+	return b, nil
+}
+
+// Head returns the current committed state.
+func (s *Store) Head() Head {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.head
+}
+
+// ChunkCount returns the number of committed chunks held.
+func (s *Store) ChunkCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.chunks)
+}
+
+// JournalName returns the current journal file name.
+func (s *Store) JournalName() string {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.man.Journal
+}
+
+// Generation returns the manifest generation.
+func (s *Store) Generation() uint64 {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.man.Generation
+}
+
+func (s *Store) failStop(err error) error {
+	s.broken = err
+	s.opts.FailStop(err)
+	return err
+}
+
+// commit makes newChunks (children before parents) and root durable and
+// publishes cat as the new head. Caller holds the write lock.
+func (s *Store) commit(newChunks [][]byte, root chunk.Hash, cat *Catalog) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.broken != nil {
+		return fmt.Errorf("store is stopped after an earlier I/O failure: %w", s.broken)
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	seq := s.head.Seq + 1
+	for _, c := range newChunks {
+		s.jw.AddChunk(c)
+	}
+	s.jw.AddRoot(root, seq)
+	if err := s.jw.Flush(); err != nil {
+		return s.failStop(err)
+	}
+	switch {
+	case s.opts.Faults.SkipFsync:
+	case s.opts.Faults.AckBeforeFsync:
+		s.dirty = true
+	default:
+		if err := s.jw.Sync(); err != nil {
+			return s.failStop(err)
+		}
+	}
+	s.mu.Lock()
+	for _, c := range newChunks {
+		s.chunks[chunk.Of(c)] = c
+	}
+	s.head = Head{Seq: seq, Root: root, Catalog: cat}
+	s.mu.Unlock()
+	return nil
+}
+
+// lateSyncer implements the AckBeforeFsync fault: commits are
+// acknowledged first and fsynced up to AckDelay later.
+func (s *Store) lateSyncer() {
+	defer close(s.syncDone)
+	t := time.NewTicker(s.opts.AckDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.syncStop:
+			return
+		case <-t.C:
+			s.commitMu.Lock()
+			if s.dirty && s.broken == nil {
+				if err := s.jw.Sync(); err != nil {
+					_ = s.failStop(err)
+				}
+				s.dirty = false
+			}
+			s.commitMu.Unlock()
+		}
+	}
+}
+
+// Close waits for an in-flight commit, makes everything durable and
+// closes the journal. Open transactions are abandoned.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	if s.syncStop != nil {
+		close(s.syncStop)
+		<-s.syncDone
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	var err error
+	if s.broken == nil && !s.opts.Faults.SkipFsync {
+		err = s.jw.Sync()
+	}
+	return errors.Join(err, s.jw.Close())
+}
+
+// acquireWriter takes the write lock, waiting at most LockWait.
+func (s *Store) acquireWriter(ctx context.Context) error {
+	select {
+	case s.writerSem <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(s.opts.LockWait)
+	defer t.Stop()
+	select {
+	case s.writerSem <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: timed out after %v waiting for the write lock", ErrConflict, s.opts.LockWait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) releaseWriter() { <-s.writerSem }
+
+// GC copies every chunk reachable from the current head (and from the
+// snapshots of open transactions) into a new journal, makes it durable,
+// swaps the manifest atomically and removes the old journal. If owner is
+// non-nil and holds the write lock, GC runs under it; otherwise GC waits
+// for the write lock, so writers wait (never fail) while GC runs.
+func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
+	start := time.Now()
+	if owner == nil || !owner.isWriter() {
+		if err := s.acquireWriterForGC(ctx); err != nil {
+			return GCStats{}, err
+		}
+		defer s.releaseWriter()
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.broken != nil {
+		return GCStats{}, fmt.Errorf("store is stopped after an earlier I/O failure: %w", s.broken)
+	}
+
+	s.mu.RLock()
+	head := s.head
+	roots := []chunk.Hash{head.Root}
+	for tx := range s.txs {
+		roots = append(roots, tx.base.Root)
+	}
+	before := len(s.chunks)
+	s.mu.RUnlock()
+	order := postOrder(s, roots...)
+
+	oldName, gen := s.man.Journal, s.man.Generation+1
+	newName := journalName(gen)
+	f, err := s.fs.OpenFile(s.path(newName), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return GCStats{}, fmt.Errorf("gc: create %s: %w", newName, err)
+	}
+	af := &appendFile{File: f}
+	if _, err := af.Write(journal.Magic[:]); err != nil {
+		_ = f.Close()
+		return GCStats{}, fmt.Errorf("gc: write %s: %w", newName, err)
+	}
+	w := journal.NewWriter(af, newName, int64(journal.HeaderSize))
+	newChunks := make(map[chunk.Hash][]byte, len(order))
+	for i, h := range order {
+		data, err := s.Get(h)
+		if err != nil {
+			_ = f.Close()
+			return GCStats{}, fmt.Errorf("gc: %w", err)
+		}
+		newChunks[h] = data
+		w.AddChunk(data)
+		if i%4096 == 4095 {
+			if err := w.Flush(); err != nil {
+				_ = f.Close()
+				return GCStats{}, fmt.Errorf("gc: %w", err)
+			}
+		}
+	}
+	w.AddRoot(head.Root, head.Seq)
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return GCStats{}, fmt.Errorf("gc: %w", err)
+	}
+	if err := w.Sync(); err != nil {
+		_ = f.Close()
+		return GCStats{}, s.failStop(fmt.Errorf("gc: %w", err))
+	}
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		_ = f.Close()
+		return GCStats{}, s.failStop(fmt.Errorf("gc: fsync dir: %w", err))
+	}
+	if err := s.gcHook(GCJournalWritten); err != nil {
+		_ = f.Close()
+		return GCStats{}, err
+	}
+	newMan := manifest.Manifest{Journal: newName, Generation: gen, Format: manifest.FormatVersion}
+	removeOld := func() error {
+		if err := s.fs.Remove(s.path(oldName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("gc: remove %s: %w", oldName, err)
+		}
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return s.failStop(fmt.Errorf("gc: fsync dir: %w", err))
+		}
+		return s.gcHook(GCOldRemoved)
+	}
+	if s.opts.Faults.GCEarlyDelete {
+		// Planted bug: the only durable copy named by the manifest goes
+		// away before the manifest names the new journal.
+		if err := removeOld(); err != nil {
+			_ = f.Close()
+			return GCStats{}, err
+		}
+	}
+	if err := s.writeManifest(newMan); err != nil {
+		_ = f.Close()
+		return GCStats{}, s.failStop(fmt.Errorf("gc: %w", err))
+	}
+	if err := s.gcHook(GCManifestSwapped); err != nil {
+		_ = f.Close()
+		return GCStats{}, err
+	}
+	oldW := s.jw
+	s.jw, s.man, s.dirty = w, newMan, false
+	s.mu.Lock()
+	s.chunks = newChunks
+	s.mu.Unlock()
+	_ = oldW.Close()
+	if !s.opts.Faults.GCEarlyDelete {
+		if err := removeOld(); err != nil {
+			return GCStats{}, err
+		}
+	}
+	st := GCStats{Before: before, After: len(newChunks), Generation: gen, Journal: newName, Duration: time.Since(start)}
+	s.opts.Logf("gc: generation %d, chunks %d -> %d, journal %s, took %v", gen, before, st.After, newName, st.Duration.Round(time.Microsecond))
+	return st, nil
+}
+
+// acquireWriterForGC waits for the write lock without the LockWait bound
+// (GC is explicitly requested and may wait behind a long transaction).
+func (s *Store) acquireWriterForGC(ctx context.Context) error {
+	select {
+	case s.writerSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) gcHook(step GCStep) error {
+	if s.opts.GCHook == nil {
+		return nil
+	}
+	return s.opts.GCHook(step)
+}
+
+// GCStats describes one GC run.
+type GCStats struct {
+	Before, After int
+	Generation    uint64
+	Journal       string
+	Duration      time.Duration
+}
+
+// Abandon closes the journal without syncing or any cleanup, the way a
+// crash would leave it. Test-only.
+func (s *Store) Abandon() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	if s.syncStop != nil {
+		close(s.syncStop)
+		<-s.syncDone
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	_ = s.jw.Close()
+}

@@ -1,0 +1,27 @@
+package vmimage
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+)
+
+// CreateOverlay makes a qcow2 file at path whose backing file is base, so a
+// VM can write freely while base (the image) is never modified.
+func CreateOverlay(ctx context.Context, base, path string) error {
+	out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2",
+		"-b", base, "-F", "qcow2", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("qemu-img create overlay %s over %s: %w: %s", path, base, err, out)
+	}
+	return nil
+}
+
+// CreateDisk makes an empty qcow2 disk of size (e.g. "2G").
+func CreateDisk(ctx context.Context, path, size string) error {
+	out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "qcow2", path, size).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("qemu-img create %s: %w: %s", path, err, out)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+// Package vmtest gives tests a VM image, built once and shared by every test
+// and package, and boots throwaway VMs from it.
+package vmtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crashrig/crashrig/vmimage"
+)
+
+// EnvImage names a prebuilt VM directory to use instead of the cached one.
+const EnvImage = "CRASHRIG_IMAGE"
+
+// SkipIfShort skips a VM test only when the user asked for short mode.
+func SkipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping VM test in -short mode: it boots QEMU VMs (minutes under TCG); run without -short to include it")
+	}
+}
+
+var (
+	imageOnce sync.Once
+	image     *vmimage.Image
+	imageErr  error
+)
+
+// Image returns the shared test image: $CRASHRIG_IMAGE if set, else one
+// built by the installer under the cache directory, keyed by everything that
+// goes into it (the installer's sources and the dcrts agent), and rebuilt only
+// when that changes. Packages testing in parallel share it through a lock.
+func Image(t testing.TB) *vmimage.Image {
+	t.Helper()
+	imageOnce.Do(func() { image, imageErr = loadOrBuild(t) })
+	if imageErr != nil {
+		t.Fatalf("test VM image: %v", imageErr)
+	}
+	return image
+}
+
+func loadOrBuild(t testing.TB) (*vmimage.Image, error) {
+	if dir := os.Getenv(EnvImage); dir != "" {
+		return vmimage.OpenImage(dir)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	cache := vmimage.DefaultCacheDir()
+	if err := os.MkdirAll(filepath.Join(cache, "images"), 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(cache, "images", ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock image cache: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+
+	tmp, err := os.MkdirTemp("", "crashrig-vmtest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	dcrts := ""
+	if _, err := os.Stat(filepath.Join(root, "cmd", "dcrts")); err == nil {
+		dcrts = filepath.Join(tmp, "dcrts")
+		if err := goBuild(root, dcrts, "./cmd/dcrts"); err != nil {
+			return nil, err
+		}
+	}
+	key, err := imageKey(root, dcrts)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cache, "images", key)
+	if im, err := vmimage.OpenImage(dir); err == nil {
+		return im, nil
+	}
+	t.Logf("building test VM image %s (cached for later runs)", dir)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	im, err := vmimage.Install(ctx, vmimage.Config{
+		OutDir: dir, QEMUShare: "/usr/share/qemu", Accel: "auto", Force: true, DCRTS: dcrts,
+	}, vmimage.WithLogf(func(f string, a ...any) { t.Logf("install: "+f, a...) }))
+	if err != nil {
+		return nil, err
+	}
+	t.Logf("test VM image built in %s", time.Since(start).Round(time.Second))
+	pruneImages(filepath.Join(cache, "images"), keepImages)
+	return im, nil
+}
+
+// keepImages is how many test images the cache holds; each is ~600 MB and
+// every change to the installer or the agent makes a new one.
+const keepImages = 3
+
+// pruneImages removes all but the newest keep images in dir.
+func pruneImages(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type aged struct {
+		path string
+		mod  time.Time
+	}
+	var images []aged
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			images = append(images, aged{filepath.Join(dir, e.Name()), fi.ModTime()})
+		}
+	}
+	sort.Slice(images, func(i, j int) bool { return images[i].mod.After(images[j].mod) })
+	for i := keep; i < len(images); i++ {
+		os.RemoveAll(images[i].path)
+	}
+}
+
+// imageKey hashes what shapes an image: the vmimage sources (installer,
+// assets) and the agent binary.
+func imageKey(root, dcrts string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(filepath.Join(root, "vmimage"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") || strings.Contains(path, "vmtest") {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(h, "%s\n", strings.TrimPrefix(path, root))
+		_, err = io.Copy(h, f)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if dcrts != "" {
+		f, err := os.Open(dcrts)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		io.Copy(h, f)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func goBuild(root, out, pkg string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func moduleRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("vmtest: cannot locate source tree")
+	}
+	// this file is <root>/vmimage/vmtest/vmtest.go
+	return filepath.Dir(filepath.Dir(filepath.Dir(file))), nil
+}
