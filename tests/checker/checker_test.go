@@ -1,0 +1,232 @@
+package checker
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/crashrig/crashrig/tests/history"
+)
+
+// hb builds hand-made histories.
+type hb struct{ rec *history.Recorder }
+
+func newHB() hb { return hb{history.NewRecorder(nil)} }
+
+func (b hb) op(proc int, wl, f string, v any, t history.Type) {
+	p := b.rec.Invoke(proc, wl, f, v)
+	switch t {
+	case history.OK:
+		p.OK(nil)
+	case history.Fail:
+		p.Fail(errors.New("Error 1062 (23000): Duplicate entry"))
+	case history.Info:
+		p.Info(errors.New("invalid connection"))
+	}
+}
+
+func (b hb) crash() {
+	b.rec.Invoke(history.NemesisProcess, "", history.FCrash, nil).OK(nil)
+}
+
+func (b hb) h() history.History { return b.rec.Entries() }
+
+const (
+	ok   = history.OK
+	fail = history.Fail
+	info = history.Info
+)
+
+// expectProblems asserts res has exactly the problem kinds in want, and
+// that every message contains the corresponding substring.
+func expectProblems(t *testing.T, res Result, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	for _, p := range res.Problems {
+		got[p.Kind] += p.Message + "\n"
+	}
+	for kind, sub := range want {
+		if !strings.Contains(got[kind], sub) {
+			t.Errorf("want a %q problem mentioning %q; got:\n%s", kind, sub, res.Summary())
+		}
+	}
+	for kind := range got {
+		if _, ok := want[kind]; !ok {
+			t.Errorf("unexpected %q problem:\n%s", kind, res.Summary())
+		}
+	}
+}
+
+func setHistory() history.History {
+	b := newHB()
+	b.op(history.SetupProcess, "set", FSetupTable, nil, ok)
+	b.op(1, "set", FAdd, SetValue{K: 1}, ok)
+	b.op(1, "set", FAdd, SetValue{K: 2}, fail)
+	b.crash()
+	b.op(2, "set", FAdd, SetValue{K: 3}, info)
+	b.op(2, "set", FAdd, SetValue{K: 4}, info)
+	b.op(1, "set", FAdd, SetValue{K: 5}, ok)
+	b.op(1, "set", FDel, SetValue{K: 5}, ok)
+	b.op(1, "set", FAdd, SetValue{K: 6}, ok)
+	b.op(1, "set", FDel, SetValue{K: 6}, fail)
+	b.op(1, "set", FAdd, SetValue{K: 7}, ok)
+	b.op(1, "set", FDel, SetValue{K: 7}, info)
+	b.crash()
+	return b.h()
+}
+
+func TestCheckSet(t *testing.T) {
+	h := setHistory()
+	for _, keys := range [][]int64{{1, 3, 6}, {1, 4, 6, 7}, {1, 6}, {1, 3, 4, 6, 7}} {
+		if res := CheckSet(h, "set", SetState{Keys: keys}); !res.OK() {
+			t.Errorf("state %v must pass:\n%s", keys, res.Summary())
+		}
+	}
+	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{6}}), map[string]string{
+		"lost": "key 1 is missing, but its insert was acknowledged: op #2 (client 1, add {\"k\":1}",
+	})
+	// The message places the op relative to the resets.
+	if res := CheckSet(h, "set", SetState{Keys: []int64{6}}); !strings.Contains(res.Problems[0].Message, "before reset #1") {
+		t.Errorf("message does not name the reset after the op: %s", res.Problems[0].Message)
+	}
+	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 6, 99}}), map[string]string{
+		"unexpected": "key 99 is present, but no client ever inserted it",
+	})
+	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 2, 6}}), map[string]string{
+		"unexpected": "key 2 is present, but its insert failed",
+	})
+	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 5, 6}}), map[string]string{
+		"resurrected": "key 5 is present, but its delete was acknowledged",
+	})
+	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1}}), map[string]string{
+		"lost": "key 6 is missing; its insert was acknowledged",
+	})
+	expectProblems(t, CheckSet(h, "set", SetState{Missing: true}), map[string]string{
+		"missing-table": "CREATE TABLE was acknowledged",
+		"lost":          "key 1",
+	})
+}
+
+func TestCheckRegisters(t *testing.T) {
+	b := newHB()
+	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 1}, ok)
+	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 2}, ok)
+	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 3}, info)
+	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 4}, fail)
+	b.op(1, "reg", FIncr, RegisterValue{ID: 1}, ok)
+	b.op(1, "reg", FIncr, RegisterValue{ID: 1}, ok)
+	b.op(1, "reg", FIncr, RegisterValue{ID: 1}, info)
+	b.op(2, "reg", FWrite, RegisterValue{ID: 20, V: 1}, info)
+	h := b.h()
+	st := func(r10, c1 int64) RegisterState {
+		return RegisterState{Registers: map[int64]int64{10: r10}, Counters: map[int64]int64{1: c1}}
+	}
+	for _, s := range []RegisterState{st(2, 2), st(3, 3), {Registers: map[int64]int64{10: 3, 20: 1}, Counters: map[int64]int64{1: 2}}} {
+		if res := CheckRegisters(h, "reg", s); !res.OK() {
+			t.Errorf("state %+v must pass:\n%s", s, res.Summary())
+		}
+	}
+	expectProblems(t, CheckRegisters(h, "reg", st(1, 2)), map[string]string{"backwards": "register 10 reads 1, older than the acknowledged value 2"})
+	expectProblems(t, CheckRegisters(h, "reg", st(4, 2)), map[string]string{"unexpected": "written only by a failed op"})
+	expectProblems(t, CheckRegisters(h, "reg", st(7, 2)), map[string]string{"unexpected": "a value no client wrote"})
+	expectProblems(t, CheckRegisters(h, "reg", st(2, 1)), map[string]string{"lost": "counter 1 reads 1, but 2 increments were acknowledged"})
+	expectProblems(t, CheckRegisters(h, "reg", st(2, 4)), map[string]string{"unexpected": "counter 1 reads 4"})
+	expectProblems(t, CheckRegisters(h, "reg", RegisterState{Counters: map[int64]int64{1: 2}}), map[string]string{"lost": "register 10 is missing"})
+}
+
+func TestCheckBank(t *testing.T) {
+	b := newHB()
+	b.op(history.SetupProcess, "bank", FSetupAccounts, BankSetup{Accounts: 3, Initial: 100}, ok)
+	b.op(1, "bank", FTransfer, Transfer{ID: 1, From: 0, To: 1, Amount: 10}, ok)
+	b.op(2, "bank", FTransfer, Transfer{ID: 2, From: 1, To: 2, Amount: 5}, info)
+	b.op(1, "bank", FTransfer, Transfer{ID: 3, From: 2, To: 0, Amount: 7}, fail)
+	h := b.h()
+	t1 := Transfer{ID: 1, From: 0, To: 1, Amount: 10}
+	t2 := Transfer{ID: 2, From: 1, To: 2, Amount: 5}
+	t3 := Transfer{ID: 3, From: 2, To: 0, Amount: 7}
+	pass := []BankState{
+		{Balances: map[int64]int64{0: 90, 1: 110, 2: 100}, Log: []Transfer{t1}},
+		{Balances: map[int64]int64{0: 90, 1: 105, 2: 105}, Log: []Transfer{t1, t2}},
+	}
+	for _, s := range pass {
+		if res := CheckBank(h, "bank", s); !res.OK() {
+			t.Errorf("state %+v must pass:\n%s", s, res.Summary())
+		}
+	}
+	// Transfer 2's balance changes are visible without its log row.
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 90, 1: 105, 2: 105}, Log: []Transfer{t1}}), map[string]string{
+		"half-applied": "unlogged transfers touching it: op #4 (client 2, transfer",
+	})
+	// Only the debit of transfer 1 survived.
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 90, 1: 100, 2: 100}, Log: []Transfer{t1}}), map[string]string{
+		"half-applied": "total balance is 290",
+	})
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 100, 1: 100, 2: 100}}), map[string]string{
+		"lost": "transfer 1 is not logged, but its transaction was acknowledged",
+	})
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 97, 1: 110, 2: 93}, Log: []Transfer{t1, t3}}), map[string]string{
+		"unexpected": "transfer 3 is logged, but its transaction failed",
+	})
+}
+
+func table(step int) *ObjState { return Lifecycles[KindTable][step].Expect }
+
+func TestCheckDDL(t *testing.T) {
+	b := newHB()
+	for step := 0; step <= 2; step++ { // CREATE, INSERT, ADD COLUMN
+		b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t0", Kind: KindTable, Step: step}, ok)
+	}
+	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t1", Kind: KindTable, Step: 0}, ok)
+	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t1", Kind: KindTable, Step: 1}, ok)
+	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t1", Kind: KindTable, Step: 2}, info)
+	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t2", Kind: KindTable, Step: 0}, fail)
+	b.op(0, "ddl", FDDL, DDLValue{Obj: "d3", Kind: KindDatabase, Step: 0}, ok)
+	h := b.h()
+	state := func(objs map[string]*ObjState) DDLState {
+		st := DDLState{Objects: map[string]ObjState{}}
+		for k, v := range objs {
+			if v != nil {
+				st.Objects[k] = *v
+			}
+		}
+		return st
+	}
+	db := &ObjState{Kind: KindDatabase}
+	for _, t1 := range []*ObjState{table(1), table(2)} { // unknown ADD COLUMN: either
+		if res := CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(2), "ddl_t1": t1, "d3": db})); !res.OK() {
+			t.Errorf("must pass:\n%s", res.Summary())
+		}
+	}
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t1": table(1), "d3": db})), map[string]string{
+		"lost": "table ddl_t0 is absent, but the acknowledged DDL leaves it present with columns [id a b]",
+	})
+	// The acknowledged ADD COLUMN is missing.
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(1), "ddl_t1": table(1), "d3": db})), map[string]string{
+		"schema": "last acknowledged step 2 \"ALTER TABLE %s ADD COLUMN b",
+	})
+	// Column added but its default not applied to existing rows.
+	half := *table(2)
+	half.SumB = 0
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": &half, "ddl_t1": table(1), "d3": db})), map[string]string{
+		"schema": "sum b=0",
+	})
+	// A failed CREATE TABLE must not exist; a never-created object neither.
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(2), "ddl_t1": table(1), "d3": db, "ddl_t2": table(0), "ddl_t9": table(0)})), map[string]string{
+		"schema":     "table ddl_t2 is present",
+		"unexpected": "table ddl_t9 exists",
+	})
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(2), "ddl_t1": table(1)})), map[string]string{
+		"lost": "database d3 is absent",
+	})
+}
+
+func TestCheckGC(t *testing.T) {
+	b := newHB()
+	b.op(0, "gc", FGC, nil, ok)
+	b.op(0, "gc", FGC, nil, info)
+	if res := CheckGC(b.h(), "gc"); !res.OK() || res.Stats["gc-ok"] != 1 {
+		t.Fatalf("%s", res.Summary())
+	}
+	b.op(0, "gc", FGC, nil, fail)
+	expectProblems(t, CheckGC(b.h(), "gc"), map[string]string{"gc-error": "GC failed"})
+}

@@ -1,0 +1,102 @@
+package checker
+
+import (
+	"sort"
+
+	"github.com/crashrig/crashrig/tests/history"
+)
+
+// SetValue is the value of a set workload op ("add" inserts key K, "del"
+// deletes it).
+type SetValue struct {
+	K int64 `json:"k"`
+}
+
+// SetState is the set table read back from the server.
+type SetState struct {
+	// Missing: the table itself does not exist.
+	Missing bool    `json:"missing,omitempty"`
+	Keys    []int64 `json:"keys"`
+}
+
+// Set function names.
+const (
+	FSetupTable = "create-table"
+	FAdd        = "add"
+	FDel        = "del"
+)
+
+// CheckSet checks unique-key inserts and deletes:
+//   - every ok'd add is present unless an ok/info delete of it followed;
+//   - every ok'd delete is absent;
+//   - a failed add is absent, a failed delete leaves an ok'd add present;
+//   - no key is present that was never added.
+func CheckSet(h history.History, workload string, st SetState) Result {
+	b := newBuilder(workload, h)
+	ops, vals, err := opsOf[SetValue](h, workload)
+	if err != nil {
+		b.problem("history", "%v", err)
+		return b.res
+	}
+	type keyOps struct{ add, del *history.Op }
+	keys := map[int64]*keyOps{}
+	for i := range ops {
+		op := &ops[i]
+		if op.F != FAdd && op.F != FDel {
+			continue
+		}
+		b.res.Stats[op.F+"-"+string(op.Type)]++
+		k := keys[vals[i].K]
+		if k == nil {
+			k = &keyOps{}
+			keys[vals[i].K] = k
+		}
+		if op.F == FAdd {
+			k.add = op
+		} else {
+			k.del = op
+		}
+	}
+	if setup, ok := setupOp(ops, FSetupTable); ok && setup.Type == history.OK && st.Missing {
+		b.problem("missing-table", "the set table is gone, but its CREATE TABLE was acknowledged: %s", b.ctx.Op(setup))
+	}
+	present := make(map[int64]bool, len(st.Keys))
+	for _, k := range st.Keys {
+		present[k] = true
+	}
+	b.res.Stats["present"] = len(present)
+
+	for _, k := range sortedKeys(keys) {
+		ko := keys[k]
+		in := present[k]
+		delete(present, k)
+		switch {
+		case ko.add == nil:
+			// A delete without an add is a workload bug; ignore.
+		case ko.add.Type == history.Fail && in:
+			b.problem("unexpected", "key %d is present, but its insert failed: %s", k, b.ctx.Op(*ko.add))
+		case ko.add.Type != history.OK:
+			// Unknown insert: either outcome (and its delete) is fine.
+		case ko.del == nil && !in:
+			b.problem("lost", "key %d is missing, but its insert was acknowledged: %s", k, b.ctx.Op(*ko.add))
+		case ko.del == nil:
+		case ko.del.Type == history.OK && in:
+			b.problem("resurrected", "key %d is present, but its delete was acknowledged: %s (insert: %s)", k, b.ctx.Op(*ko.del), b.ctx.Op(*ko.add))
+		case ko.del.Type == history.Fail && !in:
+			b.problem("lost", "key %d is missing; its insert was acknowledged (%s) and its delete failed (%s)", k, b.ctx.Op(*ko.add), b.ctx.Op(*ko.del))
+		}
+	}
+	for _, k := range sortedKeys(present) {
+		b.problem("unexpected", "key %d is present, but no client ever inserted it", k)
+	}
+	return b.res
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	ks := make([]int64, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
+	return ks
+}

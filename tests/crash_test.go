@@ -1,0 +1,224 @@
+package tests
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crashrig/crashrig/tests/harness"
+	"github.com/crashrig/crashrig/tests/localserver"
+	"github.com/crashrig/crashrig/tests/workload"
+)
+
+var flags = harness.RegisterFlags(flag.CommandLine)
+
+// The server binary is built once per test binary, into binDir, which
+// TestMain removes.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "crashrig-tests-bin-"); buildErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		binPath, buildErr = localserver.Build(ctx, binDir)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func config(t *testing.T) harness.Config {
+	t.Helper()
+	cfg, err := flags.Resolve(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// backends maps -crash.backend values to constructors. The VM control
+// plane adds "vm" here.
+var backends = map[string]func(t *testing.T) harness.Backend{
+	"local": func(t *testing.T) harness.Backend {
+		// Torn tails on half the crashes: a correct server must discard them.
+		return &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: 0.5, Logf: t.Logf}
+	},
+}
+
+// runCrash provisions a server for fs and runs the driver with cfg.
+func runCrash(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend harness.Backend) *harness.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+5*time.Minute)
+	defer cancel()
+	flavor, err := workload.ParseFlavor(cfg.Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := workload.Options{Flavor: flavor}
+	var wls []workload.Workload
+	for _, name := range cfg.Workloads {
+		w, err := workload.New(name, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wls = append(wls, w)
+	}
+	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed})
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	defer func() {
+		if err := inst.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	}()
+	d := &harness.Driver{Config: cfg, Target: inst, Nemesis: inst, Workloads: wls, Options: opts, TestName: t.Name(), Logf: t.Logf}
+	rep, err := d.Run(ctx)
+	if err != nil {
+		t.Fatalf("crash run could not complete: %v\n%s", err, rep.Summary())
+	}
+	return rep
+}
+
+// TestCrash is the crash suite: workloads plus kill/reset cycles for each
+// -crash.fs config. With -crash.check=DIR it re-checks a saved run instead.
+func TestCrash(t *testing.T) {
+	cfg := config(t)
+	if cfg.Check != "" {
+		recheck(t, cfg.Check)
+		return
+	}
+	newBackend, ok := backends[cfg.Backend]
+	if !ok {
+		t.Fatalf("unknown -crash.backend %q", cfg.Backend)
+	}
+	if cfg.Backend == "local" && cfg.Target != string(workload.Bundled) {
+		t.Skipf("the local backend runs only the bundled server; -crash.target=%s needs a VM backend", cfg.Target)
+	}
+	fss, err := harness.LookupFS(cfg.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seed %d", cfg.Seed)
+	for _, fs := range fss {
+		t.Run(fs.Name, func(t *testing.T) {
+			rep := runCrash(t, cfg, fs, newBackend(t))
+			t.Log(rep.Summary())
+			if rep.Failed() {
+				t.Fatalf("durability check failed; repro: %s", rep.Repro)
+			}
+			if rep.Cycles < 2 || rep.Ops["ok"] == 0 {
+				t.Fatalf("run too small to mean anything: %d crash cycles, %d acknowledged ops", rep.Cycles, rep.Ops["ok"])
+			}
+		})
+	}
+}
+
+func recheck(t *testing.T, dir string) {
+	t.Helper()
+	results, err := harness.Recheck(dir)
+	if err != nil {
+		t.Fatalf("re-check %s: %v", dir, err)
+	}
+	failed := false
+	for _, r := range results {
+		t.Log(r.Summary())
+		failed = failed || !r.OK()
+	}
+	if failed {
+		t.Fatalf("re-check of %s found problems", dir)
+	}
+}
+
+// TestPlantedFaults runs the suite against servers with known durability
+// bugs that a process kill can expose; the suite must report a failure,
+// within a bounded time.
+func TestPlantedFaults(t *testing.T) {
+	base := config(t)
+	for _, tc := range []struct {
+		fault    string
+		gcPause  time.Duration
+		tearTail float64
+	}{
+		// Control: the correct server under the same torn tails and GC
+		// pauses must pass, or the detections below prove nothing.
+		{fault: "", gcPause: 300 * time.Millisecond, tearTail: 1},
+		// Recovery trusts a torn root record: every crash appends one.
+		{fault: "accept-torn-tail", tearTail: 1},
+		// GC deletes the old journal before the new manifest is durable;
+		// the pause keeps GC in that window most of the time.
+		{fault: "gc-early-delete", gcPause: 300 * time.Millisecond},
+	} {
+		name := tc.fault
+		if name == "" {
+			name = "none"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := base
+			cfg.Fault, cfg.GCPause = tc.fault, tc.gcPause
+			cfg.Duration, cfg.Interval, cfg.Jitter = 30*time.Second, 1500*time.Millisecond, 500*time.Millisecond
+			if tc.fault == "" {
+				cfg.Duration = 8 * time.Second
+			}
+			cfg.Workers = 2
+			cfg.Artifacts = t.TempDir()
+			fs, _ := harness.LookupFS([]string{"ext4-ordered"})
+			backend := &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: tc.tearTail}
+			rep := runCrash(t, cfg, fs[0], backend)
+			if tc.fault == "" {
+				if rep.Failed() || rep.Cycles < 3 {
+					t.Fatalf("correct server: want a passing run with >= 3 crashes:\n%s", rep.Summary())
+				}
+				return
+			}
+			if !rep.Failed() {
+				t.Fatalf("planted fault %s went undetected in %v (%d crash cycles):\n%s", tc.fault, rep.Elapsed, rep.Cycles, rep.Summary())
+			}
+			t.Logf("fault %s detected after %v (crash cycle %d): %s", tc.fault, rep.Detected.Round(time.Millisecond), rep.FailedAt, firstLines(rep.Failure, 4))
+			want := []string{harness.HistoryFile, harness.ReportFile, harness.ReproFile, "server-001.log"}
+			if strings.HasPrefix(rep.Failure, "checker found") {
+				want = append(want, harness.StateFile)
+			}
+			for _, f := range want {
+				if _, err := os.Stat(filepath.Join(rep.Dir, f)); err != nil {
+					t.Errorf("artifact %s missing after a failed run: %v", f, err)
+				}
+			}
+			if !strings.Contains(rep.Repro, "-crash.seed="+fmt.Sprint(cfg.Seed)) {
+				t.Errorf("repro command lacks the seed: %s", rep.Repro)
+			}
+		})
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n")
+}

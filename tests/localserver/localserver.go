@@ -1,0 +1,301 @@
+// Package localserver is the process-level crash backend: it runs
+// cmd/crashrig-sqlserver as a child process on 127.0.0.1 with a temp data
+// directory, and crashes it with kill -9 followed by a restart. A process
+// kill keeps the page cache, so it can only expose bugs that do not depend
+// on losing unsynced data (see database/README.md); it exists to test the
+// crash machinery itself without VMs.
+package localserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/crashrig/crashrig/tests/harness"
+	"github.com/crashrig/crashrig/tests/workload"
+)
+
+// Compile-time checks of the interfaces the harness consumes.
+var (
+	_ harness.Instance          = (*Server)(nil)
+	_ harness.ArtifactCollector = (*Server)(nil)
+	_ harness.Backend           = (*Backend)(nil)
+)
+
+// BinaryEnv names a prebuilt crashrig-sqlserver to use instead of building.
+const BinaryEnv = "CRASHRIG_SQLSERVER_BIN"
+
+// Build compiles crashrig-sqlserver into dir and returns its path, or
+// returns $CRASHRIG_SQLSERVER_BIN if set.
+func Build(ctx context.Context, dir string) (string, error) {
+	if p := os.Getenv(BinaryEnv); p != "" {
+		return p, nil
+	}
+	out := filepath.Join(dir, "crashrig-sqlserver")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/crashrig/crashrig/cmd/crashrig-sqlserver")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build crashrig-sqlserver: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// Options configure a local server.
+type Options struct {
+	Binary string
+	// Dir holds data/ and the server logs; the caller removes it.
+	Dir     string
+	Fault   string
+	GCPause time.Duration
+	// TearTail is the probability, per crash, of appending a torn journal
+	// record after the kill: what a crash in the middle of an
+	// unacknowledged write leaves on disk (length header written, body
+	// not). A correct server discards it.
+	TearTail float64
+	Seed     uint64
+	// ReadyTimeout bounds each (re)start.
+	ReadyTimeout time.Duration
+}
+
+// Backend starts local servers in fresh directories under Root.
+type Backend struct {
+	Binary   string
+	Root     string
+	TearTail float64
+	Logf     func(string, ...any)
+}
+
+// Start implements harness.Backend. Filesystem configs cannot be applied
+// to the host's filesystem; they are logged and ignored.
+func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instance, error) {
+	if spec.Flavor != workload.Bundled {
+		return nil, fmt.Errorf("local backend runs only the bundled server, not %q", spec.Flavor)
+	}
+	if b.Logf != nil && spec.FS.Name != "" {
+		b.Logf("local backend: filesystem config %s not applied (host filesystem under %s)", spec.FS.Name, b.Root)
+	}
+	dir, err := os.MkdirTemp(b.Root, "local-")
+	if err != nil {
+		return nil, fmt.Errorf("create server dir: %w", err)
+	}
+	return Start(ctx, Options{Binary: b.Binary, Dir: dir, Fault: spec.Fault, GCPause: spec.GCPause, TearTail: b.TearTail, Seed: spec.Seed})
+}
+
+// Server is a running (or crashed) local server.
+type Server struct {
+	opts    Options
+	addr    string
+	dataDir string
+	rng     *rand.Rand
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has been reaped
+	logs   []string
+}
+
+// Start launches the server on a free port and waits until it is ready.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 30 * time.Second
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, addr: addr, dataDir: filepath.Join(opts.Dir, "data"), rng: rand.New(rand.NewPCG(opts.Seed, 2))}
+	if _, err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// DSN implements harness.Target.
+func (s *Server) DSN() string { return "root@tcp(" + s.addr + ")/" }
+
+// Addr is the server's listen address.
+func (s *Server) Addr() string { return s.addr }
+
+// DataDir is the server's data directory.
+func (s *Server) DataDir() string { return s.dataDir }
+
+var readyLine = "ready for connections"
+
+// recoveredRE matches the startup line's recovery time.
+var recoveredRE = regexp.MustCompile(`discarded-tail-bytes \d+ in (\S+) \(created`)
+
+// start launches a process and waits until it logs readiness; it returns
+// the server-reported recovery time.
+func (s *Server) start(ctx context.Context) (time.Duration, error) {
+	s.mu.Lock()
+	logPath := filepath.Join(s.opts.Dir, fmt.Sprintf("server-%03d.log", len(s.logs)+1))
+	s.logs = append(s.logs, logPath)
+	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath}
+	env := os.Environ()
+	if s.opts.Fault != "" || s.opts.GCPause > 0 {
+		env = append(env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
+		if s.opts.Fault != "" {
+			args = append(args, "-unsafe-fault="+s.opts.Fault)
+		}
+		if s.opts.GCPause > 0 {
+			args = append(args, "-unsafe-gc-pause="+s.opts.GCPause.String())
+		}
+	}
+	cmd := exec.Command(s.opts.Binary, args...)
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("start %s: %w", s.opts.Binary, err)
+	}
+	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+	// The reaper goroutine is owned by the Server: kill waits for it.
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+
+	deadline := time.NewTimer(s.opts.ReadyTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		log, _ := os.ReadFile(logPath)
+		if bytes.Contains(log, []byte(readyLine)) {
+			var rec time.Duration
+			if m := recoveredRE.FindSubmatch(log); m != nil {
+				rec, _ = time.ParseDuration(string(m[1]))
+			}
+			return rec, nil
+		}
+		select {
+		case <-exited:
+			return 0, fmt.Errorf("%w: process exited before ready (%v); log %s:\n%s", harness.ErrNotRecovered, cmd.ProcessState, logPath, tail(log))
+		case <-deadline.C:
+			s.kill()
+			return 0, fmt.Errorf("%w: not ready after %v; log %s:\n%s", harness.ErrNotRecovered, s.opts.ReadyTimeout, logPath, tail(log))
+		case <-ctx.Done():
+			s.kill()
+			return 0, fmt.Errorf("waiting for server: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func tail(b []byte) string {
+	const n = 4000
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+// kill sends SIGKILL and waits until the process is reaped.
+func (s *Server) kill() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	<-exited
+}
+
+// Crash implements harness.Nemesis: kill -9, maybe tear the journal tail,
+// restart, wait until ready.
+func (s *Server) Crash(ctx context.Context) (harness.CrashReport, error) {
+	cr := harness.CrashReport{Requested: time.Now()}
+	s.kill()
+	cr.Down = time.Since(cr.Requested)
+	if s.opts.TearTail > 0 && s.rng.Float64() < s.opts.TearTail {
+		n, err := s.tearTail()
+		if err != nil {
+			return cr, fmt.Errorf("tear journal tail: %w", err)
+		}
+		cr.Detail = fmt.Sprintf("appended a torn %d-byte root record to the journal", n)
+	}
+	rec, err := s.start(ctx)
+	cr.Ready, cr.ServerRecovery = time.Since(cr.Requested), rec
+	return cr, err
+}
+
+// tearTail appends a root record whose header made it to disk but whose
+// body did not (a random-length prefix of zeros), as a torn write of an
+// unacknowledged commit would leave.
+func (s *Server) tearTail() (int, error) {
+	man, err := os.ReadFile(filepath.Join(s.dataDir, "MANIFEST"))
+	if err != nil {
+		return 0, err
+	}
+	var journal string
+	for _, line := range strings.Split(string(man), "\n") {
+		if v, ok := strings.CutPrefix(line, "journal="); ok {
+			journal = v
+		}
+	}
+	if journal == "" {
+		return 0, errors.New("no journal= line in MANIFEST")
+	}
+	const rootBody = 40 // 32-byte hash + uint64 sequence
+	rec := make([]byte, 9, 9+rootBody)
+	binary.LittleEndian.PutUint32(rec[0:], rootBody)
+	binary.LittleEndian.PutUint32(rec[4:], s.rng.Uint32()) // the CRC never written correctly
+	rec[8] = 2                                             // root record
+	rec = append(rec, make([]byte, s.rng.IntN(rootBody))...)
+	f, err := os.OpenFile(filepath.Join(s.dataDir, journal), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := f.Write(rec); err != nil {
+		_ = f.Close()
+		return 0, err
+	}
+	return len(rec), f.Close()
+}
+
+// Close implements harness.Instance: kill -9 the server. The data
+// directory is the caller's (Options.Dir).
+func (s *Server) Close() error {
+	s.kill()
+	return nil
+}
+
+// CollectArtifacts implements harness.ArtifactCollector: copies the server
+// logs (one per start) into dir.
+func (s *Server) CollectArtifacts(_ context.Context, dir string) error {
+	s.mu.Lock()
+	logs := append([]string(nil), s.logs...)
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range logs {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(p)), b, 0o644)
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

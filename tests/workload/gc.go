@@ -1,0 +1,48 @@
+package workload
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/crashrig/crashrig/tests/checker"
+	"github.com/crashrig/crashrig/tests/history"
+)
+
+// gc keeps running the server's garbage collection / compaction during the
+// writes, so crashes land inside it: the bundled server's crashrig_gc()
+// rewrites its journal and swaps the manifest; on MariaDB, OPTIMIZE TABLE
+// rebuilds the workload tables.
+type gc struct{ opts Options }
+
+func newGC(opts Options) *gc { return &gc{opts: opts} }
+
+func (w *gc) Name() string              { return "gc" }
+func (w *gc) Clients(requested int) int { return 1 }
+
+func (w *gc) Setup(context.Context, *sql.DB, *history.Recorder) error { return nil }
+
+func (w *gc) statement() string {
+	if w.opts.Flavor == MariaDB {
+		return "OPTIMIZE TABLE " + setTable + ", " + regTable + ", " + ctrTable + ", " + acctTable + ", " + xferTable
+	}
+	return "CALL crashrig_gc()"
+}
+
+func (w *gc) Run(ctx context.Context, c *Client) {
+	q := w.statement()
+	for ctx.Err() == nil {
+		c.Query(ctx, checker.FGC, nil, q)
+		if Sleep(ctx, w.opts.GCInterval) != nil {
+			return
+		}
+	}
+}
+
+func (w *gc) Snapshot(context.Context, *sql.DB) (json.RawMessage, error) {
+	return json.RawMessage("{}"), nil
+}
+
+func (w *gc) Check(h history.History, _ json.RawMessage) checker.Result {
+	return checker.CheckGC(h, w.Name())
+}

@@ -1,0 +1,111 @@
+package workload
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/crashrig/crashrig/tests/checker"
+	"github.com/crashrig/crashrig/tests/history"
+)
+
+// register writes increasing values to registers each client owns and
+// increments one counter per client (checker.CheckRegisters).
+type register struct {
+	opts Options
+	mu   sync.Mutex
+	next map[int64]int64 // register id -> next value to write
+}
+
+func newRegister(opts Options) *register {
+	return &register{opts: opts, next: map[int64]int64{}}
+}
+
+const (
+	regTable       = DB + ".crash_reg"
+	ctrTable       = DB + ".crash_ctr"
+	regsPerClient  = 3
+	registerWrites = 0.6 // share of ops that write a register; the rest increment
+)
+
+func (w *register) Name() string              { return "register" }
+func (w *register) Clients(requested int) int { return requested }
+
+func (w *register) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
+	if err := setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+		"CREATE TABLE "+regTable+" (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)"); err != nil {
+		return err
+	}
+	return setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+		"CREATE TABLE "+ctrTable+" (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+}
+
+func (w *register) Run(ctx context.Context, c *Client) {
+	for c.Think(ctx) {
+		if c.RNG.Float64() < registerWrites {
+			id := int64(c.ID)*regsPerClient + int64(c.RNG.IntN(regsPerClient))
+			w.mu.Lock()
+			w.next[id]++
+			v := w.next[id]
+			w.mu.Unlock()
+			// Monotonic upsert: a stale write that lands late (after an
+			// unknown outcome) cannot move the register backwards, so
+			// "value >= last acknowledged" holds for a correct server.
+			c.Exec(ctx, checker.FWrite, checker.RegisterValue{ID: id, V: v},
+				"INSERT INTO "+regTable+" (id, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = IF(VALUES(v) > v, VALUES(v), v)", id, v)
+			continue
+		}
+		id := int64(c.ID)
+		c.Exec(ctx, checker.FIncr, checker.RegisterValue{ID: id},
+			"INSERT INTO "+ctrTable+" (id, n) VALUES (?, 1) ON DUPLICATE KEY UPDATE n = n + 1", id)
+	}
+}
+
+func (w *register) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
+	st := checker.RegisterState{Registers: map[int64]int64{}, Counters: map[int64]int64{}}
+	err := readTx(ctx, db, func(tx *sql.Tx) error {
+		for _, t := range []struct {
+			table, col string
+			into       map[int64]int64
+		}{{regTable, "v", st.Registers}, {ctrTable, "n", st.Counters}} {
+			if err := readPairs(ctx, tx, "SELECT id, "+t.col+" FROM "+t.table, t.into); err != nil {
+				return fmt.Errorf("read %s: %w", t.table, err)
+			}
+		}
+		return nil
+	})
+	if IsNoSuchTable(err) {
+		st.Missing = true
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return marshal(st)
+}
+
+func readPairs(ctx context.Context, tx *sql.Tx, query string, into map[int64]int64) error {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		into[k] = v
+	}
+	return rows.Err()
+}
+
+func (w *register) Check(h history.History, state json.RawMessage) checker.Result {
+	st, bad := unmarshalState[checker.RegisterState](w.Name(), state)
+	if bad != nil {
+		return *bad
+	}
+	return checker.CheckRegisters(h, w.Name(), st)
+}

@@ -1,0 +1,99 @@
+package workload
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/crashrig/crashrig/tests/checker"
+	"github.com/crashrig/crashrig/tests/history"
+)
+
+// set inserts unique keys and deletes some of its acknowledged ones
+// (checker.CheckSet).
+type set struct {
+	opts Options
+	mu   sync.Mutex
+	// Per client index: next key sequence and the acknowledged, not yet
+	// deleted keys it may delete.
+	seq  map[int]int64
+	live map[int][]int64
+}
+
+func newSet(opts Options) *set {
+	return &set{opts: opts, seq: map[int]int64{}, live: map[int][]int64{}}
+}
+
+const setTable = DB + ".crash_set"
+
+func (w *set) Name() string              { return "set" }
+func (w *set) Clients(requested int) int { return requested }
+
+func (w *set) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
+	return setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+		"CREATE TABLE "+setTable+" (k BIGINT PRIMARY KEY, client INT NOT NULL, note VARCHAR(32))")
+}
+
+// deleteRatio is the share of ops that delete an acknowledged key.
+const deleteRatio = 0.2
+
+func (w *set) Run(ctx context.Context, c *Client) {
+	for c.Think(ctx) {
+		w.mu.Lock()
+		live := w.live[c.Index]
+		if len(live) > 0 && c.RNG.Float64() < deleteRatio {
+			i := c.RNG.IntN(len(live))
+			k := live[i]
+			// Delete at most once, whatever the outcome: the checker allows
+			// one delete per key.
+			live[i] = live[len(live)-1]
+			w.live[c.Index] = live[:len(live)-1]
+			w.mu.Unlock()
+			c.Exec(ctx, checker.FDel, checker.SetValue{K: k}, "DELETE FROM "+setTable+" WHERE k = ?", k)
+			continue
+		}
+		// Keys are unique per client ID across cycles and workloads.
+		k := int64(c.ID)<<32 | w.seq[c.Index]
+		w.seq[c.Index]++
+		w.mu.Unlock()
+		if c.Exec(ctx, checker.FAdd, checker.SetValue{K: k}, "INSERT INTO "+setTable+" (k, client, note) VALUES (?, ?, 'crash')", k, c.ID) == history.OK {
+			w.mu.Lock()
+			w.live[c.Index] = append(w.live[c.Index], k)
+			w.mu.Unlock()
+		}
+	}
+}
+
+func (w *set) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
+	st := checker.SetState{Keys: []int64{}}
+	rows, err := db.QueryContext(ctx, "SELECT k FROM "+setTable)
+	if IsNoSuchTable(err) {
+		st.Missing = true
+		return marshal(st)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", setTable, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int64
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", setTable, err)
+		}
+		st.Keys = append(st.Keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", setTable, err)
+	}
+	return marshal(st)
+}
+
+func (w *set) Check(h history.History, state json.RawMessage) checker.Result {
+	st, bad := unmarshalState[checker.SetState](w.Name(), state)
+	if bad != nil {
+		return *bad
+	}
+	return checker.CheckSet(h, w.Name(), st)
+}

@@ -1,0 +1,336 @@
+// Package workload generates crash-test traffic: each Workload creates its
+// tables, runs clients that keep writing while the server is crashed under
+// them, reads the resulting state back, and hands (history, state) to the
+// matching pure checker in package checker.
+package workload
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/crashrig/crashrig/tests/checker"
+	"github.com/crashrig/crashrig/tests/history"
+)
+
+// Flavor is the kind of server under test, where SQL differs.
+type Flavor string
+
+const (
+	// Bundled is cmd/crashrig-sqlserver.
+	Bundled Flavor = "bundled"
+	// MariaDB is a stock MariaDB/MySQL server.
+	MariaDB Flavor = "mariadb"
+)
+
+// ParseFlavor validates a -crash.target value.
+func ParseFlavor(s string) (Flavor, error) {
+	switch f := Flavor(s); f {
+	case Bundled, MariaDB:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown target %q (want %s or %s)", s, Bundled, MariaDB)
+}
+
+// DB is the database all workload tables live in.
+const DB = "crashrig"
+
+// Workload is one kind of traffic plus the rules its results must obey.
+type Workload interface {
+	// Name identifies the workload in histories and reports.
+	Name() string
+	// Clients is how many concurrent clients to run, given the number the
+	// user asked for per workload.
+	Clients(requested int) int
+	// Setup creates the workload's tables (recording each statement as a
+	// setup op, since acknowledged DDL must survive crashes too).
+	Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error
+	// Run issues operations through c until ctx is done, riding out
+	// connection loss. It is called once per crash cycle for each client;
+	// state that must outlive a cycle (key counters) lives in the Workload,
+	// indexed by c.Index.
+	Run(ctx context.Context, c *Client)
+	// Snapshot reads the workload's tables into a JSON document for Check.
+	// A missing table is part of the state, not an error.
+	Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
+	// Check judges history h against a state produced by Snapshot.
+	Check(h history.History, state json.RawMessage) checker.Result
+}
+
+// Options tune all workloads.
+type Options struct {
+	Flavor Flavor
+	// OpTimeout bounds each operation, so a hung server yields info ops
+	// rather than a hung test.
+	OpTimeout time.Duration
+	// GCInterval is the pause between GC runs.
+	GCInterval time.Duration
+	// ThinkTime is the mean pause between a DML client's operations. It
+	// rate-limits the autocommit writers: the bundled server serialises
+	// writes behind one lock, and an explicit transaction (bank) fails with
+	// 1213 whenever another commit lands between its BEGIN and its first
+	// write, which under unthrottled autocommit traffic is always.
+	ThinkTime time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Flavor == "" {
+		o.Flavor = Bundled
+	}
+	if o.OpTimeout == 0 {
+		o.OpTimeout = 10 * time.Second
+	}
+	if o.GCInterval == 0 {
+		o.GCInterval = 200 * time.Millisecond
+	}
+	if o.ThinkTime == 0 {
+		o.ThinkTime = 5 * time.Millisecond
+	}
+	return o
+}
+
+// Compile-time checks that every workload implements Workload.
+var (
+	_ Workload = (*set)(nil)
+	_ Workload = (*register)(nil)
+	_ Workload = (*bank)(nil)
+	_ Workload = (*ddl)(nil)
+	_ Workload = (*gc)(nil)
+)
+
+// Names lists the workloads New knows, in a stable order.
+var Names = []string{"set", "register", "bank", "ddl", "gc"}
+
+// New returns the named workload.
+func New(name string, opts Options) (Workload, error) {
+	opts = opts.withDefaults()
+	switch name {
+	case "set":
+		return newSet(opts), nil
+	case "register":
+		return newRegister(opts), nil
+	case "bank":
+		return newBank(opts), nil
+	case "ddl":
+		return newDDL(opts), nil
+	case "gc":
+		return newGC(opts), nil
+	}
+	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Names)
+}
+
+// Client is one sequential client: it owns at most one connection and
+// records every operation it performs.
+type Client struct {
+	// ID is the history process id, unique across workloads.
+	ID int
+	// Index is the client's number within its workload (0..Clients-1).
+	Index int
+	// RNG drives the client's choices; seeded from the run seed and ID so
+	// a seed reproduces them.
+	RNG *rand.Rand
+
+	workload string
+	db       *sql.DB
+	rec      *history.Recorder
+	opts     Options
+	conn     *sql.Conn
+	backoff  time.Duration
+}
+
+// NewClient returns a client of workload w with process id id.
+func NewClient(w Workload, id, index int, seed uint64, db *sql.DB, rec *history.Recorder, opts Options) *Client {
+	return &Client{
+		ID: id, Index: index, RNG: rand.New(rand.NewPCG(seed, uint64(id))),
+		workload: w.Name(), db: db, rec: rec, opts: opts.withDefaults(),
+	}
+}
+
+const (
+	minBackoff = 20 * time.Millisecond
+	maxBackoff = 500 * time.Millisecond
+)
+
+// connect returns the client's connection, reconnecting with exponential
+// backoff while the server is down. It fails only when ctx is done.
+func (c *Client) connect(ctx context.Context) (*sql.Conn, error) {
+	for c.conn == nil {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		conn, err := c.db.Conn(cctx)
+		if err == nil {
+			if err = conn.PingContext(cctx); err != nil {
+				discard(conn)
+			} else {
+				c.conn, c.backoff = conn, 0
+			}
+		}
+		cancel()
+		if c.conn != nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		c.backoff = min(max(2*c.backoff, minBackoff), maxBackoff)
+		if err := Sleep(ctx, c.backoff); err != nil {
+			return nil, err
+		}
+	}
+	return c.conn, nil
+}
+
+// discard closes conn and keeps database/sql from pooling it again: after
+// a reset, EOF or timeout its protocol state is unknown.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
+// Close releases the client's connection (it is reopened on demand).
+func (c *Client) Close() {
+	if c.conn != nil {
+		discard(c.conn)
+		c.conn = nil
+	}
+}
+
+func (c *Client) after(err error) {
+	if history.IsConnectionError(err) {
+		c.Close()
+	}
+}
+
+// Exec performs one autocommit statement as operation f with value and
+// returns its outcome, or "" if ctx ended before the op was invoked.
+func (c *Client) Exec(ctx context.Context, f string, value any, query string, args ...any) history.Type {
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return ""
+	}
+	p := c.rec.Invoke(c.ID, c.workload, f, value)
+	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
+	defer cancel()
+	_, err = conn.ExecContext(octx, query, args...)
+	c.after(err)
+	return p.Done(err, true)
+}
+
+// Query performs one statement whose result set is discarded (e.g. a
+// procedure call or OPTIMIZE TABLE) as operation f.
+func (c *Client) Query(ctx context.Context, f string, value any, query string) history.Type {
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return ""
+	}
+	p := c.rec.Invoke(c.ID, c.workload, f, value)
+	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
+	defer cancel()
+	rows, err := conn.QueryContext(octx, query)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = errors.Join(rows.Err(), rows.Close())
+	}
+	c.after(err)
+	return p.Done(err, true)
+}
+
+// Tx performs fn in an explicit transaction and commits it, as operation
+// f. Any error before COMMIT is sent is a definite failure (the server
+// rolls the transaction back); an error from COMMIT is classified.
+func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx context.Context, tx *sql.Tx) error) history.Type {
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return ""
+	}
+	p := c.rec.Invoke(c.ID, c.workload, f, value)
+	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
+	defer cancel()
+	tx, err := conn.BeginTx(octx, nil)
+	if err == nil {
+		if err = fn(octx, tx); err != nil {
+			_ = tx.Rollback()
+		}
+	}
+	if err != nil {
+		c.after(err)
+		return p.Done(err, false)
+	}
+	err = tx.Commit()
+	c.after(err)
+	return p.Done(err, true)
+}
+
+// Think pauses for a random time around the configured think time; it
+// returns false when ctx is done.
+func (c *Client) Think(ctx context.Context) bool {
+	if c.opts.ThinkTime < 0 {
+		return ctx.Err() == nil
+	}
+	return Sleep(ctx, time.Duration(c.RNG.Int64N(int64(2*c.opts.ThinkTime)+1))) == nil
+}
+
+// Sleep waits d or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// setupExec runs one setup statement, recorded as a setup op.
+func setupExec(ctx context.Context, db *sql.DB, rec *history.Recorder, workload, f string, value any, query string, args ...any) error {
+	p := rec.Invoke(history.SetupProcess, workload, f, value)
+	_, err := db.ExecContext(ctx, query, args...)
+	p.Done(err, true)
+	if err != nil {
+		return fmt.Errorf("%s setup %q: %w", workload, query, err)
+	}
+	return nil
+}
+
+// IsNoSuchTable reports whether err is MySQL's "table doesn't exist" or
+// "unknown database": after a crash that lost a table, the snapshot
+// records it as missing instead of failing.
+func IsNoSuchTable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && (me.Number == 1146 || me.Number == 1049)
+}
+
+// readTx runs fn in one read transaction, so multi-table snapshots are
+// consistent.
+func readTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+func marshal(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal state: %w", err)
+	}
+	return b, nil
+}
+
+func unmarshalState[T any](workload string, raw json.RawMessage) (T, *checker.Result) {
+	var st T
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return st, &checker.Result{Workload: workload, Problems: []checker.Problem{{Kind: "state", Message: fmt.Sprintf("cannot decode state snapshot: %v", err)}}}
+	}
+	return st, nil
+}
