@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crashrig/crashrig/controlplane/cptest"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/localserver"
+	"github.com/crashrig/crashrig/tests/vmbackend"
 	"github.com/crashrig/crashrig/tests/workload"
+	"github.com/crashrig/crashrig/vmimage/vmtest"
 )
 
 var flags = harness.RegisterFlags(flag.CommandLine)
@@ -60,12 +63,21 @@ func config(t *testing.T) harness.Config {
 	return cfg
 }
 
-// backends maps -crash.backend values to constructors. The VM control
-// plane adds "vm" here.
+// backends maps -crash.backend values to constructors.
 var backends = map[string]func(t *testing.T) harness.Backend{
 	"local": func(t *testing.T) harness.Backend {
 		// Torn tails on half the crashes: a correct server must discard them.
 		return &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: 0.5, Logf: t.Logf}
+	},
+	"vm": func(t *testing.T) harness.Backend {
+		vmtest.SkipIfShort(t)
+		return &vmbackend.Backend{
+			ControlPlane: cptest.New(t),
+			Image:        vmtest.Image(t),
+			ServerBinary: serverBinary(t),
+			Dir:          t.TempDir(),
+			Logf:         t.Logf,
+		}
 	},
 }
 

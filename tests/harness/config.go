@@ -82,14 +82,14 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&c.Jitter, "crash.jitter", DefaultJitter, "crash times vary by up to +/- this [$CRASHRIG_JITTER]")
 	fs.Uint64Var(&f.seed, "crash.seed", 0, "seed for workload choices and the crash schedule; 0 picks one and prints it [$CRASHRIG_SEED]")
 	fs.StringVar(&c.Target, "crash.target", "bundled", "server flavour: bundled or mariadb [$CRASHRIG_TARGET]")
-	fs.StringVar(&f.fsList, "crash.fs", "ext4-ordered", "comma-separated filesystem configs ("+strings.Join(FSNames(), ", ")+"); VM backends only [$CRASHRIG_FS]")
+	fs.StringVar(&f.fsList, "crash.fs", "ext4-ordered,ext4-writeback,ext4-journal", "comma-separated filesystem configs ("+strings.Join(FSNames(), ", ")+"); VM backends only [$CRASHRIG_FS]")
 	fs.IntVar(&c.Workers, "crash.workers", DefaultWorkers, "clients per DML workload [$CRASHRIG_WORKERS]")
 	fs.StringVar(&f.workloads, "crash.workloads", "set,register,bank,ddl,gc", "comma-separated workloads [$CRASHRIG_WORKLOADS]")
 	fs.StringVar(&c.Artifacts, "crash.artifacts", "", "directory for artifacts (default $TEST_UNDECLARED_OUTPUTS_DIR, else a temp dir kept only on failure) [$CRASHRIG_ARTIFACTS]")
 	fs.StringVar(&c.Check, "crash.check", "", "re-check a saved run directory (history.jsonl + state.json) offline instead of running [$CRASHRIG_CHECK]")
 	fs.StringVar(&c.Fault, "crash.fault", "", "TEST-ONLY durability bug to plant in the bundled server (see database/README.md) [$CRASHRIG_FAULT]")
 	fs.DurationVar(&c.GCPause, "crash.gc-pause", 0, "TEST-ONLY: bundled server's -unsafe-gc-pause, widens GC crash windows [$CRASHRIG_GC_PAUSE]")
-	fs.StringVar(&c.Backend, "crash.backend", "local", "where the server runs: local (child process, kill -9) [$CRASHRIG_BACKEND]")
+	fs.StringVar(&c.Backend, "crash.backend", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only) [$CRASHRIG_BACKEND]")
 	return f
 }
 

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+)
+
+// Paths are the guest locations the agent uses; tests point them at a
+// temporary directory.
+type Paths struct {
+	State   string // durable agent state on the root disk
+	Data    string // mount point of the data disk
+	Servers string // installed server builds
+	Run     string // per-boot runtime files (tmpfs)
+	Log     string // the agent's log file
+}
+
+var defaultPaths = Paths{
+	State:   "/var/lib/dcrts",
+	Data:    "/data",
+	Servers: "/opt/crashrig/servers",
+	Run:     "/run/dcrts",
+	Log:     "/var/log/dcrts.log",
+}
+
+// restoreFailedPattern is the pattern of the LogLine event that says the
+// provisioned server could not be brought back after a boot; the control
+// plane knows it by this name.
+const restoreFailedPattern = "dcrts-restore"
+
+// Reconnect pacing: a reset VM must find the control plane again quickly,
+// so the first retry comes after 50 ms, and none waits more than a second.
+const (
+	reconnectMin      = 50 * time.Millisecond
+	reconnectMax      = time.Second
+	heartbeatInterval = time.Second
+)
+
+// Agent is the in-guest side of the protocol.
+type Agent struct {
+	cfg    config
+	bootID string
+	log    *slog.Logger
+	paths  Paths
+
+	server  *serverManager
+	install *installer
+	// events queue up while no stream is open and are sent by the next one.
+	events chan *pb.Event
+
+	bg sync.WaitGroup // background work owned by the agent (restore)
+}
+
+// NewAgent makes an agent; it loads the durable provisioning spec, if any,
+// so that the first hello already says a server is provisioned.
+func NewAgent(cfg config, bootID string, paths Paths, log *slog.Logger, hs *health.Server) (*Agent, error) {
+	a := &Agent{cfg: cfg, bootID: bootID, log: log, paths: paths, events: make(chan *pb.Event, 1024)}
+	a.install = &installer{root: paths.Servers}
+	sm, err := newServerManager(paths, log, a.emit, hs)
+	if err != nil {
+		return nil, err
+	}
+	a.server = sm
+	return a, nil
+}
+
+// StartRestore brings a provisioned server back in the background.
+func (a *Agent) StartRestore(ctx context.Context) {
+	a.bg.Go(func() {
+		if err := a.server.Restore(ctx); err != nil {
+			a.log.Error("restore server", "err", err)
+			a.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{
+				Text: "dcrts: bringing the server back after boot failed: " + err.Error(), Pattern: restoreFailedPattern}}})
+		}
+	})
+}
+
+// Close waits for background work and stops watching the server (the
+// server process itself keeps running).
+func (a *Agent) Close() {
+	a.bg.Wait()
+	a.server.Close()
+}
+
+// emit queues an event for the control plane; it never blocks the caller
+// (a server watcher must not stall because the control plane is away).
+func (a *Agent) emit(ev *pb.Event) {
+	if ev.UnixNanos == 0 {
+		ev.UnixNanos = time.Now().UnixNano()
+	}
+	select {
+	case a.events <- ev:
+	default:
+		a.log.Warn("event queue full; dropping event", "event", ev.String())
+	}
+}
+
+// Run keeps a session with the control plane open until ctx ends,
+// reconnecting after every failure.
+func (a *Agent) Run(ctx context.Context) {
+	conn, err := grpc.NewClient(a.cfg.CP,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{BaseDelay: reconnectMin, Multiplier: 1.6, Jitter: 0.2, MaxDelay: reconnectMax},
+			// slirp completes the TCP handshake itself; a short attempt
+			// timeout keeps a stuck attempt from delaying the next one.
+			MinConnectTimeout: 2 * time.Second,
+		}))
+	if err != nil {
+		a.log.Error("grpc client", "err", err)
+		return
+	}
+	defer conn.Close()
+	client := pb.NewControlPlaneClient(conn)
+	delay := reconnectMin
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := a.session(ctx, client)
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("control plane session ended", "err", err, "lasted", time.Since(start).Round(time.Millisecond))
+		if time.Since(start) > 5*time.Second {
+			delay = reconnectMin
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, reconnectMax)
+	}
+}
+
+// session runs one stream: hello, then commands in order, heartbeats and
+// events beside them. It returns when the stream breaks.
+func (a *Agent) session(ctx context.Context, client pb.ControlPlaneClient) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := client.Connect(ctx, grpc.WaitForReady(true))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	s := &streamSender{stream: stream}
+	hello := &pb.Hello{VmId: a.cfg.VMID, Token: a.cfg.Token, BootId: a.bootID,
+		AgentVersion: version, Server: a.server.Status()}
+	if err := s.send(&pb.AgentMessage{Msg: &pb.AgentMessage_Hello{Hello: hello}}); err != nil {
+		return fmt.Errorf("hello: %w", err)
+	}
+	a.log.Info("connected to control plane", "cp", a.cfg.CP)
+
+	// Deferred in reverse: stop the helpers, wait for them, then drop an
+	// unfinished upload (the command worker no longer touches it).
+	defer a.install.abort()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	// Commands run one at a time in arrival order (install chunks depend on
+	// it) on their own goroutine, so a long provisioning never delays a
+	// heartbeat.
+	cmds := make(chan *pb.Command, 64)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case c := <-cmds:
+				a.handle(ctx, s, c)
+			}
+		}
+	})
+	wg.Go(func() { a.pump(ctx, s) })
+	for {
+		c, err := stream.Recv()
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		select {
+		case cmds <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// pump sends heartbeats and queued events until ctx ends.
+func (a *Agent) pump(ctx context.Context, s *streamSender) {
+	tick := time.NewTicker(heartbeatInterval)
+	defer tick.Stop()
+	for {
+		var msg *pb.AgentMessage
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			msg = &pb.AgentMessage{Msg: &pb.AgentMessage_Heartbeat{Heartbeat: &pb.Heartbeat{UptimeSeconds: uptime()}}}
+		case ev := <-a.events:
+			msg = &pb.AgentMessage{Msg: &pb.AgentMessage_Event{Event: ev}}
+		}
+		if err := s.send(msg); err != nil {
+			if ev := msg.GetEvent(); ev != nil {
+				// Not delivered: keep it for the next session.
+				a.emit(ev)
+			}
+			return
+		}
+	}
+}
+
+// streamSender serialises sends: gRPC streams allow one sender at a time.
+type streamSender struct {
+	mu     sync.Mutex
+	stream grpc.BidiStreamingClient[pb.AgentMessage, pb.Command]
+}
+
+func (s *streamSender) send(m *pb.AgentMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.Send(m)
+}
+
+func (s *streamSender) result(r *pb.Result) error {
+	return s.send(&pb.AgentMessage{Msg: &pb.AgentMessage_Result{Result: r}})
+}
+
+// handle executes one command and sends its result(s).
+func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
+	start := time.Now()
+	res := &pb.Result{CommandId: c.GetId()}
+	var err error
+	switch cmd := c.GetCmd().(type) {
+	case *pb.Command_InstallServer:
+		r, done, ierr := a.install.chunk(c.GetId(), cmd.InstallServer)
+		if !done {
+			return // more chunks to come; answered after the last
+		}
+		res.Payload, err = &pb.Result_Install{Install: r}, ierr
+	case *pb.Command_ProvisionServer:
+		var r *pb.ProvisionResult
+		r, err = a.server.Provision(ctx, cmd.ProvisionServer)
+		res.Payload = &pb.Result_Provision{Provision: r}
+	case *pb.Command_StopServer:
+		err = a.server.Stop(ctx, cmd.StopServer.GetClean(), cmd.StopServer.GetDeleteData())
+	case *pb.Command_SyncFilesystems:
+		syncFilesystems()
+	case *pb.Command_CollectFiles:
+		paths := cmd.CollectFiles.GetPaths()
+		if len(paths) == 0 {
+			paths = append(a.server.DataPaths(), a.paths.Log)
+		}
+		err = collect(ctx, paths, func(chunk []byte) error {
+			return s.result(&pb.Result{CommandId: c.GetId(), More: true,
+				Payload: &pb.Result_Chunk{Chunk: &pb.FileChunk{Data: chunk}}})
+		})
+	case *pb.Command_Exec:
+		var r *pb.ExecResult
+		r, err = execCommand(ctx, cmd.Exec.GetArgv(), time.Duration(cmd.Exec.GetTimeoutSeconds())*time.Second)
+		res.Payload = &pb.Result_Exec{Exec: r}
+	default:
+		err = errors.New("unknown command")
+	}
+	if err != nil {
+		res.Error = err.Error()
+		a.log.Error("command failed", "id", c.GetId(), "cmd", fmt.Sprintf("%T", c.GetCmd()), "err", err)
+	} else {
+		a.log.Info("command done", "id", c.GetId(), "cmd", fmt.Sprintf("%T", c.GetCmd()), "took", time.Since(start).Round(time.Millisecond))
+	}
+	if serr := s.result(res); serr != nil {
+		a.log.Warn("send result", "id", c.GetId(), "err", serr)
+	}
+}

@@ -1,0 +1,79 @@
+// Package cptest ties the control plane to tests: every VM is killed when
+// its test ends (also on failure and panic; on a test-binary timeout QEMU's
+// PDEATHSIG does it), its console is logged when the test failed, and the
+// control plane logs through t.Logf.
+package cptest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/crashrig/crashrig/controlplane"
+)
+
+// New starts a control plane closed at the end of the test.
+func New(t testing.TB, opts ...controlplane.Option) *controlplane.ControlPlane {
+	t.Helper()
+	opts = append([]controlplane.Option{controlplane.WithLogf(t.Logf)}, opts...)
+	cp, err := controlplane.New(context.Background(), opts...)
+	if err != nil {
+		t.Fatalf("control plane: %v", err)
+	}
+	t.Cleanup(func() { cp.Close() })
+	return cp
+}
+
+// StartVM boots a VM in a test-owned directory and waits for its agent.
+func StartVM(t testing.TB, cp *controlplane.ControlPlane, spec controlplane.VMSpec) *controlplane.VM {
+	t.Helper()
+	if spec.Dir == "" {
+		spec.Dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	vm, err := cp.StartVM(ctx, spec)
+	if vm != nil {
+		t.Cleanup(func() {
+			vm.Kill()
+			if t.Failed() {
+				t.Logf("VM %s console (%s):\n%s", vm.ID, vm.ConsolePath(), vm.Console())
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("start VM: %v", err)
+	}
+	start := time.Now()
+	boot, err := vm.WaitAgent(ctx)
+	if err != nil {
+		t.Fatalf("VM %s: %v", vm.ID, err)
+	}
+	t.Logf("VM %s: agent connected %s after QEMU start (boot %s)", vm.ID, time.Since(start).Round(time.Millisecond), boot)
+	return vm
+}
+
+// NoEvents fails the test for every unexpected event vm reported so far.
+func NoEvents(t testing.TB, vm *controlplane.VM) {
+	t.Helper()
+	for {
+		select {
+		case e := <-vm.Events():
+			t.Errorf("unexpected event: %s", e)
+		default:
+			return
+		}
+	}
+}
+
+// WaitEvent waits for vm's next unexpected event.
+func WaitEvent(t testing.TB, vm *controlplane.VM, timeout time.Duration) controlplane.Event {
+	t.Helper()
+	select {
+	case e := <-vm.Events():
+		return e
+	case <-time.After(timeout):
+		t.Fatalf("VM %s: no event within %s", vm.ID, timeout)
+		return controlplane.Event{}
+	}
+}

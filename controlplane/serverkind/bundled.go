@@ -1,0 +1,67 @@
+package serverkind
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+)
+
+// bundled is crashrig's own server (cmd/crashrig-sqlserver), uploaded with
+// InstallServer. It creates root@'%' with the password when the database is
+// first created and has no other accounts.
+type bundled struct{}
+
+var _ Kind = bundled{}
+
+func (bundled) Name() string   { return Bundled }
+func (bundled) Uploaded() bool { return true }
+
+func (bundled) datadir(in Instance) string { return filepath.Join(in.DataDir, "crashrig") }
+func (bundled) LogFile(in Instance) string {
+	return filepath.Join(in.DataDir, "crashrig-sqlserver.log")
+}
+
+func (k bundled) DataPaths(in Instance) []string {
+	return []string{k.datadir(in), k.LogFile(in)}
+}
+
+func (k bundled) Init(ctx context.Context, in Instance) error {
+	if u := in.Spec.GetUser(); u != "" && u != "root" {
+		return errors.New("crashrig-sqlserver has only the root account: leave user empty")
+	}
+	if in.Binary == "" {
+		return errors.New("crashrig-sqlserver: no installed build (send InstallServer first)")
+	}
+	if _, err := os.Stat(in.Binary); err != nil {
+		return fmt.Errorf("crashrig-sqlserver build: %w", err)
+	}
+	return os.MkdirAll(k.datadir(in), 0o755)
+}
+
+func (k bundled) Command(in Instance) *exec.Cmd {
+	args := []string{"-data-dir", k.datadir(in),
+		"-listen", net.JoinHostPort("0.0.0.0", strconv.Itoa(GuestPort)),
+		"-log-file", k.LogFile(in),
+		"-root-password", in.Spec.GetRootPassword()}
+	args = append(args, in.Spec.GetConfig()...)
+	return exec.Command(in.Binary, args...)
+}
+
+func (bundled) AdminDSN(in Instance) string {
+	return DSN("root", in.Spec.GetRootPassword(), net.JoinHostPort("127.0.0.1", strconv.Itoa(GuestPort)), "")
+}
+
+func (bundled) Bootstrap(ctx context.Context, db *sql.DB, in Instance) error {
+	if d := in.Spec.GetDatabase(); d != "" {
+		if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d)); err != nil {
+			return fmt.Errorf("create database: %w", err)
+		}
+	}
+	return nil
+}

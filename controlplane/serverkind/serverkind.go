@@ -1,0 +1,125 @@
+// Package serverkind describes the SQL servers crashrig can run in a VM.
+// The agent (cmd/dcrts) uses a Kind to initialise, start and bootstrap a
+// server inside the guest; the control plane only needs the kind names and
+// DSN construction. Adding a server (Dolt) means adding one Kind.
+package serverkind
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os/exec"
+	"sort"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/crashrig/crashrig/proto/crashrigpb"
+)
+
+// Kind names.
+const (
+	MariaDB = "mariadb"
+	Bundled = "crashrig-sqlserver"
+)
+
+// GuestPort is where every kind listens inside the guest.
+const GuestPort = 3306
+
+// Instance is one provisioned server as the guest sees it.
+type Instance struct {
+	Spec *crashrigpb.ProvisionServer
+	// DataDir is the mount point of the data disk (/data).
+	DataDir string
+	// StateDir is a directory on the root disk for configuration that must
+	// survive a reset (/var/lib/dcrts).
+	StateDir string
+	// Binary is the installed server build for uploaded kinds.
+	Binary string
+}
+
+// Kind is one SQL server implementation.
+type Kind interface {
+	Name() string
+	// Uploaded reports whether the server binary comes from InstallServer
+	// (rather than the image).
+	Uploaded() bool
+	// Init prepares a freshly formatted data disk (and durable config),
+	// once per provisioning.
+	Init(ctx context.Context, in Instance) error
+	// Command is the server running in the foreground; the agent owns it.
+	Command(in Instance) *exec.Cmd
+	// LogFile is the server's own log file, watched by the agent.
+	LogFile(in Instance) string
+	// DataPaths are what CollectFiles gathers by default.
+	DataPaths(in Instance) []string
+	// AdminDSN reaches the server right after Init, before Bootstrap.
+	AdminDSN(in Instance) string
+	// Bootstrap creates accounts and the database after the first start.
+	Bootstrap(ctx context.Context, db *sql.DB, in Instance) error
+}
+
+var kinds = map[string]Kind{
+	MariaDB: mariaDB{},
+	Bundled: bundled{},
+}
+
+// Lookup returns the kind called name.
+func Lookup(name string) (Kind, error) {
+	k, ok := kinds[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown server kind %q (known: %v)", name, Names())
+	}
+	return k, nil
+}
+
+// Names lists the known kinds.
+func Names() []string {
+	var names []string
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Account is the user a client logs in as for spec: the named user if any,
+// else root.
+func Account(spec *crashrigpb.ProvisionServer) (user, password string) {
+	if spec.GetUser() != "" {
+		return spec.GetUser(), spec.GetPassword()
+	}
+	return "root", spec.GetRootPassword()
+}
+
+// DSN is a go-sql-driver/mysql DSN for addr (host:port). Timeouts are short
+// because crash tests expect the server to vanish at any moment.
+func DSN(user, password, addr, database string) string {
+	c := mysql.NewConfig()
+	c.User, c.Passwd = user, password
+	c.Net, c.Addr = "tcp", addr
+	c.DBName = database
+	c.Timeout = 2 * time.Second
+	c.ReadTimeout = 30 * time.Second
+	c.WriteTimeout = 30 * time.Second
+	c.AllowNativePasswords = true
+	return c.FormatDSN()
+}
+
+// ClientDSN is the DSN for spec's account at addr.
+func ClientDSN(spec *crashrigpb.ProvisionServer, addr string) string {
+	u, p := Account(spec)
+	return DSN(u, p, addr, spec.GetDatabase())
+}
+
+// quoteIdent quotes a MySQL identifier.
+func quoteIdent(s string) string {
+	out := []byte{'`'}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			out = append(out, '`')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '`'))
+}

@@ -1,0 +1,80 @@
+package serverkind
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+)
+
+func TestLookup(t *testing.T) {
+	for _, name := range []string{MariaDB, Bundled} {
+		k, err := Lookup(name)
+		require.NoError(t, err)
+		assert.Equal(t, name, k.Name())
+	}
+	_, err := Lookup("dolt")
+	assert.ErrorContains(t, err, "unknown server kind")
+	assert.Equal(t, []string{Bundled, MariaDB}, Names())
+}
+
+func TestMariaDBConfigIsDurable(t *testing.T) {
+	in := Instance{DataDir: "/data", StateDir: "/var/lib/dcrts",
+		Spec: &pb.ProvisionServer{TransactionIsolation: "SERIALIZABLE", Config: []string{"max_connections = 50"}}}
+	cnf := mariaDB{}.Config(in)
+	for _, want := range []string{
+		"innodb_flush_log_at_trx_commit = 1", "skip-log-bin", "bind-address = 0.0.0.0",
+		"datadir = /data/mysql", "transaction-isolation = SERIALIZABLE", "max_connections = 50\n",
+	} {
+		assert.Contains(t, cnf, want)
+	}
+	assert.True(t, strings.HasPrefix(cnf, "[mysqld]\n"))
+	cmd := mariaDB{}.Command(in)
+	assert.Equal(t, []string{"mariadbd", "--defaults-file=/var/lib/dcrts/mariadb.cnf"}, cmd.Args)
+}
+
+func TestBundledCommand(t *testing.T) {
+	in := Instance{DataDir: "/data", Binary: "/opt/x/crashrig-sqlserver", Spec: &pb.ProvisionServer{RootPassword: "pw"}}
+	cmd := bundled{}.Command(in)
+	assert.Equal(t, []string{"/opt/x/crashrig-sqlserver", "-data-dir", "/data/crashrig", "-listen", "0.0.0.0:3306",
+		"-log-file", "/data/crashrig-sqlserver.log", "-root-password", "pw"}, cmd.Args)
+	in.Spec.User = "app"
+	assert.ErrorContains(t, bundled{}.Init(t.Context(), in), "only the root account")
+}
+
+func TestDSN(t *testing.T) {
+	spec := &pb.ProvisionServer{RootPassword: "r@:/pw", User: "app", Password: "secret", Database: "db"}
+	u, p := Account(spec)
+	assert.Equal(t, "app", u)
+	assert.Equal(t, "secret", p)
+	dsn := ClientDSN(spec, "127.0.0.1:33060")
+	assert.True(t, strings.HasPrefix(dsn, "app:secret@tcp(127.0.0.1:33060)/db?"), dsn)
+	assert.Contains(t, dsn, "timeout=2s")
+	spec.User = ""
+	assert.True(t, strings.HasPrefix(ClientDSN(spec, "h:1"), "root:r@:/pw@tcp(h:1)/db"))
+}
+
+func TestQuoting(t *testing.T) {
+	assert.Equal(t, "`a``b`", quoteIdent("a`b"))
+	assert.Equal(t, `'it\'s \\ ok'`, quoteString(`it's \ ok`))
+}
+
+func TestWriteFileDurable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	require.NoError(t, WriteFileDurable(path, []byte("one"), 0o600))
+	require.NoError(t, WriteFileDurable(path, []byte("two"), 0o644))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "two", string(b))
+	fi, _ := os.Stat(path)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "no temporary files left")
+	assert.Error(t, WriteFileDurable(filepath.Join(dir, "missing", "f"), nil, 0o600))
+}

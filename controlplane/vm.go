@@ -1,0 +1,516 @@
+package controlplane
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // the DSN check
+	"google.golang.org/grpc"
+
+	"github.com/crashrig/crashrig/controlplane/serverkind"
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+)
+
+// Event is something unexpected a VM's agent reported: the server exited
+// on its own, or logged a line matching an error pattern.
+type Event struct {
+	VM     string
+	BootID string
+	Time   time.Time
+	// Exactly one is set.
+	ServerExited *pb.ServerExited
+	LogLine      *pb.LogLine
+}
+
+func (e Event) String() string {
+	switch {
+	case e.ServerExited != nil:
+		x := e.ServerExited
+		how := fmt.Sprintf("exit code %d", x.GetCode())
+		if x.GetSignal() != "" {
+			how = "signal " + x.GetSignal()
+		}
+		return fmt.Sprintf("VM %s: server %s (pid %d) exited unexpectedly: %s; last log lines:\n%s",
+			e.VM, x.GetKind(), x.GetPid(), how, joinLines(x.GetLogTail()))
+	case e.LogLine != nil:
+		return fmt.Sprintf("VM %s: server log line matches %q: %s", e.VM, e.LogLine.GetPattern(), e.LogLine.GetText())
+	}
+	return fmt.Sprintf("VM %s: empty event", e.VM)
+}
+
+func joinLines(lines []string) string {
+	s := ""
+	for _, l := range lines {
+		s += "  | " + l + "\n"
+	}
+	return s
+}
+
+// VM is one VM (or, in unit tests, one agent identity) of the control plane.
+type VM struct {
+	ID    string
+	cp    *ControlPlane
+	token string
+
+	// QEMU; nil for agent-only VMs.
+	qemu *qemuVM
+
+	events chan Event
+
+	mu        sync.Mutex
+	sess      *session
+	bootID    string
+	readyBoot string // boot in which the server reported ready (and did not exit since)
+	// downBoot and downWhy: the server failed in that boot (exited, or the
+	// agent could not bring it back), so waiting for it to be ready is futile.
+	downBoot, downWhy string
+	spec              *pb.ProvisionServer
+	changed           chan struct{} // closed and replaced at every state change
+	// helloAt and readyAt time the latest boot, for reset timelines;
+	// readyUptime is the guest uptime the agent reported at ServerReady.
+	helloAt, readyAt time.Time
+	readyUptime      float64
+	killed           bool
+}
+
+func (vm *VM) logf(format string, args ...any) { vm.cp.logf(format, args...) }
+
+// Token is the secret the VM's agent presents.
+func (vm *VM) Token() string { return vm.token }
+
+// Events delivers unexpected events (server crash, error log line). Tests
+// turn them into failures; events that nobody reads are dropped (and
+// logged) once 256 are queued.
+func (vm *VM) Events() <-chan Event { return vm.events }
+
+// BootID is the boot id of the agent's latest hello.
+func (vm *VM) BootID() string {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.bootID
+}
+
+// broadcast wakes waiters; vm.mu must be held.
+func (vm *VM) broadcast() {
+	close(vm.changed)
+	vm.changed = make(chan struct{})
+}
+
+// waitFor waits until cond (called with vm.mu held) is true.
+func (vm *VM) waitFor(ctx context.Context, what string, cond func() bool) error {
+	for {
+		vm.mu.Lock()
+		ok, ch, killed := cond(), vm.changed, vm.killed
+		vm.mu.Unlock()
+		if ok {
+			return nil
+		}
+		if killed {
+			return fmt.Errorf("VM %s: waiting for %s: VM was killed", vm.ID, what)
+		}
+		var qemuDone <-chan struct{}
+		if vm.qemu != nil {
+			qemuDone = vm.qemu.proc.Done()
+		}
+		select {
+		case <-ch:
+		case <-qemuDone:
+			return fmt.Errorf("VM %s: waiting for %s: QEMU exited", vm.ID, what)
+		case <-ctx.Done():
+			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, ctx.Err())
+		}
+	}
+}
+
+// attach makes s the VM's session, unless another one is live: a token
+// belongs to one VM, and one VM has one agent stream.
+func (vm *VM) attach(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command], hello *pb.Hello) (*session, error) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.killed {
+		return nil, errors.New("VM was killed")
+	}
+	if old := vm.sess; old != nil && !old.isRetired() {
+		return nil, fmt.Errorf("another stream of this VM is live (boot %s)", short(old.bootID))
+	}
+	s := newSession(vm, stream, hello.GetBootId())
+	vm.sess = s
+	if vm.bootID != hello.GetBootId() {
+		vm.readyBoot = ""
+	}
+	vm.bootID = hello.GetBootId()
+	vm.helloAt = time.Now()
+	if hello.GetServer().GetReady() {
+		vm.readyBoot = vm.bootID
+	}
+	vm.broadcast()
+	return s, nil
+}
+
+func (vm *VM) detach(s *session) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.sess == s {
+		vm.sess = nil
+		vm.broadcast()
+	}
+}
+
+// retire ends the current session on purpose.
+func (vm *VM) retire(why error) {
+	vm.mu.Lock()
+	s := vm.sess
+	vm.mu.Unlock()
+	if s != nil {
+		s.retire(why)
+	}
+}
+
+func (vm *VM) onEvent(s *session, ev *pb.Event) {
+	e := Event{VM: vm.ID, BootID: s.bootID, Time: time.Unix(0, ev.GetUnixNanos())}
+	switch k := ev.GetKind().(type) {
+	case *pb.Event_ServerReady:
+		vm.mu.Lock()
+		if vm.sess == s {
+			vm.readyBoot = s.bootID
+			vm.readyAt, vm.readyUptime = time.Now(), k.ServerReady.GetUptimeSeconds()
+			vm.broadcast()
+		}
+		vm.mu.Unlock()
+		vm.logf("VM %s: server %s ready (pid %d, guest uptime %.2fs)", vm.ID, k.ServerReady.GetKind(), k.ServerReady.GetPid(), k.ServerReady.GetUptimeSeconds())
+		return
+	case *pb.Event_ServerExited:
+		e.ServerExited = k.ServerExited
+		vm.serverDown(s, e.String())
+	case *pb.Event_LogLine:
+		e.LogLine = k.LogLine
+		if k.LogLine.GetPattern() == restoreFailedPattern {
+			vm.serverDown(s, k.LogLine.GetText())
+		}
+	default:
+		return
+	}
+	vm.logf("%s", e)
+	select {
+	case vm.events <- e:
+	default:
+		vm.logf("VM %s: event queue full, dropped: %s", vm.ID, e)
+	}
+}
+
+// restoreFailedPattern marks the agent's LogLine saying it could not bring
+// the provisioned server back after a boot (see cmd/dcrts).
+const restoreFailedPattern = "dcrts-restore"
+
+func (vm *VM) serverDown(s *session, why string) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.readyBoot == s.bootID {
+		vm.readyBoot = ""
+	}
+	vm.downBoot, vm.downWhy = s.bootID, why
+	vm.broadcast()
+}
+
+// WaitAgent waits until the VM's agent is connected and returns its boot id.
+func (vm *VM) WaitAgent(ctx context.Context) (string, error) {
+	var boot string
+	err := vm.waitFor(ctx, "the agent", func() bool {
+		if vm.sess != nil && !vm.sess.isRetired() {
+			boot = vm.bootID
+			return true
+		}
+		return false
+	})
+	return boot, err
+}
+
+// begin starts a command on the live session (waiting for the agent).
+func (vm *VM) begin(ctx context.Context) (*exchange, error) {
+	var s *session
+	err := vm.waitFor(ctx, "the agent", func() bool {
+		if vm.sess != nil && !vm.sess.isRetired() {
+			s = vm.sess
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.begin(), nil
+}
+
+// call runs a command that has one result.
+func (vm *VM) call(ctx context.Context, c *pb.Command) (*pb.Result, error) {
+	x, err := vm.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer x.close()
+	if err := x.send(c); err != nil {
+		return nil, err
+	}
+	return x.recv(ctx)
+}
+
+// ServerSpec describes the server to provision.
+type ServerSpec struct {
+	Kind    string // serverkind.MariaDB, serverkind.Bundled
+	Version string // installed build (Bundled)
+	// FSType of the data disk (default ext4), extra mkfs options and mount
+	// options, e.g. "data=journal" (nodelalloc is added for it).
+	FSType       string
+	MkfsOptions  []string
+	MountOptions string
+	// RootPassword defaults to a random one; the DSN carries it.
+	RootPassword string
+	// User and Password name an extra account; the DSN uses it when set.
+	User, Password string
+	Database       string
+	// TransactionIsolation, e.g. "SERIALIZABLE" (MariaDB).
+	TransactionIsolation string
+	// Config lines for the server configuration (MariaDB: my.cnf lines
+	// under [mysqld]; Bundled: extra command-line flags).
+	Config []string
+	// ErrorLogPatterns are regular expressions; matching server log lines
+	// become Events.
+	ErrorLogPatterns []string
+	// Env entries (NAME=VALUE) are added to the server's environment (the
+	// bundled server's -unsafe-fault flags need
+	// CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND).
+	Env []string
+}
+
+func (s ServerSpec) proto() (*pb.ProvisionServer, error) {
+	if _, err := serverkind.Lookup(s.Kind); err != nil {
+		return nil, err
+	}
+	if s.RootPassword == "" {
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		s.RootPassword = hex.EncodeToString(b)
+	}
+	return &pb.ProvisionServer{Kind: s.Kind, Version: s.Version, FsType: s.FSType, MkfsOptions: s.MkfsOptions,
+		MountOptions: s.MountOptions, RootPassword: s.RootPassword, User: s.User, Password: s.Password,
+		Database: s.Database, TransactionIsolation: s.TransactionIsolation, Config: s.Config,
+		ErrorLogPatterns: s.ErrorLogPatterns, Env: s.Env}, nil
+}
+
+// Provision formats the data disk, starts the server and returns a DSN
+// that reaches it from the host, checked by a ping.
+func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
+	ps, err := spec.proto()
+	if err != nil {
+		return "", err
+	}
+	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_ProvisionServer{ProvisionServer: ps}})
+	if err != nil {
+		return "", fmt.Errorf("VM %s: provision %s: %w", vm.ID, spec.Kind, err)
+	}
+	vm.mu.Lock()
+	vm.spec = ps
+	vm.mu.Unlock()
+	vm.logf("VM %s: provisioned %s in %.1fs (pid %d)", vm.ID, spec.Kind, res.GetProvision().GetSeconds(), res.GetProvision().GetPid())
+	dsn := vm.DSN()
+	if dsn == "" {
+		return "", nil // agent-only VM: no port forward to check
+	}
+	if err := pingUntil(ctx, dsn); err != nil {
+		return "", fmt.Errorf("VM %s: provisioned server does not answer from the host: %w", vm.ID, err)
+	}
+	return dsn, nil
+}
+
+// DSN reaches the provisioned server from the host ("" before Provision).
+func (vm *VM) DSN() string {
+	vm.mu.Lock()
+	spec := vm.spec
+	vm.mu.Unlock()
+	if spec == nil || vm.qemu == nil {
+		return ""
+	}
+	return serverkind.ClientDSN(spec, fmt.Sprintf("127.0.0.1:%d", vm.qemu.mysqlPort))
+}
+
+// pingUntil runs a query on dsn until it succeeds or ctx ends.
+func pingUntil(ctx context.Context, dsn string) error {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxIdleConns(0) // a fresh connection each try: old ones died with the reset
+	var last error
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		var one int
+		last = db.QueryRowContext(qctx, "SELECT 1").Scan(&one)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Install streams a server build (e.g. the crashrig-sqlserver binary at
+// path) to the agent in 1 MiB chunks; the agent checks the SHA-256 and
+// installs it atomically.
+func (vm *VM) Install(ctx context.Context, name, version, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("install %s: %w", name, err)
+	}
+	defer f.Close()
+	x, err := vm.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for off := int64(0); ; {
+		n, err := io.ReadFull(f, buf)
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return fmt.Errorf("install %s: read: %w", name, err)
+		}
+		h.Write(buf[:n])
+		last := off+int64(n) >= size
+		c := &pb.InstallServer{Name: name, Version: version, Offset: off, Data: buf[:n], Last: last}
+		if last {
+			c.Sha256 = hex.EncodeToString(h.Sum(nil))
+		}
+		if err := x.send(&pb.Command{Cmd: &pb.Command_InstallServer{InstallServer: c}}); err != nil {
+			return err
+		}
+		off += int64(n)
+		if last {
+			break
+		}
+		// An answer before the last chunk is the agent's error.
+		select {
+		case r := <-x.ch:
+			return fmt.Errorf("VM %s: install %s: agent: %s", vm.ID, name, r.GetError())
+		default:
+		}
+	}
+	res, err := x.recv(ctx)
+	if err != nil {
+		return fmt.Errorf("VM %s: install %s %s: %w", vm.ID, name, version, err)
+	}
+	vm.logf("VM %s: installed %s (%d bytes, sha256 %s)", vm.ID, res.GetInstall().GetPath(), res.GetInstall().GetSize(), short(res.GetInstall().GetSha256()))
+	return nil
+}
+
+// StopServer stops the server (cleanly or with SIGKILL); deleteData also
+// deletes its database and the provisioning.
+func (vm *VM) StopServer(ctx context.Context, clean, deleteData bool) error {
+	_, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_StopServer{StopServer: &pb.StopServer{Clean: clean, DeleteData: deleteData}}})
+	if err != nil {
+		return fmt.Errorf("VM %s: stop server: %w", vm.ID, err)
+	}
+	vm.mu.Lock()
+	vm.readyBoot = ""
+	if deleteData {
+		vm.spec = nil
+	}
+	vm.mu.Unlock()
+	return nil
+}
+
+// Sync flushes every file system in the guest (sync(2)).
+func (vm *VM) Sync(ctx context.Context) error {
+	if _, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_SyncFilesystems{SyncFilesystems: &pb.SyncFilesystems{}}}); err != nil {
+		return fmt.Errorf("VM %s: sync: %w", vm.ID, err)
+	}
+	return nil
+}
+
+// Exec runs argv in the guest and returns its exit code and output.
+func (vm *VM) Exec(ctx context.Context, argv ...string) (int, string, error) {
+	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_Exec{Exec: &pb.Exec{Argv: argv}}})
+	if err != nil {
+		return -1, "", fmt.Errorf("VM %s: exec %v: %w", vm.ID, argv, err)
+	}
+	return int(res.GetExec().GetExitCode()), string(res.GetExec().GetOutput()), nil
+}
+
+// KillServer kills the server with SIGKILL behind the agent's back, as a
+// crash would: the agent reports it as an unexpected exit.
+func (vm *VM) KillServer(ctx context.Context) error {
+	code, out, err := vm.Exec(ctx, "sh", "-c", "kill -9 $(cat /run/dcrts/server.pid)")
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return fmt.Errorf("VM %s: kill -9 server: exit %d: %s", vm.ID, code, out)
+	}
+	return nil
+}
+
+// Collect writes a tar stream of paths in the guest to dst (no paths: the
+// server's data directory and logs and the agent's log).
+func (vm *VM) Collect(ctx context.Context, paths []string, dst io.Writer) error {
+	x, err := vm.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	if err := x.send(&pb.Command{Cmd: &pb.Command_CollectFiles{CollectFiles: &pb.CollectFiles{Paths: paths}}}); err != nil {
+		return err
+	}
+	for {
+		r, err := x.recv(ctx)
+		if err != nil {
+			return fmt.Errorf("VM %s: collect: %w", vm.ID, err)
+		}
+		if _, err := dst.Write(r.GetChunk().GetData()); err != nil {
+			return fmt.Errorf("VM %s: collect: %w", vm.ID, err)
+		}
+		if !r.GetMore() {
+			return nil
+		}
+	}
+}
+
+// waitBootReady waits for an agent of a boot other than oldBoot whose
+// server (if one is provisioned) reported ready. It fails early when the
+// server of that boot failed instead.
+func (vm *VM) waitBootReady(ctx context.Context, oldBoot string) error {
+	var failed error
+	err := vm.waitFor(ctx, "the agent of a new boot with its server ready", func() bool {
+		if vm.bootID != oldBoot && vm.downBoot != "" && vm.downBoot == vm.bootID && vm.spec != nil {
+			failed = fmt.Errorf("VM %s: the server did not come back after the reset: %s", vm.ID, vm.downWhy)
+			return true
+		}
+		if vm.sess == nil || vm.sess.isRetired() || vm.bootID == oldBoot {
+			return false
+		}
+		return vm.spec == nil || vm.readyBoot == vm.bootID
+	})
+	if err != nil {
+		return err
+	}
+	return failed
+}

@@ -1,0 +1,261 @@
+// Package vmbackend runs the crash suites' servers in QEMU VMs through the
+// control plane: one VM per run, the server provisioned on the VM's data
+// disk with the run's filesystem config, and QMP system_reset as the
+// nemesis (a power cut: everything not yet on the virtual disk is lost).
+package vmbackend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crashrig/crashrig/controlplane"
+	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/tests/harness"
+	"github.com/crashrig/crashrig/tests/workload"
+	"github.com/crashrig/crashrig/vmimage"
+)
+
+var (
+	_ harness.Backend           = (*Backend)(nil)
+	_ harness.Instance          = (*instance)(nil)
+	_ harness.ArtifactCollector = (*instance)(nil)
+)
+
+// Backend starts one VM per run.
+type Backend struct {
+	ControlPlane *controlplane.ControlPlane
+	Image        *vmimage.Image
+	// ServerBinary is a linux/amd64 crashrig-sqlserver, uploaded to the VM
+	// for the bundled target.
+	ServerBinary string
+	// Dir holds the VMs' overlays, data disks and console logs.
+	Dir  string
+	Logf func(format string, args ...any)
+}
+
+// errorLogPatterns are server log lines that fail a run as soon as the agent
+// reports them.
+var errorLogPatterns = map[workload.Flavor][]string{
+	workload.Bundled: {`(?i)panic|fatal|fsync failed|corrupt`},
+	workload.MariaDB: {`\[ERROR\]`},
+}
+
+// Start boots a VM, provisions the server on its data disk and waits until
+// the server answers from the host.
+func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instance, error) {
+	dir, err := os.MkdirTemp(b.Dir, "vm-"+spec.FS.Name+"-")
+	if err != nil {
+		return nil, err
+	}
+	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	inst := &instance{vm: vm, dir: dir, logf: b.Logf}
+	fail := func(err error) (harness.Instance, error) {
+		inst.Close()
+		return nil, err
+	}
+	if _, err := vm.WaitAgent(ctx); err != nil {
+		return fail(err)
+	}
+	server, err := b.serverSpec(ctx, vm, spec)
+	if err != nil {
+		return fail(err)
+	}
+	if inst.dsn, err = vm.Provision(ctx, server); err != nil {
+		return fail(err)
+	}
+	return inst, nil
+}
+
+func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harness.Spec) (controlplane.ServerSpec, error) {
+	if len(spec.FS.Mkfs) == 0 || !strings.HasPrefix(spec.FS.Mkfs[0], "mkfs.") {
+		return controlplane.ServerSpec{}, fmt.Errorf("filesystem config %s: want a mkfs.TYPE command, got %q", spec.FS.Name, spec.FS.Mkfs)
+	}
+	s := controlplane.ServerSpec{
+		FSType:           strings.TrimPrefix(spec.FS.Mkfs[0], "mkfs."),
+		MkfsOptions:      spec.FS.Mkfs[1:],
+		MountOptions:     spec.FS.MountOptions,
+		ErrorLogPatterns: errorLogPatterns[spec.Flavor],
+	}
+	switch spec.Flavor {
+	case workload.Bundled:
+		s.Kind = serverkind.Bundled
+		version, err := fileVersion(b.ServerBinary)
+		if err != nil {
+			return s, err
+		}
+		if err := vm.Install(ctx, serverkind.Bundled, version, b.ServerBinary); err != nil {
+			return s, err
+		}
+		s.Version = version
+		if spec.Fault != "" {
+			s.Config = append(s.Config, "-unsafe-fault="+spec.Fault)
+		}
+		if spec.GCPause > 0 {
+			s.Config = append(s.Config, "-unsafe-gc-pause="+spec.GCPause.String())
+		}
+		if spec.Fault != "" || spec.GCPause > 0 {
+			// The server refuses its fault switches without this.
+			s.Env = append(s.Env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
+		}
+	case workload.MariaDB:
+		if spec.Fault != "" || spec.GCPause > 0 {
+			return s, fmt.Errorf("-crash.fault and -crash.gc-pause plant bugs in the bundled server only, not %s", spec.Flavor)
+		}
+		s.Kind = serverkind.MariaDB
+	default:
+		return s, fmt.Errorf("vm backend: unknown target %q", spec.Flavor)
+	}
+	return s, nil
+}
+
+// fileVersion names a build by its content, so a changed binary is a new
+// version in the guest.
+func fileVersion(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("server binary: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+type instance struct {
+	vm   *controlplane.VM
+	dir  string
+	dsn  string
+	logf func(format string, args ...any)
+
+	closeOnce sync.Once
+}
+
+func (in *instance) DSN() string { return in.dsn }
+
+// Crash hard-resets the VM and waits for the agent of the new boot and the
+// server. A server that crashed or logged an error since the last crash, or
+// that does not come back after the reset, is a finding (ErrNotRecovered);
+// a reset that cannot be done at all is an infrastructure error.
+func (in *instance) Crash(ctx context.Context) (harness.CrashReport, error) {
+	rep := harness.CrashReport{Requested: time.Now()}
+	if ev := in.unexpectedEvents(); ev != "" {
+		return rep, fmt.Errorf("%w: before crash: %s", harness.ErrNotRecovered, ev)
+	}
+	oldBoot := in.vm.BootID()
+	took, err := in.vm.HardReset(ctx)
+	if err != nil {
+		if in.vm.BootID() != oldBoot {
+			// The VM rebooted and its agent is back: the server is what
+			// did not recover.
+			return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
+		}
+		return rep, err
+	}
+	rep.Ready = took
+	rep.Detail = "QMP system_reset, boot " + shortID(in.vm.BootID())
+	return rep, nil
+}
+
+// unexpectedEvents drains the VM's event channel: a server exit or an error
+// log line outside a reset.
+func (in *instance) unexpectedEvents() string {
+	var evs []string
+	for {
+		select {
+		case ev, ok := <-in.vm.Events():
+			if !ok {
+				return strings.Join(evs, "; ")
+			}
+			evs = append(evs, ev.String())
+		default:
+			return strings.Join(evs, "; ")
+		}
+	}
+}
+
+// CollectArtifacts saves the server's data directory and logs (through the
+// agent), the console log and the VM's disk overlay.
+func (in *instance) CollectArtifacts(ctx context.Context, dir string) error {
+	var errs []error
+	tarPath := filepath.Join(dir, "server-files.tar")
+	if f, err := os.Create(tarPath); err != nil {
+		errs = append(errs, err)
+	} else {
+		if err := in.vm.Collect(ctx, nil, f); err != nil {
+			errs = append(errs, fmt.Errorf("collect server files: %w", err))
+		}
+		f.Close()
+	}
+	if err := os.WriteFile(filepath.Join(dir, "console.log"), []byte(in.vm.Console()), 0o644); err != nil {
+		errs = append(errs, err)
+	}
+	// The overlay holds every block the VM wrote: with the image it
+	// reproduces the root disk as the run left it.
+	overlays, _ := filepath.Glob(filepath.Join(in.dir, "*.qcow2"))
+	for _, o := range overlays {
+		if err := copyFile(o, filepath.Join(dir, filepath.Base(o))); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the server, deletes its data and kills the VM; the run's
+// files go with the VM's directory.
+func (in *instance) Close() error {
+	var err error
+	in.closeOnce.Do(func() {
+		defer os.RemoveAll(in.dir)
+		defer in.vm.Kill()
+		if in.dsn == "" {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if ev := in.unexpectedEvents(); ev != "" {
+			err = fmt.Errorf("unexpected server events: %s", ev)
+		}
+		if serr := in.vm.StopServer(ctx, true, true); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	})
+	return err
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func shortID(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
