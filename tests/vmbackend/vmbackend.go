@@ -45,7 +45,7 @@ type Backend struct {
 // errorLogPatterns are server log lines that fail a run as soon as the agent
 // reports them.
 var errorLogPatterns = map[workload.Flavor][]string{
-	workload.Bundled: {`(?i)panic|fatal|fsync failed|corrupt`},
+	workload.Bundled: {`FATAL:|^panic: |fatal error: `},
 	workload.MariaDB: {`\[ERROR\]`},
 }
 
