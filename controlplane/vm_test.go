@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -132,7 +129,7 @@ func TestMariaDBSurvivesHardResets(t *testing.T) {
 func TestBundledServerSurvivesHardReset(t *testing.T) {
 	vmtest.SkipIfShort(t)
 	im := vmtest.Image(t)
-	bin := buildBundled(t)
+	bin := vmtest.BuildStatic(t, "./cmd/crashrig-sqlserver")
 	var qemuPid int
 	t.Run("vm", func(t *testing.T) {
 		cp := cptest.New(t)
@@ -237,20 +234,4 @@ func assertGone(t *testing.T, pid int) {
 	require.NotZero(t, pid)
 	_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
 	assert.True(t, os.IsNotExist(err), "QEMU (pid %d) must be gone after the test", pid)
-}
-
-func buildBundled(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file))
-	out := filepath.Join(t.TempDir(), serverkind.Bundled)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./cmd/crashrig-sqlserver")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	start := time.Now()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build crashrig-sqlserver: %v\n%s", err, b)
-	}
-	t.Logf("built crashrig-sqlserver in %s", time.Since(start).Round(time.Millisecond))
-	return out
 }

@@ -251,7 +251,7 @@ func (in *installer) buildRootFS(ctx context.Context) error {
 }
 
 func (in *installer) writeBoot(ctx context.Context) error {
-	if err := copyFile(in.rootfs.Kernel(), filepath.Join(in.staging, FileKernel), 0o644); err != nil {
+	if err := CopyFile(in.rootfs.Kernel(), filepath.Join(in.staging, FileKernel), 0o644); err != nil {
 		return fmt.Errorf("copy kernel: %w", err)
 	}
 	f, err := os.Create(filepath.Join(in.staging, FileInitrd))
@@ -541,7 +541,8 @@ func FreePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+// CopyFile copies src to dst (created or truncated with mode).
+func CopyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

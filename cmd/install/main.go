@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -81,12 +80,9 @@ func buildDCRTS(ctx context.Context) (string, func(), error) {
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	bin := filepath.Join(dir, "dcrts")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/dcrts")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if err := vmimage.GoBuildStatic(ctx, root, "./cmd/dcrts", bin); err != nil {
 		cleanup()
-		return "", noop, fmt.Errorf("build dcrts (or pass -dcrts PATH): %w\n%s", err, out)
+		return "", noop, fmt.Errorf("build dcrts (or pass -dcrts PATH): %w", err)
 	}
 	log.Printf("built dcrts agent from %s", root)
 	return bin, cleanup, nil

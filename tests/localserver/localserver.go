@@ -25,6 +25,7 @@ import (
 
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/workload"
+	"github.com/crashrig/crashrig/vmimage"
 )
 
 // Compile-time checks of the interfaces the harness consumes.
@@ -44,10 +45,9 @@ func Build(ctx context.Context, dir string) (string, error) {
 		return p, nil
 	}
 	out := filepath.Join(dir, "crashrig-sqlserver")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/crashrig/crashrig/cmd/crashrig-sqlserver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build crashrig-sqlserver: %w\n%s", err, b)
+	// Static linux/amd64: the VM backend uploads the same binary.
+	if err := vmimage.GoBuildStatic(ctx, "", "github.com/crashrig/crashrig/cmd/crashrig-sqlserver", out); err != nil {
+		return "", err
 	}
 	return out, nil
 }

@@ -207,7 +207,7 @@ func (in *instance) CollectArtifacts(ctx context.Context, dir string) error {
 	// reproduces the root disk as the run left it.
 	overlays, _ := filepath.Glob(filepath.Join(in.dir, "*.qcow2"))
 	for _, o := range overlays {
-		if err := copyFile(o, filepath.Join(dir, filepath.Base(o))); err != nil {
+		if err := vmimage.CopyFile(o, filepath.Join(dir, filepath.Base(o)), 0o644); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -234,23 +234,6 @@ func (in *instance) Close() error {
 		}
 	})
 	return err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func shortID(s string) string {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -82,7 +81,7 @@ func loadOrBuild(t testing.TB) (*vmimage.Image, error) {
 	dcrts := ""
 	if _, err := os.Stat(filepath.Join(root, "cmd", "dcrts")); err == nil {
 		dcrts = filepath.Join(tmp, "dcrts")
-		if err := goBuild(root, dcrts, "./cmd/dcrts"); err != nil {
+		if err := vmimage.GoBuildStatic(context.Background(), root, "./cmd/dcrts", dcrts); err != nil {
 			return nil, err
 		}
 	}
@@ -169,14 +168,21 @@ func imageKey(root, dcrts string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
-func goBuild(root, out, pkg string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+// BuildStatic builds pkg (e.g. "./cmd/crashrig-sqlserver") of this module
+// as a static linux/amd64 binary in a test temp dir, for uploading to a VM.
+func BuildStatic(t testing.TB, pkg string) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return nil
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	start := time.Now()
+	if err := vmimage.GoBuildStatic(context.Background(), root, pkg, out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built %s in %s", pkg, time.Since(start).Round(time.Millisecond))
+	return out
 }
 
 func moduleRoot() (string, error) {
