@@ -146,6 +146,13 @@ func TestCrash(t *testing.T) {
 			if rep.Cycles < 2 || rep.Ops["ok"] == 0 {
 				t.Fatalf("run too small to mean anything: %d crash cycles, %d acknowledged ops", rep.Cycles, rep.Ops["ok"])
 			}
+			// Every workload must have had writes acknowledged, or its
+			// check passed vacuously (e.g. every transfer refused).
+			for _, res := range rep.Results {
+				if res.AckedWrites() == 0 {
+					t.Errorf("workload %s: no write was acknowledged in %d crash cycles, so its check proved nothing (%s)", res.Workload, rep.Cycles, res.Summary())
+				}
+			}
 		})
 	}
 }

@@ -21,6 +21,16 @@ type Transaction struct {
 	// autocommit is true when the transaction was started implicitly for
 	// a single statement with @@autocommit on.
 	autocommit bool
+
+	// An explicit BEGIN does not fix the snapshot: like InnoDB, which
+	// takes its read view at the first read, the snapshot is taken again
+	// at the first statement after BEGIN (query beginPid), and if that
+	// statement writes, the write lock is taken first. Without this, any
+	// commit by another client between BEGIN and the first UPDATE made
+	// the transaction stale and every such transfer failed with 1213.
+	st       *store.Store
+	beginPid uint64
+	pinned   bool
 }
 
 // String implements sql.Transaction.
@@ -39,6 +49,30 @@ func (t *Transaction) replace(tx *store.Tx) {
 	t.mu.Lock()
 	t.tx = tx
 	t.mu.Unlock()
+}
+
+// pin takes the snapshot of an explicit transaction at its first
+// statement; see Transaction. A transaction that already read or wrote
+// keeps its snapshot.
+func (t *Transaction) pin(ctx *sql.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pinned || ctx.Pid() == t.beginPid {
+		return
+	}
+	t.pinned = true
+	old := t.tx
+	if old.Done() || old.Dirty() || old.IsWriter() {
+		return
+	}
+	nt, err := t.st.Begin(ctx, writeStatement(ctx.Query()))
+	if err != nil {
+		// Keep the BEGIN snapshot: a write through it reports the
+		// conflict (1213) as before.
+		return
+	}
+	old.Rollback()
+	t.tx = nt
 }
 
 // Session is a connection's session; it implements sql.TransactionSession
@@ -98,12 +132,17 @@ func (s *Session) StartTransaction(ctx *sql.Context, _ sql.TransactionCharacteri
 	q := ctx.Query()
 	explicit := strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "BEGIN") ||
 		strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "START")
-	immediate := autocommit && !explicit && writeStatement(q)
+	// A transaction started by its first statement (autocommit, or
+	// @@autocommit=0) that writes takes the write lock up front, so it
+	// cannot conflict; one started by BEGIN is pinned at its first
+	// statement instead.
+	immediate := !explicit && writeStatement(q)
 	tx, err := s.p.st.Begin(ctx, immediate)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	t := &Transaction{tx: tx, autocommit: autocommit && !explicit}
+	t := &Transaction{tx: tx, autocommit: autocommit && !explicit,
+		st: s.p.st, beginPid: ctx.Pid(), pinned: !explicit}
 	s.mu.Lock()
 	s.cur = t
 	s.mu.Unlock()
@@ -202,6 +241,7 @@ func storeTx(ctx *sql.Context) *store.Tx {
 		return nil
 	}
 	if t, ok := ctx.GetTransaction().(*Transaction); ok {
+		t.pin(ctx)
 		if tx := t.current(); !tx.Done() {
 			return tx
 		}

@@ -36,6 +36,20 @@ type Result struct {
 // OK reports whether no rule was violated.
 func (r Result) OK() bool { return len(r.Problems) == 0 }
 
+// AckedWrites is the number of acknowledged write operations the check
+// covered: the sum of the "<op>-ok" stats every checker keeps for its
+// writes. A run whose checks covered none proved nothing for that
+// workload.
+func (r Result) AckedWrites() int {
+	n := 0
+	for k, v := range r.Stats {
+		if strings.HasSuffix(k, "-ok") {
+			n += v
+		}
+	}
+	return n
+}
+
 // maxProblemsShown bounds Summary so one lost table does not print ten
 // thousand lines; Problems keeps them all for report.json.
 const maxProblemsShown = 20

@@ -230,3 +230,13 @@ func TestCheckGC(t *testing.T) {
 	b.op(0, "gc", FGC, nil, fail)
 	expectProblems(t, CheckGC(b.h(), "gc"), map[string]string{"gc-error": "GC failed"})
 }
+
+func TestAckedWritesCountsOnlyAcknowledgedWrites(t *testing.T) {
+	r := Result{Stats: map[string]int{"transfer-ok": 3, "transfer-fail": 9, "transfer-info": 2, "logged": 3, "present": 7}}
+	if got := r.AckedWrites(); got != 3 {
+		t.Fatalf("AckedWrites = %d, want 3", got)
+	}
+	if got := (Result{Stats: map[string]int{"transfer-fail": 5}}).AckedWrites(); got != 0 {
+		t.Fatalf("AckedWrites with only failures = %d, want 0", got)
+	}
+}
