@@ -79,7 +79,9 @@ type VM struct {
 	// readyUptime is the guest uptime the agent reported at ServerReady.
 	helloAt, readyAt time.Time
 	readyUptime      float64
-	killed           bool
+	// readyLog is the server's startup log the agent sent with ServerReady.
+	readyLog []string
+	killed   bool
 }
 
 func (vm *VM) logf(format string, args ...any) { vm.cp.logf(format, args...) }
@@ -91,6 +93,14 @@ func (vm *VM) Token() string { return vm.token }
 // turn them into failures; events that nobody reads are dropped (and
 // logged) once 256 are queued.
 func (vm *VM) Events() <-chan Event { return vm.events }
+
+// ServerStartLog is what the server logged from its latest start until it
+// was ready (the last lines, as the agent reported them).
+func (vm *VM) ServerStartLog() []string {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return append([]string(nil), vm.readyLog...)
+}
 
 // BootID is the boot id of the agent's latest hello.
 func (vm *VM) BootID() string {
@@ -183,6 +193,7 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 		if vm.sess == s {
 			vm.readyBoot = s.bootID
 			vm.readyAt, vm.readyUptime = time.Now(), k.ServerReady.GetUptimeSeconds()
+			vm.readyLog = k.ServerReady.GetStartupLog()
 			vm.broadcast()
 		}
 		vm.mu.Unlock()

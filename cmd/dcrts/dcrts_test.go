@@ -547,3 +547,28 @@ func TestStopDeleteDataForgetsProvisioning(t *testing.T) {
 	require.NoError(t, m2.Restore(t.Context()))
 	assert.False(t, m2.Status().GetProvisioned())
 }
+
+// ServerReady carries what the server logged up to readiness, including a
+// log-file line written just before, which the 100 ms poll has not seen yet.
+func TestServerReadyCarriesStartupLog(t *testing.T) {
+	m, events := testManager(t)
+	dir := t.TempDir()
+	logFile, marker := filepath.Join(dir, "server.log"), filepath.Join(dir, "ready")
+	k := fakeKind{logFile: logFile, script: `echo "starting"
+echo "recovered in 5ms" >> ` + logFile + `
+touch ` + marker + `
+exec sleep 60`}
+	spec := &pb.ProvisionServer{Kind: "fake"}
+	p, err := m.start(k, serverkind.Instance{Spec: spec})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		p.expectExit()
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	require.Eventually(t, func() bool { _, err := os.Stat(marker); return err == nil }, 10*time.Second, time.Millisecond)
+	m.setReady(spec, p)
+	ready := (<-events).GetServerReady()
+	require.NotNil(t, ready)
+	assert.Equal(t, []string{"starting", "recovered in 5ms"}, ready.GetStartupLog())
+}

@@ -257,8 +257,9 @@ func (m *serverManager) setReady(spec *pb.ProvisionServer, p *serverProc) {
 	m.health.SetServingStatus(healthService, healthpb.HealthCheckResponse_SERVING)
 	up := uptime()
 	m.log.Info("server ready", "kind", spec.GetKind(), "pid", p.cmd.Process.Pid)
+	p.syncLog()
 	m.emit(&pb.Event{Kind: &pb.Event_ServerReady{ServerReady: &pb.ServerReady{
-		Kind: spec.GetKind(), Pid: int32(p.cmd.Process.Pid), UptimeSeconds: up}}})
+		Kind: spec.GetKind(), Pid: int32(p.cmd.Process.Pid), UptimeSeconds: up, StartupLog: p.watcher.tail()}}})
 }
 
 // Stop stops the server (SIGTERM and wait when clean, else SIGKILL); with
@@ -354,12 +355,12 @@ func (m *serverManager) start(k serverkind.Kind, in serverkind.Instance) (*serve
 	os.MkdirAll(m.paths.Run, 0o755)
 	os.WriteFile(filepath.Join(m.paths.Run, pidFile), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
 	m.log.Info("server started", "kind", k.Name(), "pid", cmd.Process.Pid, "cmd", strings.Join(cmd.Args, " "))
-	p := &serverProc{cmd: cmd, done: make(chan struct{}), watcher: w, quit: make(chan struct{})}
+	p := &serverProc{cmd: cmd, done: make(chan struct{}), watcher: w, quit: make(chan struct{}), flush: make(chan chan struct{})}
 	fileSink := w.source()
 	tailed := make(chan struct{})
 	p.wg.Go(func() {
 		defer close(tailed)
-		tailer.run(p.quit, fileSink)
+		tailer.run(p.quit, p.flush, fileSink)
 		tailer.poll(fileSink) // the last words before the exit
 	})
 	p.wg.Go(func() {
@@ -405,13 +406,25 @@ func (m *serverManager) kill(p *serverProc) {
 type serverProc struct {
 	cmd     *exec.Cmd
 	watcher *lineWatcher
-	done    chan struct{} // closed once the process is reaped and its log read
-	quit    chan struct{} // stops the log tailer
+	done    chan struct{}      // closed once the process is reaped and its log read
+	quit    chan struct{}      // stops the log tailer
+	flush   chan chan struct{} // asks the log tailer to read the file now
 	waitErr error
 	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	expected bool
+}
+
+// syncLog makes the watcher hold everything the server has logged so far
+// (the tailer otherwise polls every tailInterval).
+func (p *serverProc) syncLog() {
+	done := make(chan struct{})
+	select {
+	case p.flush <- done:
+		<-done
+	case <-p.quit:
+	}
 }
 
 func (p *serverProc) expectExit() {

@@ -99,7 +99,9 @@ func (t *fileTailer) skipExisting() {
 
 const tailInterval = 100 * time.Millisecond
 
-func (t *fileTailer) run(quit <-chan struct{}, w io.Writer) {
+// run polls until quit; a request on flush makes it poll at once and
+// close the request's channel afterwards.
+func (t *fileTailer) run(quit <-chan struct{}, flush <-chan chan struct{}, w io.Writer) {
 	tick := time.NewTicker(tailInterval)
 	defer tick.Stop()
 	for {
@@ -108,6 +110,9 @@ func (t *fileTailer) run(quit <-chan struct{}, w io.Writer) {
 			return
 		case <-tick.C:
 			t.poll(w)
+		case done := <-flush:
+			t.poll(w)
+			close(done)
 		}
 	}
 }

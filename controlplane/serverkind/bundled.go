@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"time"
 )
 
 // bundled is crashrig's own server (cmd/crashrig-sqlserver), uploaded with
@@ -17,7 +19,25 @@ import (
 // first created and has no other accounts.
 type bundled struct{}
 
-var _ Kind = bundled{}
+var (
+	_ Kind             = bundled{}
+	_ RecoveryReporter = bundled{}
+)
+
+// recoveredLine matches the startup line of cmd/crashrig-sqlserver that
+// says how long recovery took.
+var recoveredLine = regexp.MustCompile(`recovered root .* discarded-tail-bytes \d+ in (\S+) \(created`)
+
+// RecoveryTime implements RecoveryReporter: the last startup line wins, as
+// a log may hold several starts.
+func (bundled) RecoveryTime(log string) (time.Duration, bool) {
+	ms := recoveredLine.FindAllStringSubmatch(log, -1)
+	if len(ms) == 0 {
+		return 0, false
+	}
+	d, err := time.ParseDuration(ms[len(ms)-1][1])
+	return d, err == nil
+}
 
 func (bundled) Name() string   { return Bundled }
 func (bundled) Uploaded() bool { return true }

@@ -123,3 +123,19 @@ func quoteIdent(s string) string {
 	}
 	return string(append(out, '`'))
 }
+
+// RecoveryReporter is implemented by kinds whose server logs how long its
+// own crash recovery took.
+type RecoveryReporter interface {
+	// RecoveryTime finds the latest recovery time in the server's log.
+	RecoveryTime(log string) (time.Duration, bool)
+}
+
+// RecoveryTime returns the recovery time that the latest start of a
+// server of kind logged, if the kind reports one.
+func RecoveryTime(kind, log string) (time.Duration, bool) {
+	if r, ok := kinds[kind].(RecoveryReporter); ok {
+		return r.RecoveryTime(log)
+	}
+	return 0, false
+}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,4 +78,19 @@ func TestWriteFileDurable(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	assert.Len(t, entries, 1, "no temporary files left")
 	assert.Error(t, WriteFileDurable(filepath.Join(dir, "missing", "f"), nil, 0o600))
+}
+
+func TestBundledRecoveryTimeTakesTheLatestStart(t *testing.T) {
+	log := "2026/11/23 11:53:58.1 recovered root 1a2b seq 0 generation 1 journal j1 chunks 1 discarded-tail-bytes 0 in 3ms (created=true)\n" +
+		"2026/11/23 11:54:09.2 recovered root 3c4d seq 9 generation 1 journal j1 chunks 40 discarded-tail-bytes 17 in 25.5ms (created=false)\n"
+	d, ok := RecoveryTime(Bundled, log)
+	if !ok || d != 25500*time.Microsecond {
+		t.Fatalf("RecoveryTime = %v, %v; want 25.5ms", d, ok)
+	}
+	if _, ok := RecoveryTime(Bundled, "listening on :3306\n"); ok {
+		t.Fatal("RecoveryTime found a time in a log without a recovery line")
+	}
+	if _, ok := RecoveryTime(MariaDB, log); ok {
+		t.Fatal("MariaDB does not report a recovery time")
+	}
 }

@@ -950,6 +950,9 @@ type ServerReady struct {
 	Pid   int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	// uptime_seconds is the guest uptime when the server became ready.
 	UptimeSeconds float64 `protobuf:"fixed64,3,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
+	// startup_log holds the server's output and log lines from its start to
+	// readiness (the last 50), e.g. its own recovery report.
+	StartupLog    []string `protobuf:"bytes,4,rep,name=startup_log,json=startupLog,proto3" json:"startup_log,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1003,6 +1006,13 @@ func (x *ServerReady) GetUptimeSeconds() float64 {
 		return x.UptimeSeconds
 	}
 	return 0
+}
+
+func (x *ServerReady) GetStartupLog() []string {
+	if x != nil {
+		return x.StartupLog
+	}
+	return nil
 }
 
 type Command struct {
@@ -1665,11 +1675,13 @@ const file_crashrig_proto_rawDesc = "" +
 	"\blog_tail\x18\x05 \x03(\tR\alogTail\"7\n" +
 	"\aLogLine\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x18\n" +
-	"\apattern\x18\x02 \x01(\tR\apattern\"Z\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\"{\n" +
 	"\vServerReady\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12%\n" +
-	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\"\xa2\x03\n" +
+	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\x12\x1f\n" +
+	"\vstartup_log\x18\x04 \x03(\tR\n" +
+	"startupLog\"\xa2\x03\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +

@@ -13,6 +13,7 @@ package harness
 import (
 	"flag"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	fs.DurationVar(&c.Jitter, "crash.jitter", DefaultJitter, "crash times vary by up to +/- this [$CRASHRIG_JITTER]")
 	fs.Uint64Var(&f.seed, "crash.seed", 0, "seed for workload choices and the crash schedule; 0 picks one and prints it [$CRASHRIG_SEED]")
 	fs.StringVar(&c.Target, "crash.target", "bundled", "server flavour: bundled or mariadb [$CRASHRIG_TARGET]")
-	fs.StringVar(&f.fsList, "crash.fs", "ext4-ordered,ext4-writeback,ext4-journal", "comma-separated filesystem configs ("+strings.Join(FSNames(), ", ")+"); VM backends only [$CRASHRIG_FS]")
+	fs.StringVar(&f.fsList, "crash.fs", "ext4-ordered,ext4-writeback,ext4-journal,ext4-noautoda", "comma-separated filesystem configs ("+strings.Join(FSNames(), ", ")+"); VM backends only [$CRASHRIG_FS]")
 	fs.IntVar(&c.Workers, "crash.workers", DefaultWorkers, "clients per DML workload [$CRASHRIG_WORKERS]")
 	fs.StringVar(&f.workloads, "crash.workloads", "set,register,bank,ddl,gc", "comma-separated workloads [$CRASHRIG_WORKLOADS]")
 	fs.StringVar(&c.Artifacts, "crash.artifacts", "", "directory for artifacts (default $TEST_UNDECLARED_OUTPUTS_DIR, else a temp dir kept only on failure) [$CRASHRIG_ARTIFACTS]")
@@ -183,16 +184,26 @@ type FSConfig struct {
 
 // FSConfigs are the known filesystem configurations. ext4's data= mode
 // decides what a crash can leave behind (writeback: stale or zero blocks
-// in files whose metadata was committed).
+// in files whose metadata was committed). ext4-noautoda turns off
+// auto_da_alloc, ext4's workaround for applications that replace a file by
+// truncating and rewriting it without fsync: with it off such a file is
+// empty after a crash until writeback (up to 30 s), the classic
+// zero-length-file outcome that the default setting hides.
 var FSConfigs = map[string]FSConfig{
 	"ext4-ordered":   {Name: "ext4-ordered", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=ordered"},
 	"ext4-writeback": {Name: "ext4-writeback", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=writeback"},
 	"ext4-journal":   {Name: "ext4-journal", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=journal"},
+	"ext4-noautoda":  {Name: "ext4-noautoda", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=ordered,noauto_da_alloc"},
 }
 
 // FSNames lists FSConfigs' names, sorted.
 func FSNames() []string {
-	return []string{"ext4-journal", "ext4-ordered", "ext4-writeback"}
+	names := make([]string, 0, len(FSConfigs))
+	for n := range FSConfigs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // LookupFS resolves names to configs.

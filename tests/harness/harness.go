@@ -300,8 +300,12 @@ func (r *run) main(ctx context.Context) error {
 			verdict = "FAILED"
 		}
 		counts := r.rec.Counts()
-		d.Logf("cycle %d: crash after %v, server ready in %v (server recovery %v); ops ok=%d fail=%d info=%d; check %s in %v",
-			cycle, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), cr.ServerRecovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdict, time.Since(checkStart).Round(time.Millisecond))
+		recovery := "not reported by the server"
+		if cr.ServerRecovery > 0 {
+			recovery = cr.ServerRecovery.String()
+		}
+		d.Logf("cycle %d: crash after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
+			cycle, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdict, time.Since(checkStart).Round(time.Millisecond))
 		if !ok {
 			return nil
 		}

@@ -17,12 +17,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/crashrig/crashrig/controlplane/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/workload"
 	"github.com/crashrig/crashrig/vmimage"
@@ -142,9 +142,6 @@ func (s *Server) DataDir() string { return s.dataDir }
 
 var readyLine = "ready for connections"
 
-// recoveredRE matches the startup line's recovery time.
-var recoveredRE = regexp.MustCompile(`discarded-tail-bytes \d+ in (\S+) \(created`)
-
 // start launches a process and waits until it logs readiness; it returns
 // the server-reported recovery time.
 func (s *Server) start(ctx context.Context) (time.Duration, error) {
@@ -184,10 +181,7 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	for {
 		log, _ := os.ReadFile(logPath)
 		if bytes.Contains(log, []byte(readyLine)) {
-			var rec time.Duration
-			if m := recoveredRE.FindSubmatch(log); m != nil {
-				rec, _ = time.ParseDuration(string(m[1]))
-			}
+			rec, _ := serverkind.RecoveryTime(serverkind.Bundled, string(log))
 			return rec, nil
 		}
 		select {

@@ -72,6 +72,7 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return fail(err)
 	}
+	inst.kind = server.Kind
 	if inst.dsn, err = vm.Provision(ctx, server); err != nil {
 		return fail(err)
 	}
@@ -139,6 +140,7 @@ type instance struct {
 	vm   *controlplane.VM
 	dir  string
 	dsn  string
+	kind string // serverkind name
 	logf func(format string, args ...any)
 
 	closeOnce sync.Once
@@ -167,6 +169,7 @@ func (in *instance) Crash(ctx context.Context) (harness.CrashReport, error) {
 	}
 	rep.Ready = took
 	rep.Detail = "QMP system_reset, boot " + shortID(in.vm.BootID())
+	rep.ServerRecovery, _ = serverkind.RecoveryTime(in.kind, strings.Join(in.vm.ServerStartLog(), "\n"))
 	return rep, nil
 }
 
