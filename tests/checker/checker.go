@@ -31,6 +31,10 @@ type Result struct {
 	Workload string         `json:"workload"`
 	Problems []Problem      `json:"problems,omitempty"`
 	Stats    map[string]int `json:"stats,omitempty"`
+	// Resolved are info operations this check settled by observation for
+	// the first time; the harness records them in the history
+	// (history.FResolve) so that later checks hold the database to them.
+	Resolved history.Resolution `json:"resolved,omitempty"`
 }
 
 // OK reports whether no rule was violated.
@@ -88,6 +92,14 @@ type builder struct {
 
 func newBuilder(workload string, h history.History) *builder {
 	return &builder{res: Result{Workload: workload, Stats: map[string]int{}}, ctx: NewContext(h)}
+}
+
+// resolve records that op's unknown outcome was settled by this check.
+func (b *builder) resolve(op *history.Op, tookEffect bool) {
+	if b.res.Resolved == nil {
+		b.res.Resolved = history.Resolution{}
+	}
+	b.res.Resolved[op.Invoke.Index] = tookEffect
 }
 
 func (b *builder) problem(kind, format string, args ...any) {

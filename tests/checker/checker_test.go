@@ -240,3 +240,53 @@ func TestAckedWritesCountsOnlyAcknowledgedWrites(t *testing.T) {
 		t.Fatalf("AckedWrites with only failures = %d, want 0", got)
 	}
 }
+
+// What a check after a crash observed must stay: an info insert seen
+// present is then as good as acknowledged, and one found missing after the
+// crash that ended it must never appear.
+func TestCheckSetHoldsObservationsOfUnknownOutcomes(t *testing.T) {
+	b := newHB()
+	b.op(history.SetupProcess, "set", FSetupTable, nil, ok)
+	b.op(1, "set", FAdd, SetValue{K: 1}, info) // cut by crash 1
+	b.op(2, "set", FAdd, SetValue{K: 2}, info) // cut by crash 1
+	b.crash()
+	first := CheckSet(b.h(), "set", SetState{Keys: []int64{1}})
+	expectProblems(t, first, nil)
+	// Invoke indexes: setup 0 (ok 1), key 1's insert 2 (info 3), key 2's 4.
+	if len(first.Resolved) != 2 || !first.Resolved[2] || first.Resolved[4] {
+		t.Fatalf("resolved = %v; want key 1's insert (op 2) took effect and key 2's (op 4) did not", first.Resolved)
+	}
+	b.rec.Log(history.CheckerProcess, "set", history.FResolve, first.Resolved)
+	b.crash()
+	h := b.h()
+
+	// The same state again: fine, and nothing new to resolve.
+	again := CheckSet(h, "set", SetState{Keys: []int64{1}})
+	expectProblems(t, again, nil)
+	if len(again.Resolved) != 0 {
+		t.Errorf("resolved again: %v", again.Resolved)
+	}
+	// Key 1, once seen, lost after the next crash.
+	expectProblems(t, CheckSet(h, "set", SetState{}), map[string]string{"lost": "key 1 is missing"})
+	// Key 2, missing after the crash that cut its insert, appears later.
+	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 2}}), map[string]string{"unstable": "key 2 is present"})
+}
+
+func TestCheckRegistersHoldsObservedValues(t *testing.T) {
+	b := newHB()
+	b.op(history.SetupProcess, "register", FSetupTable, nil, ok)
+	b.op(1, "register", FWrite, RegisterValue{ID: 1, V: 1}, ok)
+	b.op(1, "register", FWrite, RegisterValue{ID: 1, V: 2}, info) // cut by the crash
+	b.crash()
+	first := CheckRegisters(b.h(), "register", RegisterState{Registers: map[int64]int64{1: 2}})
+	expectProblems(t, first, nil)
+	if len(first.Resolved) != 1 {
+		t.Fatalf("resolved = %v; want the info write of 2", first.Resolved)
+	}
+	b.rec.Log(history.CheckerProcess, "register", history.FResolve, first.Resolved)
+	b.crash()
+	h := b.h()
+	expectProblems(t, CheckRegisters(h, "register", RegisterState{Registers: map[int64]int64{1: 2}}), nil)
+	expectProblems(t, CheckRegisters(h, "register", RegisterState{Registers: map[int64]int64{1: 1}}),
+		map[string]string{"backwards": "which an earlier check read back"})
+}

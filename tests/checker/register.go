@@ -43,9 +43,11 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 	if setup, ok := setupOp(ops, FSetupTable); ok && setup.Type == history.OK && st.Missing {
 		b.problem("missing-table", "the register/counter tables are gone, but their CREATE TABLE was acknowledged: %s", b.ctx.Op(setup))
 	}
+	resolved := h.Resolutions(workload)
 	type reg struct {
 		lastOK   *history.Op
 		lastOKV  int64
+		observed bool                  // lastOK is an info write an earlier check saw
 		possible map[int64]*history.Op // ok or info writes by value
 		failed   map[int64]*history.Op
 	}
@@ -69,10 +71,13 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 			case history.OK:
 				r.possible[v.V] = op
 				if r.lastOK == nil || v.V > r.lastOKV {
-					r.lastOK, r.lastOKV = op, v.V
+					r.lastOK, r.lastOKV, r.observed = op, v.V, false
 				}
 			case history.Info:
 				r.possible[v.V] = op
+				if resolved[op.Invoke.Index] && (r.lastOK == nil || v.V > r.lastOKV) {
+					r.lastOK, r.lastOKV, r.observed = op, v.V, true
+				}
 			case history.Fail:
 				r.failed[v.V] = op
 			}
@@ -99,12 +104,18 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 		case !in && r.lastOK != nil:
 			b.problem("lost", "register %d is missing, but value %d was acknowledged: %s", id, r.lastOKV, b.ctx.Op(*r.lastOK))
 		case !in:
+		case r.lastOK != nil && got < r.lastOKV && r.observed:
+			b.problem("backwards", "register %d reads %d, older than value %d, which an earlier check read back (its write's outcome was unknown): %s", id, got, r.lastOKV, b.ctx.Op(*r.lastOK))
 		case r.lastOK != nil && got < r.lastOKV:
 			b.problem("backwards", "register %d reads %d, older than the acknowledged value %d: %s", id, got, r.lastOKV, b.ctx.Op(*r.lastOK))
 		case r.possible[got] == nil && r.failed[got] != nil:
 			b.problem("unexpected", "register %d reads %d, written only by a failed op: %s", id, got, b.ctx.Op(*r.failed[got]))
 		case r.possible[got] == nil:
 			b.problem("unexpected", "register %d reads %d, a value no client wrote", id, got)
+		case r.possible[got].Type == history.Info:
+			if _, ok := resolved[r.possible[got].Invoke.Index]; !ok {
+				b.resolve(r.possible[got], true)
+			}
 		}
 	}
 	for _, id := range sortedKeys(st.Registers) {

@@ -30,7 +30,10 @@ const (
 //   - every ok'd add is present unless an ok/info delete of it followed;
 //   - every ok'd delete is absent;
 //   - a failed add is absent, a failed delete leaves an ok'd add present;
-//   - no key is present that was never added.
+//   - no key is present that was never added;
+//   - what was observed stays: an add with unknown outcome (info) that an
+//     earlier check saw present counts as ok'd, and one that an earlier
+//     check saw missing after the crash that ended it counts as failed.
 func CheckSet(h history.History, workload string, st SetState) Result {
 	b := newBuilder(workload, h)
 	ops, vals, err := opsOf[SetValue](h, workload)
@@ -66,18 +69,45 @@ func CheckSet(h history.History, workload string, st SetState) Result {
 	}
 	b.res.Stats["present"] = len(present)
 
+	resolved := h.Resolutions(workload)
+	lastCrash := h.LastCrashReady()
 	for _, k := range sortedKeys(keys) {
 		ko := keys[k]
 		in := present[k]
 		delete(present, k)
+		if ko.add == nil {
+			continue // a delete without an add is a workload bug
+		}
+		addType, why := ko.add.Type, "acknowledged"
+		if took, ok := resolved[ko.add.Invoke.Index]; ok && addType == history.Info {
+			addType, why = history.Fail, "outcome was unknown, and an earlier check after a crash found the key missing"
+			if took {
+				addType, why = history.OK, "outcome was unknown, but an earlier check saw the key present"
+			}
+		} else if addType == history.Info {
+			switch {
+			case in:
+				b.resolve(ko.add, true)
+			case ko.del == nil && ko.add.Complete != nil && ko.add.Complete.Index < lastCrash:
+				// The crash after it ended the statement: it never will
+				// take effect now.
+				b.resolve(ko.add, false)
+			}
+		}
 		switch {
-		case ko.add == nil:
-			// A delete without an add is a workload bug; ignore.
-		case ko.add.Type == history.Fail && in:
+		case addType == history.Fail && in:
+			if ko.add.Type == history.Info {
+				b.problem("unstable", "key %d is present, but an earlier check after a crash found it missing (its insert's %s): %s", k, why, b.ctx.Op(*ko.add))
+				break
+			}
 			b.problem("unexpected", "key %d is present, but its insert failed: %s", k, b.ctx.Op(*ko.add))
-		case ko.add.Type != history.OK:
+		case addType != history.OK:
 			// Unknown insert: either outcome (and its delete) is fine.
 		case ko.del == nil && !in:
+			if ko.add.Type == history.Info {
+				b.problem("lost", "key %d is missing; its insert's %s: %s", k, why, b.ctx.Op(*ko.add))
+				break
+			}
 			b.problem("lost", "key %d is missing, but its insert was acknowledged: %s", k, b.ctx.Op(*ko.add))
 		case ko.del == nil:
 		case ko.del.Type == history.OK && in:

@@ -374,6 +374,9 @@ func (r *run) check(ctx context.Context, cycle int) (bool, error) {
 		if !res.OK() {
 			bad = append(bad, res.Summary())
 		}
+		if len(res.Resolved) > 0 {
+			r.rec.Log(history.CheckerProcess, res.Workload, history.FResolve, res.Resolved)
+		}
 	}
 	r.rec.Log(history.CheckerProcess, "", history.FCheck, map[string]any{"cycle": cycle, "ok": len(bad) == 0, "history_index": sf.HistoryIndex})
 	if len(bad) > 0 {

@@ -49,7 +49,17 @@ const (
 const (
 	FCrash = "crash" // invoke: reset requested; ok/info: server answering again
 	FCheck = "check" // a state snapshot was taken and checked
+	// FResolve records the outcomes of info operations that a check after
+	// a crash settled by observation: a write seen in the database took
+	// effect; one missing after the crash that ended it never will. Later
+	// checks hold the database to those outcomes (what was observed must
+	// stay).
+	FResolve = "resolve"
 )
+
+// Resolution is the value of an FResolve entry: invoke index -> whether
+// the operation took effect.
+type Resolution map[int64]bool
 
 // Entry is one line of a history.
 type Entry struct {
@@ -297,6 +307,38 @@ func (h History) Ops() []Op {
 		}
 	}
 	return ops
+}
+
+// Resolutions collects the FResolve entries for workload. A later entry
+// never contradicts an earlier one (checkers resolve each op once).
+func (h History) Resolutions(workload string) Resolution {
+	res := Resolution{}
+	for _, e := range h {
+		if e.Process != CheckerProcess || e.F != FResolve || e.Workload != workload {
+			continue
+		}
+		var r Resolution
+		if json.Unmarshal(e.Value, &r) == nil {
+			for k, v := range r {
+				if _, seen := res[k]; !seen {
+					res[k] = v
+				}
+			}
+		}
+	}
+	return res
+}
+
+// LastCrashReady is the index of the last entry that completed a crash
+// (the server answered again), or -1.
+func (h History) LastCrashReady() int64 {
+	for i := len(h) - 1; i >= 0; i-- {
+		e := h[i]
+		if e.Process == NemesisProcess && e.F == FCrash && e.Type != Invoke {
+			return e.Index
+		}
+	}
+	return -1
 }
 
 // Crash is one nemesis crash as seen in a history.
