@@ -189,19 +189,15 @@ func compact(raw json.RawMessage) string {
 
 // opsOf returns workload's ops, decoding each value into a T.
 func opsOf[T any](h history.History, workload string) ([]history.Op, []T, error) {
-	var ops []history.Op
-	var vals []T
-	for _, op := range h.Ops() {
-		if op.Workload != workload {
-			continue
-		}
+	ops := h.OpsOf(workload)
+	vals := make([]T, 0, len(ops))
+	for _, op := range ops {
 		var v T
 		if len(op.Invoke.Value) > 0 {
 			if err := json.Unmarshal(op.Invoke.Value, &v); err != nil {
 				return nil, nil, fmt.Errorf("op #%d: decode %s value %s: %w", op.Invoke.Index, op.F, op.Invoke.Value, err)
 			}
 		}
-		ops = append(ops, op)
 		vals = append(vals, v)
 	}
 	return ops, vals, nil

@@ -13,8 +13,8 @@ const FGC = "gc"
 // fail while the server is up.
 func CheckGC(h history.History, workload string) Result {
 	b := newBuilder(workload, h)
-	for _, op := range h.Ops() {
-		if op.Workload != workload || op.F != FGC {
+	for _, op := range h.OpsOf(workload) {
+		if op.F != FGC {
 			continue
 		}
 		b.res.Stats["gc-"+string(op.Type)]++

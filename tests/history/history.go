@@ -284,27 +284,46 @@ type Op struct {
 
 // Ops pairs invokes with completions, in invoke order. Standalone entries
 // (Log) are not returned.
-func (h History) Ops() []Op {
-	byInvoke := make(map[int64]int)
-	var ops []Op
-	for _, e := range h {
-		switch e.Type {
-		case Invoke:
-			byInvoke[e.Index] = len(ops)
-			ops = append(ops, Op{Process: e.Process, Workload: e.Workload, F: e.F, Type: Info, Invoke: e, Value: e.Value})
-		default:
-			i, ok := byInvoke[e.Invoke]
-			if !ok || ops[i].Complete != nil {
-				continue
-			}
-			e := e
-			ops[i].Complete = &e
-			ops[i].Type = e.Type
-			if len(e.Value) > 0 {
-				ops[i].Value = e.Value
-			}
-			ops[i].Error = e.Error
+func (h History) Ops() []Op { return h.OpsWhere(func(Entry) bool { return true }) }
+
+// OpsOf is Ops restricted to one workload's operations.
+func (h History) OpsOf(workload string) []Op {
+	return h.OpsWhere(func(e Entry) bool { return e.Workload == workload })
+}
+
+// OpsWhere is Ops restricted to operations whose invoke satisfies keep
+// (completions carry the same process, workload and f). Checkers call it
+// after every crash over the whole history, so it pairs only what it keeps
+// and sizes its index once.
+func (h History) OpsWhere(keep func(Entry) bool) []Op {
+	n := 0
+	for i := range h {
+		if h[i].Type == Invoke && keep(h[i]) {
+			n++
 		}
+	}
+	ops := make([]Op, 0, n)
+	byInvoke := make(map[int64]int, n)
+	for i := range h {
+		e := &h[i]
+		if !keep(*e) {
+			continue
+		}
+		if e.Type == Invoke {
+			byInvoke[e.Index] = len(ops)
+			ops = append(ops, Op{Process: e.Process, Workload: e.Workload, F: e.F, Type: Info, Invoke: *e, Value: e.Value})
+			continue
+		}
+		k, ok := byInvoke[e.Invoke]
+		if !ok || ops[k].Complete != nil {
+			continue
+		}
+		ops[k].Complete = e
+		ops[k].Type = e.Type
+		if len(e.Value) > 0 {
+			ops[k].Value = e.Value
+		}
+		ops[k].Error = e.Error
 	}
 	return ops
 }
@@ -352,10 +371,7 @@ type Crash struct {
 // Crashes lists the nemesis crash operations in order.
 func (h History) Crashes() []Crash {
 	var cs []Crash
-	for _, op := range h.Ops() {
-		if op.Process != NemesisProcess || op.F != FCrash {
-			continue
-		}
+	for _, op := range h.OpsWhere(func(e Entry) bool { return e.Process == NemesisProcess && e.F == FCrash }) {
 		c := Crash{N: len(cs) + 1, Requested: op.Invoke.Time, Op: op}
 		if op.Complete != nil && op.Type == OK {
 			c.Ready = op.Complete.Time
