@@ -52,9 +52,6 @@ func (k bundled) DataPaths(in Instance) []string {
 }
 
 func (k bundled) Init(ctx context.Context, in Instance) error {
-	if u := in.Spec.GetUser(); u != "" && u != "root" {
-		return errors.New("crashrig-sqlserver has only the root account: leave user empty")
-	}
 	if in.Binary == "" {
 		return errors.New("crashrig-sqlserver: no installed build (send InstallServer first)")
 	}
@@ -77,10 +74,21 @@ func (bundled) AdminDSN(in Instance) string {
 	return DSN("root", in.Spec.GetRootPassword(), net.JoinHostPort("127.0.0.1", strconv.Itoa(GuestPort)), "")
 }
 
+// Bootstrap creates the extra account (grants persist in the server's
+// journal like any other commit) and the database.
 func (bundled) Bootstrap(ctx context.Context, db *sql.DB, in Instance) error {
+	var stmts []string
+	if u := in.Spec.GetUser(); u != "" && u != "root" {
+		stmts = append(stmts,
+			fmt.Sprintf("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", quoteString(u), quoteString(in.Spec.GetPassword())),
+			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%'", quoteString(u)))
+	}
 	if d := in.Spec.GetDatabase(); d != "" {
-		if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d)); err != nil {
-			return fmt.Errorf("create database: %w", err)
+		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d))
+	}
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("bootstrap crashrig-sqlserver: %s: %w", q, err)
 		}
 	}
 	return nil

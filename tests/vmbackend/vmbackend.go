@@ -6,6 +6,7 @@ package vmbackend
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -88,6 +89,11 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		MkfsOptions:      spec.FS.Mkfs[1:],
 		MountOptions:     spec.FS.MountOptions,
 		ErrorLogPatterns: errorLogPatterns[spec.Flavor],
+		// The workloads log in as an account of their own, as an
+		// application would; it has every privilege, since the ddl
+		// workload creates and drops databases.
+		User:     "crashrig",
+		Password: randomPassword(),
 	}
 	switch spec.Flavor {
 	case workload.Bundled:
@@ -119,6 +125,12 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		return s, fmt.Errorf("vm backend: unknown target %q", spec.Flavor)
 	}
 	return s, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }
 
 // fileVersion names a build by its content, so a changed binary is a new
