@@ -194,6 +194,8 @@ var FSConfigs = map[string]FSConfig{
 	"ext4-writeback": {Name: "ext4-writeback", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=writeback"},
 	"ext4-journal":   {Name: "ext4-journal", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=journal"},
 	"ext4-noautoda":  {Name: "ext4-noautoda", Mkfs: []string{"mkfs.ext4", "-F", "-q"}, MountOptions: "data=ordered,noauto_da_alloc"},
+	"xfs":            {Name: "xfs", Mkfs: []string{"mkfs.xfs", "-f", "-q"}},
+	"btrfs":          {Name: "btrfs", Mkfs: []string{"mkfs.btrfs", "-f", "-q"}},
 }
 
 // FSNames lists FSConfigs' names, sorted.
