@@ -375,63 +375,13 @@ func (s *Store) recoverFrom(f fsys.File, name string) error {
 	if err != nil {
 		return fmt.Errorf("stat journal %s: %w", name, err)
 	}
-	var (
-		// A record is ~2 KiB on average; presizing saves rehashing a
-		// large index several times.
-		index = make(map[chunk.Hash]chunkLoc, size/2048)
-		// uncommitted lists chunks indexed since the last root record;
-		// they are dropped again if no root record follows.
-		uncommitted []chunk.Hash
-		// dangling lists chunks referring to a chunk not written before
-		// them. Writers always put children first, so in a sound journal
-		// it stays empty and "the root and every chunk's children are
-		// present" proves the whole graph is, without reading it again.
-		dangling          []chunk.Hash
-		committedDangling int
-		haveRoot          bool
-		rootEnd           int64
-		root              chunk.Hash
-		seq               uint64
-	)
-	res, err := journal.ScanFile(f, size, journal.ScanOptions{SkipCRC: s.opts.Faults.AcceptTornTail}, func(r journal.Record) error {
-		switch r.Kind {
-		case journal.KindChunk:
-			h := chunk.Of(r.Body)
-			if _, dup := index[h]; !dup {
-				index[h] = chunkLoc{off: r.Offset + journal.RecordHeaderSize, n: uint32(len(r.Body))}
-				uncommitted = append(uncommitted, h)
-			}
-			refs, err := chunk.Refs(r.Body)
-			if err != nil {
-				dangling = append(dangling, h)
-				break
-			}
-			for _, ref := range refs {
-				if _, ok := index[ref]; !ok && !ref.IsZero() {
-					dangling = append(dangling, h)
-					break
-				}
-			}
-		case journal.KindRoot:
-			h, sq, err := journal.ParseRootBody(r.Body)
-			if err != nil {
-				return err
-			}
-			uncommitted = uncommitted[:0]
-			committedDangling = len(dangling)
-			root, seq, haveRoot = h, sq, true
-			rootEnd = r.Offset + journal.RecordHeaderSize + int64(len(r.Body))
-		}
-		return nil
-	})
+	sc, err := indexJournal(f, size, s.opts.Faults.AcceptTornTail)
 	if err != nil {
 		return fmt.Errorf("scan journal %s: %w", name, err)
 	}
-	if !haveRoot {
+	res, index, root, seq, rootEnd := sc.res, sc.index, sc.root, sc.seq, sc.rootEnd
+	if !sc.haveRoot {
 		return fmt.Errorf("journal %s has no valid root record (%s); refusing to open", name, res.StopReason)
-	}
-	for _, h := range uncommitted {
-		delete(index, h)
 	}
 	s.index, s.rf = index, f
 	var cat *Catalog
@@ -449,7 +399,7 @@ func (s *Store) recoverFrom(f fsys.File, name string) error {
 		// means the journal is damaged, and opening would serve wrong data.
 		// Only a chunk with a dangling reference can lead to a gap; if
 		// there is one, walk the graph to see whether the root reaches it.
-		if committedDangling > 0 {
+		if sc.dangling > 0 {
 			if missing := s.missingChunks(root); missing > 0 {
 				return fmt.Errorf("journal %s: root %s at seq %d references %d missing chunks; refusing to open", name, root.Short(), seq, missing)
 			}
