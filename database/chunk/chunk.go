@@ -17,7 +17,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 )
 
 // HashSize is the size of a chunk address in bytes.
@@ -136,5 +135,12 @@ type Getter interface {
 // ErrNotFound is returned by Getters for unknown hashes.
 var ErrNotFound = errors.New("chunk not found")
 
-// NotFound returns an error wrapping ErrNotFound for h.
-func NotFound(h Hash) error { return fmt.Errorf("%w: %s", ErrNotFound, h.Short()) }
+// NotFound returns an error wrapping ErrNotFound for h. Commit walks ask
+// "is this chunk new?" for every child of every written node and get
+// NotFound for most, so the message is only formatted when printed.
+func NotFound(h Hash) error { return &notFoundError{h} }
+
+type notFoundError struct{ h Hash }
+
+func (e *notFoundError) Error() string { return ErrNotFound.Error() + ": " + e.h.Short() }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
