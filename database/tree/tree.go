@@ -135,13 +135,36 @@ func decode(data []byte) (*node, error) {
 }
 
 // cache holds decoded nodes. Nodes are immutable and addressed by content,
-// so one process-wide cache is safe across stores and transactions.
+// so one process-wide cache is safe across stores and transactions. It is
+// bounded by bytes, not nodes: nodes are up to ~4 KiB each and the store
+// reads chunks from disk on demand, so the cache is what decides memory.
 var cache = struct {
 	sync.Mutex
-	m map[chunk.Hash]*node
+	m     map[chunk.Hash]*node
+	bytes int
 }{m: make(map[chunk.Hash]*node)}
 
-const maxCachedNodes = 1 << 16
+// maxCachedBytes bounds the decoded-node cache (node payload sizes plus a
+// per-node overhead estimate).
+const maxCachedBytes = 32 << 20
+
+const nodeOverhead = 128
+
+func cacheAdd(h chunk.Hash, n *node, evict bool) {
+	cache.Lock()
+	defer cache.Unlock()
+	if cache.bytes >= maxCachedBytes {
+		if !evict {
+			return
+		}
+		clear(cache.m) // crude but bounded; hot nodes come back quickly
+		cache.bytes = 0
+	}
+	if _, ok := cache.m[h]; !ok {
+		cache.m[h] = n
+		cache.bytes += n.size + len(n.keys)*16 + nodeOverhead
+	}
+}
 
 func load(s Store, h chunk.Hash) (*node, error) {
 	cache.Lock()
@@ -158,22 +181,13 @@ func load(s Store, h chunk.Hash) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tree: decode node %s: %w", h.Short(), err)
 	}
-	cache.Lock()
-	if len(cache.m) >= maxCachedNodes {
-		clear(cache.m) // crude but bounded; hot nodes come back quickly
-	}
-	cache.m[h] = n
-	cache.Unlock()
+	cacheAdd(h, n, true)
 	return n, nil
 }
 
 func store(s Store, n *node) chunk.Hash {
 	h := s.Put(n.encode())
-	cache.Lock()
-	if len(cache.m) < maxCachedNodes {
-		cache.m[h] = n
-	}
-	cache.Unlock()
+	cacheAdd(h, n, false)
 	return h
 }
 
