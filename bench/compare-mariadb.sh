@@ -15,9 +15,15 @@
 #                                               # connections on a 1 GiB journal
 #
 # Knobs (environment): THREADS (1), TABLES (1), TABLE_SIZE (10000),
-# TIME (seconds per run, 30), WORKLOADS ("oltp_insert oltp_read_write"),
+# TIME (seconds per run, 20), ROUNDS (3), WORKLOADS ("oltp_insert oltp_read_write"),
 # BENCH_DIR (where the temp dir goes; default /tmp, i.e. the same
-# filesystem for both servers), RECOVERY_MB (0 = skip).
+# filesystem for both servers), RECOVERY_MB (0 = skip), CRASHRIG_BIN (use
+# this server binary instead of building the tree's).
+#
+# Each workload is prepared once per server, then run ROUNDS times,
+# alternating MariaDB and crashrig, and the median round of each figure is
+# reported: on a shared machine the load drifts, and alternating short runs
+# exposes both servers to the same drift.
 #
 # Needs: apt-get install -y mariadb-server sysbench (and Go to build the
 # server). Every process started and the temp dir are removed on exit.
@@ -26,7 +32,8 @@ set -euo pipefail
 THREADS=${THREADS:-1}
 TABLES=${TABLES:-1}
 TABLE_SIZE=${TABLE_SIZE:-10000}
-TIME=${TIME:-30}
+TIME=${TIME:-20}
+ROUNDS=${ROUNDS:-3}
 WORKLOADS=${WORKLOADS:-"oltp_insert oltp_read_write"}
 BENCH_DIR=${BENCH_DIR:-/tmp}
 RECOVERY_MB=${RECOVERY_MB:-0}
@@ -78,8 +85,13 @@ wait_sql() {
 	done
 }
 
-echo "== build crashrig-sqlserver"
-(cd "$repo" && go build -o "$work/crashrig-sqlserver" ./cmd/crashrig-sqlserver)
+if [ -n "${CRASHRIG_BIN:-}" ]; then
+	# A prebuilt server, e.g. an older commit's, for before/after figures.
+	cp "$CRASHRIG_BIN" "$work/crashrig-sqlserver"
+else
+	echo "== build crashrig-sqlserver"
+	(cd "$repo" && go build -o "$work/crashrig-sqlserver" ./cmd/crashrig-sqlserver)
+fi
 
 echo "== start MariaDB ($("$MARIADBD" --version | awk '{print $3}')) on $work/mariadb"
 mport=$(free_port)
@@ -117,6 +129,11 @@ field() {
 	     END {print avg, p95, tps, err}' "$1"
 }
 
+# median VALUES...: the middle value (lower middle for an even count).
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+
 declare -A res
 for w in $WORKLOADS; do
 	for srv in mariadb crashrig; do
@@ -126,16 +143,31 @@ for w in $WORKLOADS; do
 		mariadb --protocol=tcp -h127.0.0.1 -P"$port" -uroot -e 'DROP DATABASE IF EXISTS sbtest; CREATE DATABASE sbtest'
 		sb "$port" "$w" prepare >"$work/$w-$srv-prepare.log" 2>&1 ||
 			die "sysbench $w prepare on $srv failed: $(tail -20 "$work/$w-$srv-prepare.log")"
-		echo "== $w on $srv: run ${TIME}s, $THREADS thread(s)"
-		sb "$port" "$w" run >"$work/$w-$srv-run.log" 2>&1 ||
-			die "sysbench $w run on $srv failed: $(tail -20 "$work/$w-$srv-run.log")"
-		res[$w-$srv]=$(field "$work/$w-$srv-run.log")
+	done
+	for r in $(seq "$ROUNDS"); do
+		for srv in mariadb crashrig; do
+			port=$mport
+			[ $srv = crashrig ] && port=$cport
+			log="$work/$w-$srv-run$r.log"
+			sb "$port" "$w" run >"$log" 2>&1 || die "sysbench $w run on $srv failed: $(tail -20 "$log")"
+			res[$w-$srv-$r]=$(field "$log")
+			printf '   %-16s round %d %-9s avg %s ms, p95 %s ms, %s tps, %s errors (load%s)\n' \
+				"$w" "$r" "$srv" ${res[$w-$srv-$r]} "$(uptime | sed 's/.*load average://; s/,.*//')"
+		done
+	done
+	for srv in mariadb crashrig; do
+		avgs=() p95s=() tpss=() errs=0
+		for r in $(seq "$ROUNDS"); do
+			read -r a p t e <<<"${res[$w-$srv-$r]}"
+			avgs+=("$a") p95s+=("$p") tpss+=("$t") errs=$((errs + e))
+		done
+		res[$w-$srv]="$(median "${avgs[@]}") $(median "${p95s[@]}") $(median "${tpss[@]}") $errs"
 	done
 done
 
 echo
-echo "== results ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load:$(uptime | sed 's/.*load average://'))"
-echo "   threads=$THREADS tables=$TABLES table_size=$TABLE_SIZE time=${TIME}s, dir $BENCH_DIR ($(df --output=source "$BENCH_DIR" | tail -1))"
+echo "== results: median of $ROUNDS rounds ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load:$(uptime | sed 's/.*load average://'))"
+echo "   threads=$THREADS tables=$TABLES table_size=$TABLE_SIZE time=${TIME}s per round, dir $BENCH_DIR ($(df --output=source "$BENCH_DIR" | tail -1))"
 printf '%-16s %-9s %10s %10s %10s %8s\n' workload server avg_ms p95_ms tps errors
 for w in $WORKLOADS; do
 	for srv in mariadb crashrig; do
