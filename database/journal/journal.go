@@ -136,7 +136,8 @@ func ScanFile(f io.ReaderAt, size int64, opts ScanOptions, fn func(Record) error
 	var (
 		buf      []byte // file bytes [bufStart, bufStart+len(buf))
 		bufStart int64
-		spare    = make([]byte, scanWindow)
+		spare    []byte // the previous window's buffer, reused
+		window   = int(min(scanWindow, size))
 	)
 	at := func(off int64, n int) ([]byte, error) {
 		end := min(off+int64(n), size)
@@ -145,21 +146,15 @@ func ScanFile(f io.ReaderAt, size int64, opts ScanOptions, fn func(Record) error
 		}
 		// Refill from off: keep nothing of the old window (the scanner
 		// only moves forward and has finished with everything before off).
-		want := int(max(end-off, scanWindow))
-		if int64(want) > size-off {
-			want = int(size - off)
-		}
+		want := int(min(max(end-off, int64(window)), size-off))
 		if cap(spare) < want {
 			spare = make([]byte, want)
 		}
 		next := spare[:want]
-		if _, err := f.ReadAt(next, off); err != nil && !(errors.Is(err, io.EOF)) {
+		if _, err := f.ReadAt(next, off); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read journal at offset %d: %w", off, err)
 		}
 		spare, buf, bufStart = buf, next, off
-		if cap(spare) < scanWindow {
-			spare = make([]byte, scanWindow)
-		}
 		return buf[:end-off], nil
 	}
 	return scan(size, at, opts, fn)

@@ -84,11 +84,14 @@ func indexJournal(f fsys.File, size int64, skipCRC bool) (scanned, error) {
 		// indexing loop below.
 		defer close(ordered)
 		defer close(work)
-		cur := newBatch(free)
+		// Small journals get small batch buffers (recovery of a fresh
+		// database should not allocate tens of MB).
+		bufCap := int(min(batchBytes, size)) + 64<<10
+		cur := newBatch(free, bufCap)
 		send := func() {
 			ordered <- cur
 			work <- cur
-			cur = newBatch(free)
+			cur = newBatch(free, bufCap)
 		}
 		res, err := journal.ScanFile(f, size, journal.ScanOptions{SkipCRC: skipCRC}, func(r journal.Record) error {
 			start := len(cur.data)
@@ -164,12 +167,12 @@ func indexJournal(f fsys.File, size int64, skipCRC bool) (scanned, error) {
 	return out, nil
 }
 
-func newBatch(free chan *recBatch) *recBatch {
+func newBatch(free chan *recBatch, bufCap int) *recBatch {
 	select {
 	case b := <-free:
 		b.data, b.recs, b.done = b.data[:0], b.recs[:0], make(chan struct{})
 		return b
 	default:
-		return &recBatch{data: make([]byte, 0, batchBytes+64<<10), done: make(chan struct{})}
+		return &recBatch{data: make([]byte, 0, bufCap), done: make(chan struct{})}
 	}
 }
