@@ -42,12 +42,15 @@ die() { echo "compare-mariadb: $*" >&2; exit 1; }
 
 missing=()
 for t in mariadbd:mariadb-server mariadb-install-db:mariadb-server mariadb:mariadb-client \
-	sysbench:sysbench go:golang; do
+	sysbench:sysbench; do
 	cmd=${t%%:*} pkg=${t#*:}
 	if ! command -v "$cmd" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$cmd" ]; then
 		missing+=("$cmd (apt package $pkg)")
 	fi
 done
+if { [ -z "${CRASHRIG_BIN:-}" ] || [ "$RECOVERY_MB" -gt 0 ]; } && ! command -v go >/dev/null 2>&1; then
+	missing+=("go (Go 1.26 as in README.md, e.g. /usr/local/go/bin on PATH; or set CRASHRIG_BIN)")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	die "missing tools: ${missing[*]}; install with: apt-get install -y mariadb-server sysbench"
 fi
