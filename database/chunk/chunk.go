@@ -17,7 +17,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 )
 
 // HashSize is the size of a chunk address in bytes.
@@ -109,6 +108,24 @@ func Refs(data []byte) ([]Hash, error) {
 	return c.Refs, nil
 }
 
+// RawRefs returns the child references of an encoded chunk as one slice
+// of len(refs)*HashSize bytes aliasing data, for scans that look at
+// millions of chunks and must not allocate per chunk.
+func RawRefs(data []byte) ([]byte, error) {
+	if len(data) < 2 {
+		return nil, ErrCorrupt
+	}
+	n, w := binary.Uvarint(data[1:])
+	if w <= 0 || n > uint64(len(data))/HashSize {
+		return nil, ErrCorrupt
+	}
+	p := 1 + w
+	if len(data)-p < int(n)*HashSize {
+		return nil, ErrCorrupt
+	}
+	return data[p : p+int(n)*HashSize], nil
+}
+
 // Getter reads chunks by address.
 type Getter interface {
 	// Get returns the encoded chunk for h, or an error wrapping ErrNotFound.
@@ -118,5 +135,12 @@ type Getter interface {
 // ErrNotFound is returned by Getters for unknown hashes.
 var ErrNotFound = errors.New("chunk not found")
 
-// NotFound returns an error wrapping ErrNotFound for h.
-func NotFound(h Hash) error { return fmt.Errorf("%w: %s", ErrNotFound, h.Short()) }
+// NotFound returns an error wrapping ErrNotFound for h. Commit walks ask
+// "is this chunk new?" for every child of every written node and get
+// NotFound for most, so the message is only formatted when printed.
+func NotFound(h Hash) error { return &notFoundError{h} }
+
+type notFoundError struct{ h Hash }
+
+func (e *notFoundError) Error() string { return ErrNotFound.Error() + ": " + e.h.Short() }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }

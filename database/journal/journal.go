@@ -119,20 +119,72 @@ var ErrBadHeader = errors.New("journal: bad file header")
 // Scan reads data (a whole journal file) and calls fn for each valid
 // record in order, stopping at the first invalid one. fn may retain Body.
 func Scan(data []byte, opts ScanOptions, fn func(Record) error) (ScanResult, error) {
-	res := ScanResult{Size: int64(len(data))}
-	if len(data) < HeaderSize || [8]byte(data[:HeaderSize]) != Magic {
+	at := func(off int64, n int) ([]byte, error) {
+		return data[off:min(off+int64(n), int64(len(data)))], nil
+	}
+	return scan(int64(len(data)), at, opts, fn)
+}
+
+// scanWindow is how much ScanFile reads at a time; records larger than it
+// grow the window for as long as they need it.
+const scanWindow = 8 << 20
+
+// ScanFile is Scan over the first size bytes of f, read in windows so a
+// large journal is never held in memory at once. Body is only valid
+// during the call to fn (it points into a reused buffer).
+func ScanFile(f io.ReaderAt, size int64, opts ScanOptions, fn func(Record) error) (ScanResult, error) {
+	var (
+		buf      []byte // file bytes [bufStart, bufStart+len(buf))
+		bufStart int64
+		spare    []byte // the previous window's buffer, reused
+		window   = int(min(scanWindow, size))
+	)
+	at := func(off int64, n int) ([]byte, error) {
+		end := min(off+int64(n), size)
+		if off >= bufStart && end <= bufStart+int64(len(buf)) {
+			return buf[off-bufStart : end-bufStart], nil
+		}
+		// Refill from off: keep nothing of the old window (the scanner
+		// only moves forward and has finished with everything before off).
+		want := int(min(max(end-off, int64(window)), size-off))
+		if cap(spare) < want {
+			spare = make([]byte, want)
+		}
+		next := spare[:want]
+		if _, err := f.ReadAt(next, off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read journal at offset %d: %w", off, err)
+		}
+		spare, buf, bufStart = buf, next, off
+		return buf[:end-off], nil
+	}
+	return scan(size, at, opts, fn)
+}
+
+// scan is the record parser shared by Scan and ScanFile. at(off, n)
+// returns the n bytes at off, or fewer at the end of the file.
+func scan(size int64, at func(off int64, n int) ([]byte, error), opts ScanOptions, fn func(Record) error) (ScanResult, error) {
+	res := ScanResult{Size: size}
+	hdr, err := at(0, HeaderSize)
+	if err != nil {
+		return res, err
+	}
+	if len(hdr) < HeaderSize || [8]byte(hdr) != Magic {
 		return res, ErrBadHeader
 	}
-	off := HeaderSize
-	res.ValidEnd = int64(off)
-	for off < len(data) {
-		if len(data)-off < RecordHeaderSize {
+	off := int64(HeaderSize)
+	res.ValidEnd = off
+	for off < size {
+		rh, err := at(off, RecordHeaderSize)
+		if err != nil {
+			return res, err
+		}
+		if len(rh) < RecordHeaderSize {
 			res.StopReason = fmt.Sprintf("torn record header at offset %d", off)
 			break
 		}
-		n := int(binary.LittleEndian.Uint32(data[off : off+4]))
-		sum := binary.LittleEndian.Uint32(data[off+4 : off+8])
-		kind := data[off+8]
+		n := int(binary.LittleEndian.Uint32(rh[0:4]))
+		sum := binary.LittleEndian.Uint32(rh[4:8])
+		kind := rh[8]
 		if kind != KindChunk && kind != KindRoot {
 			res.StopReason = fmt.Sprintf("invalid record kind %d at offset %d", kind, off)
 			break
@@ -142,34 +194,32 @@ func Scan(data []byte, opts ScanOptions, fn func(Record) error) (ScanResult, err
 			break
 		}
 		start := off + RecordHeaderSize
-		var body []byte
-		if len(data)-start < n {
+		body, err := at(start, n)
+		if err != nil {
+			return res, err
+		}
+		if len(body) < n {
 			if !opts.SkipCRC {
-				res.StopReason = fmt.Sprintf("torn record body at offset %d (want %d bytes, have %d)", off, n, len(data)-start)
+				res.StopReason = fmt.Sprintf("torn record body at offset %d (want %d bytes, have %d)", off, n, len(body))
 				break
 			}
 			// Planted bug: pretend the missing bytes were zeros.
-			body = make([]byte, n)
-			copy(body, data[start:])
-		} else {
-			body = data[start : start+n]
-			if !opts.SkipCRC && checksum(kind, body) != sum {
-				res.StopReason = fmt.Sprintf("checksum mismatch at offset %d", off)
-				break
-			}
+			padded := make([]byte, n)
+			copy(padded, body)
+			body = padded
+		} else if !opts.SkipCRC && checksum(kind, body) != sum {
+			res.StopReason = fmt.Sprintf("checksum mismatch at offset %d", off)
+			break
 		}
 		if kind == KindRoot && len(body) != RootBodySize {
 			res.StopReason = fmt.Sprintf("malformed root record at offset %d", off)
 			break
 		}
-		if err := fn(Record{Offset: int64(off), Kind: kind, Body: body}); err != nil {
+		if err := fn(Record{Offset: off, Kind: kind, Body: body}); err != nil {
 			return res, err
 		}
-		off = start + n
-		if off > len(data) {
-			off = len(data)
-		}
-		res.ValidEnd = int64(off)
+		off = min(start+int64(n), size)
+		res.ValidEnd = off
 	}
 	return res, nil
 }
@@ -195,8 +245,16 @@ func (w *Writer) Name() string { return w.name }
 // Size returns the current end offset.
 func (w *Writer) Size() int64 { return w.size + int64(len(w.buf)) }
 
-// AddChunk buffers a chunk record.
-func (w *Writer) AddChunk(data []byte) { w.buf = AppendRecord(w.buf, KindChunk, data) }
+// AddChunk buffers a chunk record and returns the file offset its body
+// will have once flushed (where the store reads the chunk back).
+func (w *Writer) AddChunk(data []byte) int64 {
+	off := w.Size() + RecordHeaderSize
+	w.buf = AppendRecord(w.buf, KindChunk, data)
+	return off
+}
+
+// Buffered returns the number of bytes added but not yet flushed.
+func (w *Writer) Buffered() int { return len(w.buf) }
 
 // AddRoot buffers a root record.
 func (w *Writer) AddRoot(root chunk.Hash, seq uint64) {

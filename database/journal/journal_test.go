@@ -97,3 +97,46 @@ func TestBadHeader(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestScanFileMatchesScan checks the windowed file scanner against the
+// in-memory one on a journal larger than the window, with records that
+// straddle window boundaries, whole and cut at several points.
+func TestScanFileMatchesScan(t *testing.T) {
+	data := append([]byte{}, Magic[:]...)
+	for i := 0; len(data) < 3*scanWindow; i++ {
+		body := bytes.Repeat([]byte{byte(i)}, 1+(i*7919)%(scanWindow/3))
+		data = AppendRecord(data, KindChunk, body)
+		data = AppendRecord(data, KindRoot, RootBody(chunk.Of(body), uint64(i)))
+	}
+	type rec struct {
+		off  int64
+		kind byte
+		sum  chunk.Hash
+	}
+	collect := func(scan func(fn func(Record) error) (ScanResult, error)) ([]rec, ScanResult) {
+		var out []rec
+		res, err := scan(func(r Record) error {
+			out = append(out, rec{r.Offset, r.Kind, chunk.Of(r.Body)})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, res
+	}
+	for _, cut := range []int{len(data), len(data) - 1, scanWindow + 5, 2*scanWindow - 3, HeaderSize + 4} {
+		d := data[:cut]
+		want, wres := collect(func(fn func(Record) error) (ScanResult, error) { return Scan(d, ScanOptions{}, fn) })
+		got, gres := collect(func(fn func(Record) error) (ScanResult, error) {
+			return ScanFile(bytes.NewReader(d), int64(len(d)), ScanOptions{}, fn)
+		})
+		if wres != gres || len(want) != len(got) {
+			t.Fatalf("cut %d: Scan %+v (%d records), ScanFile %+v (%d records)", cut, wres, len(want), gres, len(got))
+		}
+		for i := range want {
+			if want[i] != got[i] {
+				t.Fatalf("cut %d: record %d differs: %+v vs %+v", cut, i, want[i], got[i])
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sqlbackend
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
@@ -56,9 +57,59 @@ func engineSchema(db string, t *store.Table) (sql.PrimaryKeySchema, error) {
 	if c, ok := t.Ext.Load().(*cachedSchema); ok {
 		return c.sch, c.err
 	}
+	c := schemas.get(db, t)
+	t.Ext.Store(c)
+	return c.sch, c.err
+}
+
+// schemaKey identifies a schema across table versions. Every write makes a
+// new table version (new row tree hash) that shares the Columns and PK
+// slices of the one before; schema changes always build new slices. So
+// the slices' identity stands for their content, and the pointers in the
+// key keep them alive, so an address is never reused while cached.
+type schemaKey struct {
+	db, name string
+	cols     *store.Column
+	ncols    int
+	pk       *int
+	npk      int
+}
+
+// schemaCache spares every write statement a schema rebuild (parsing each
+// column's type text): ~20 us of a ~500 us autocommit INSERT.
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[schemaKey]*cachedSchema
+}
+
+var schemas = schemaCache{m: map[schemaKey]*cachedSchema{}}
+
+// maxCachedSchemas bounds the cache; it is cleared when full.
+const maxCachedSchemas = 4096
+
+func (sc *schemaCache) get(db string, t *store.Table) *cachedSchema {
+	k := schemaKey{db: db, name: t.Name, ncols: len(t.Columns), npk: len(t.PK)}
+	if len(t.Columns) > 0 {
+		k.cols = &t.Columns[0]
+	}
+	if len(t.PK) > 0 {
+		k.pk = &t.PK[0]
+	}
+	sc.mu.Lock()
+	c, ok := sc.m[k]
+	sc.mu.Unlock()
+	if ok {
+		return c
+	}
 	sch, err := buildSchema(db, t)
-	t.Ext.Store(&cachedSchema{sch: sch, err: err})
-	return sch, err
+	c = &cachedSchema{sch: sch, err: err}
+	sc.mu.Lock()
+	if len(sc.m) >= maxCachedSchemas {
+		clear(sc.m)
+	}
+	sc.m[k] = c
+	sc.mu.Unlock()
+	return c
 }
 
 func buildSchema(db string, t *store.Table) (sql.PrimaryKeySchema, error) {

@@ -9,7 +9,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -126,6 +125,18 @@ type Options struct {
 	GCHook func(GCStep) error
 	// AckDelay is how long AckBeforeFsync defers the fsync. Zero means 200ms.
 	AckDelay time.Duration
+	// CacheBytes bounds the memory of the chunk cache (chunks are read
+	// from the journal on demand). Zero means DefaultCacheBytes.
+	CacheBytes int64
+}
+
+// DefaultCacheBytes is the default chunk cache budget.
+const DefaultCacheBytes = 64 << 20
+
+// chunkLoc is where a committed chunk's bytes are in the current journal.
+type chunkLoc struct {
+	off int64 // file offset of the record body
+	n   uint32
 }
 
 // Head is a committed state.
@@ -151,11 +162,16 @@ type Store struct {
 	man      manifest.Manifest
 	broken   error
 
-	mu     sync.RWMutex // protects chunks, head, txs, closed
-	chunks map[chunk.Hash][]byte
+	// mu protects index, rf, head, txs and closed. Chunk reads hold it
+	// (shared) across the pread so GC cannot swap the journal under them.
+	mu     sync.RWMutex
+	index  map[chunk.Hash]chunkLoc // every committed chunk in the current journal
+	rf     fsys.File               // the current journal, read by Get
 	head   Head
 	txs    map[*Tx]struct{}
 	closed bool
+
+	cache *chunkCache
 
 	syncStop chan struct{}
 	syncDone chan struct{}
@@ -208,11 +224,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.AckDelay == 0 {
 		opts.AckDelay = 200 * time.Millisecond
 	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
 	s := &Store{
 		dir: dir, fs: opts.FS, opts: opts,
 		writerSem: make(chan struct{}, 1),
-		chunks:    map[chunk.Hash][]byte{},
+		index:     map[chunk.Hash]chunkLoc{},
 		txs:       map[*Tx]struct{}{},
+		cache:     newChunkCache(opts.CacheBytes),
 	}
 	if err := s.fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -333,48 +353,37 @@ func postOrder(g chunk.Getter, roots ...chunk.Hash) []chunk.Hash {
 	return out
 }
 
-// recover scans the manifest's journal, loads every chunk up to the last
-// valid root record and truncates anything after it.
+// recover scans the manifest's journal, indexes every chunk up to the last
+// valid root record and truncates anything after it. Chunks stay on disk;
+// only their locations are kept (Get reads them on demand).
 func (s *Store) recover() error {
 	name := s.man.Journal
 	p := s.path(name)
-	data, err := s.fs.ReadFile(p)
+	f, err := s.fs.OpenFile(p, os.O_RDWR, 0o644)
 	if err != nil {
-		return fmt.Errorf("read journal %s named by manifest (generation %d): %w", name, s.man.Generation, err)
+		return fmt.Errorf("open journal %s named by manifest (generation %d): %w", name, s.man.Generation, err)
 	}
-	var (
-		pending  [][]byte
-		haveRoot bool
-		rootEnd  int64
-		root     chunk.Hash
-		seq      uint64
-	)
-	res, err := journal.Scan(data, journal.ScanOptions{SkipCRC: s.opts.Faults.AcceptTornTail}, func(r journal.Record) error {
-		switch r.Kind {
-		case journal.KindChunk:
-			pending = append(pending, r.Body)
-		case journal.KindRoot:
-			h, sq, err := journal.ParseRootBody(r.Body)
-			if err != nil {
-				return err
-			}
-			for _, c := range pending {
-				// Copy so the file buffer (which also holds garbage and
-				// torn bytes) can be freed after recovery.
-				s.chunks[chunk.Of(c)] = bytes.Clone(c)
-			}
-			pending = pending[:0]
-			root, seq, haveRoot = h, sq, true
-			rootEnd = r.Offset + journal.RecordHeaderSize + int64(len(r.Body))
-		}
-		return nil
-	})
+	if err := s.recoverFrom(f, name); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return nil
+}
+
+func (s *Store) recoverFrom(f fsys.File, name string) error {
+	size, err := f.Size()
+	if err != nil {
+		return fmt.Errorf("stat journal %s: %w", name, err)
+	}
+	sc, err := indexJournal(f, size, s.opts.Faults.AcceptTornTail)
 	if err != nil {
 		return fmt.Errorf("scan journal %s: %w", name, err)
 	}
-	if !haveRoot {
+	res, index, root, seq, rootEnd := sc.res, sc.index, sc.root, sc.seq, sc.rootEnd
+	if !sc.haveRoot {
 		return fmt.Errorf("journal %s has no valid root record (%s); refusing to open", name, res.StopReason)
 	}
+	s.index, s.rf = index, f
 	var cat *Catalog
 	if root.IsZero() && s.opts.Faults.AcceptTornTail {
 		// Planted bug: an all-zero root (e.g. a torn root record whose
@@ -388,19 +397,19 @@ func (s *Store) recover() error {
 		// Every chunk the root reaches must be present: children are always
 		// written before the root record that references them, so a gap
 		// means the journal is damaged, and opening would serve wrong data.
-		if missing := s.missingChunks(root); missing > 0 {
-			return fmt.Errorf("journal %s: root %s at seq %d references %d missing chunks; refusing to open", name, root.Short(), seq, missing)
+		// Only a chunk with a dangling reference can lead to a gap; if
+		// there is one, walk the graph to see whether the root reaches it.
+		if sc.dangling > 0 {
+			if missing := s.missingChunks(root); missing > 0 {
+				return fmt.Errorf("journal %s: root %s at seq %d references %d missing chunks; refusing to open", name, root.Short(), seq, missing)
+			}
 		}
 	}
 	s.head = Head{Seq: seq, Root: root, Catalog: cat}
 	s.recovery = RecoveryInfo{
 		Created: s.recovery.Created,
 		Root:    root, Seq: seq, Generation: s.man.Generation, Journal: name,
-		Chunks: len(s.chunks), TornBytes: res.Size - rootEnd, StopReason: res.StopReason,
-	}
-	f, err := s.fs.OpenFile(p, os.O_RDWR, 0o644)
-	if err != nil {
-		return fmt.Errorf("open journal %s: %w", name, err)
+		Chunks: len(index), TornBytes: res.Size - rootEnd, StopReason: res.StopReason,
 	}
 	end := res.Size
 	if !s.opts.Faults.AcceptTornTail && res.Size > rootEnd {
@@ -408,11 +417,9 @@ func (s *Store) recover() error {
 		// records of a commit whose root record never made it), and make
 		// the cut durable before new records go after it.
 		if err := f.Truncate(rootEnd); err != nil {
-			_ = f.Close()
 			return fmt.Errorf("truncate torn tail of %s: %w", name, err)
 		}
 		if err := f.Sync(); err != nil {
-			_ = f.Close()
 			return fmt.Errorf("fsync %s after truncation: %w", name, err)
 		}
 		end = rootEnd
@@ -421,7 +428,8 @@ func (s *Store) recover() error {
 	return nil
 }
 
-// missingChunks counts chunks reachable from root that are not loaded.
+// missingChunks counts chunks reachable from root that are not in the
+// journal (or cannot be read back intact).
 func (s *Store) missingChunks(root chunk.Hash) int {
 	seen := map[chunk.Hash]bool{}
 	stack := []chunk.Hash{root}
@@ -433,8 +441,8 @@ func (s *Store) missingChunks(root chunk.Hash) int {
 			continue
 		}
 		seen[h] = true
-		data, ok := s.chunks[h]
-		if !ok {
+		data, err := s.read(h, false)
+		if err != nil {
 			missing++
 			continue
 		}
@@ -484,15 +492,48 @@ func (s *Store) removeStrayFiles() error {
 	return nil
 }
 
-// Get implements chunk.Getter over committed chunks.
-func (s *Store) Get(h chunk.Hash) ([]byte, error) {
+// Get implements chunk.Getter over committed chunks: from the cache, or
+// read from the journal and checked against its hash.
+func (s *Store) Get(h chunk.Hash) ([]byte, error) { return s.read(h, true) }
+
+// read returns a committed chunk. With cache unset it neither fills nor
+// promotes cache entries (GC and checks that walk everything once would
+// otherwise evict the working set).
+func (s *Store) read(h chunk.Hash, cache bool) ([]byte, error) {
+	if cache {
+		if b, ok := s.cache.get(h); ok {
+			return b, nil
+		}
+	}
 	s.mu.RLock()
-	b, ok := s.chunks[h]
-	s.mu.RUnlock()
+	loc, ok := s.index[h]
 	if !ok {
+		s.mu.RUnlock()
 		return nil, chunk.NotFound(h)
 	}
+	b := make([]byte, loc.n)
+	_, err := s.rf.ReadAt(b, loc.off)
+	s.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("read chunk %s at offset %d of the journal: %w", h.Short(), loc.off, err)
+	}
+	// The journal's CRC was checked at recovery; the hash check here also
+	// catches anything that changed on disk since.
+	if chunk.Of(b) != h {
+		return nil, fmt.Errorf("chunk %s at offset %d of the journal does not match its hash", h.Short(), loc.off)
+	}
+	if cache {
+		s.cache.add(h, b)
+	}
 	return b, nil
+}
+
+// has reports whether h is a committed chunk, without reading it.
+func (s *Store) has(h chunk.Hash) bool {
+	s.mu.RLock()
+	_, ok := s.index[h]
+	s.mu.RUnlock()
+	return ok
 }
 
 // Head returns the current committed state.
@@ -502,11 +543,11 @@ func (s *Store) Head() Head {
 	return s.head
 }
 
-// ChunkCount returns the number of committed chunks held.
+// ChunkCount returns the number of committed chunks in the journal.
 func (s *Store) ChunkCount() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.chunks)
+	return len(s.index)
 }
 
 // JournalName returns the current journal file name.
@@ -544,8 +585,9 @@ func (s *Store) commit(newChunks [][]byte, root chunk.Hash, cat *Catalog) error 
 		return ErrClosed
 	}
 	seq := s.head.Seq + 1
-	for _, c := range newChunks {
-		s.jw.AddChunk(c)
+	locs := make([]chunkLoc, len(newChunks))
+	for i, c := range newChunks {
+		locs[i] = chunkLoc{off: s.jw.AddChunk(c), n: uint32(len(c))}
 	}
 	s.jw.AddRoot(root, seq)
 	if err := s.jw.Flush(); err != nil {
@@ -560,9 +602,15 @@ func (s *Store) commit(newChunks [][]byte, root chunk.Hash, cat *Catalog) error 
 			return s.failStop(err)
 		}
 	}
+	hashes := make([]chunk.Hash, len(newChunks))
+	for i, c := range newChunks {
+		hashes[i] = chunk.Of(c)
+		// Just written, so likely read next (the new tree paths).
+		s.cache.add(hashes[i], c)
+	}
 	s.mu.Lock()
-	for _, c := range newChunks {
-		s.chunks[chunk.Of(c)] = c
+	for i, h := range hashes {
+		s.index[h] = locs[i]
 	}
 	s.head = Head{Seq: seq, Root: root, Catalog: cat}
 	s.mu.Unlock()
@@ -661,9 +709,8 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 	for tx := range s.txs {
 		roots = append(roots, tx.base.Root)
 	}
-	before := len(s.chunks)
+	before := len(s.index)
 	s.mu.RUnlock()
-	order := postOrder(s, roots...)
 
 	oldName, gen := s.man.Journal, s.man.Generation+1
 	newName := journalName(gen)
@@ -677,21 +724,17 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 		return GCStats{}, fmt.Errorf("gc: write %s: %w", newName, err)
 	}
 	w := journal.NewWriter(af, newName, int64(journal.HeaderSize))
-	newChunks := make(map[chunk.Hash][]byte, len(order))
-	for i, h := range order {
-		data, err := s.Get(h)
-		if err != nil {
-			_ = f.Close()
-			return GCStats{}, fmt.Errorf("gc: %w", err)
+	newIndex := make(map[chunk.Hash]chunkLoc)
+	err = s.walkPostOrder(roots, func(h chunk.Hash, data []byte) error {
+		newIndex[h] = chunkLoc{off: w.AddChunk(data), n: uint32(len(data))}
+		if w.Buffered() >= 4<<20 {
+			return w.Flush()
 		}
-		newChunks[h] = data
-		w.AddChunk(data)
-		if i%4096 == 4095 {
-			if err := w.Flush(); err != nil {
-				_ = f.Close()
-				return GCStats{}, fmt.Errorf("gc: %w", err)
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		_ = f.Close()
+		return GCStats{}, fmt.Errorf("gc: %w", err)
 	}
 	w.AddRoot(head.Root, head.Seq)
 	if err := w.Flush(); err != nil {
@@ -738,8 +781,9 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 	}
 	oldW := s.jw
 	s.jw, s.man, s.dirty = w, newMan, false
+	// Taking mu waits for chunk reads in flight on the old journal.
 	s.mu.Lock()
-	s.chunks = newChunks
+	s.index, s.rf = newIndex, f
 	s.mu.Unlock()
 	_ = oldW.Close()
 	if !s.opts.Faults.GCEarlyDelete {
@@ -747,9 +791,43 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 			return GCStats{}, err
 		}
 	}
-	st := GCStats{Before: before, After: len(newChunks), Generation: gen, Journal: newName, Duration: time.Since(start)}
+	st := GCStats{Before: before, After: len(newIndex), Generation: gen, Journal: newName, Duration: time.Since(start)}
 	s.opts.Logf("gc: generation %d, chunks %d -> %d, journal %s, took %v", gen, before, st.After, newName, st.Duration.Round(time.Microsecond))
 	return st, nil
+}
+
+// walkPostOrder calls fn for every chunk reachable from roots, children
+// before parents (the order a journal needs), each chunk once. Unlike
+// postOrder it fails on a chunk it cannot read: GC must not drop one.
+func (s *Store) walkPostOrder(roots []chunk.Hash, fn func(chunk.Hash, []byte) error) error {
+	seen := map[chunk.Hash]bool{}
+	var visit func(h chunk.Hash) error
+	visit = func(h chunk.Hash) error {
+		if h.IsZero() || seen[h] {
+			return nil
+		}
+		seen[h] = true
+		data, err := s.read(h, false)
+		if err != nil {
+			return err
+		}
+		refs, err := chunk.Refs(data)
+		if err != nil {
+			return fmt.Errorf("chunk %s: %w", h.Short(), err)
+		}
+		for _, r := range refs {
+			if err := visit(r); err != nil {
+				return err
+			}
+		}
+		return fn(h, data)
+	}
+	for _, r := range roots {
+		if err := visit(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // acquireWriterForGC waits for the write lock without the LockWait bound

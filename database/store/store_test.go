@@ -460,3 +460,75 @@ func TestMissingChunkRefusesToOpen(t *testing.T) {
 		t.Fatalf("unexpected error: %v", err)
 	}
 }
+
+// TestReadsFromJournalWithTinyCache runs with a cache too small to hold
+// anything useful, so every read goes to the journal: before and after a
+// reopen and a GC (which switches the journal reads come from).
+func TestReadsFromJournalWithTinyCache(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts(t)
+	opts.CacheBytes = 1
+	s := setup(t, dir, opts)
+	want := map[int64]string{}
+	for i := int64(0); i < 300; i++ {
+		v := fmt.Sprintf("value %d that fills the tree", i)
+		put(t, s, i, v)
+		want[i] = v
+	}
+	check := func(s *Store, when string) {
+		t.Helper()
+		got := contents(t, s)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d rows, want %d", when, len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%s: row %d = %q, want %q", when, k, got[k], v)
+			}
+		}
+	}
+	check(s, "before reopen")
+	_ = s.Close()
+	s = open(t, dir, opts)
+	defer s.Close()
+	check(s, "after reopen")
+	if _, err := s.GC(bg, nil); err != nil {
+		t.Fatal(err)
+	}
+	check(s, "after gc")
+	put(t, s, 1000, "after gc")
+	want[1000] = "after gc"
+	check(s, "after a commit on the new journal")
+}
+
+// TestChunkChangedOnDiskIsAnError flips a byte of a committed chunk after
+// recovery (so the journal CRC was fine when scanned): reading it must fail
+// instead of returning wrong data.
+func TestChunkChangedOnDiskIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOpts(t)
+	opts.CacheBytes = 1
+	s := setup(t, dir, opts)
+	put(t, s, 1, "precious")
+	_ = s.Close()
+	s = open(t, dir, opts)
+	defer s.Close()
+	tbl, _ := s.Head().Catalog.DBs["db"].Table("kv")
+	s.mu.RLock()
+	loc := s.index[tbl.Rows]
+	s.mu.RUnlock()
+	f, err := os.OpenFile(journalPath(t, s), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	_, _ = f.ReadAt(b, loc.off+int64(loc.n)-1)
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, loc.off+int64(loc.n)-1); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	if _, err := s.Get(tbl.Rows); err == nil || !strings.Contains(err.Error(), "does not match its hash") {
+		t.Fatalf("read of a changed chunk: %v", err)
+	}
+}

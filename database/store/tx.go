@@ -162,7 +162,7 @@ func (tx *Tx) Put(data []byte) chunk.Hash {
 type pendingOnly struct{ tx *Tx }
 
 func (p pendingOnly) Get(h chunk.Hash) ([]byte, error) {
-	if _, err := p.tx.s.Get(h); err == nil {
+	if p.tx.s.has(h) {
 		return nil, chunk.NotFound(h)
 	}
 	p.tx.pmu.RLock()

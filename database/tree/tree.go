@@ -45,8 +45,28 @@ type node struct {
 	size     int          // approximate encoded payload size
 }
 
+// encode returns the node as a chunk (see chunk.Chunk.Encode for the
+// layout), built in one exactly sized buffer: every Put re-encodes a
+// leaf-to-root path of ~4 KiB nodes, and growing and copying buffers was
+// a visible part of commit CPU.
 func (n *node) encode() []byte {
-	var p []byte
+	kind, nrefs := chunk.KindLeaf, 0
+	if !n.leaf {
+		kind, nrefs = chunk.KindInternal, len(n.children)
+	}
+	size := 1 + uvarintLen(uint64(nrefs)) + nrefs*chunk.HashSize + uvarintLen(uint64(len(n.keys)))
+	for i, k := range n.keys {
+		size += uvarintLen(uint64(len(k))) + len(k)
+		if n.leaf {
+			size += uvarintLen(uint64(len(n.vals[i]))) + len(n.vals[i])
+		}
+	}
+	p := make([]byte, 0, size)
+	p = append(p, byte(kind))
+	p = binary.AppendUvarint(p, uint64(nrefs))
+	for _, c := range n.children {
+		p = append(p, c[:]...)
+	}
 	p = binary.AppendUvarint(p, uint64(len(n.keys)))
 	for i, k := range n.keys {
 		p = binary.AppendUvarint(p, uint64(len(k)))
@@ -56,12 +76,16 @@ func (n *node) encode() []byte {
 			p = append(p, n.vals[i]...)
 		}
 	}
-	c := chunk.Chunk{Kind: chunk.KindLeaf, Payload: p}
-	if !n.leaf {
-		c.Kind = chunk.KindInternal
-		c.Refs = n.children
+	return p
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
 	}
-	return c.Encode()
+	return n
 }
 
 func decode(data []byte) (*node, error) {
@@ -111,13 +135,36 @@ func decode(data []byte) (*node, error) {
 }
 
 // cache holds decoded nodes. Nodes are immutable and addressed by content,
-// so one process-wide cache is safe across stores and transactions.
+// so one process-wide cache is safe across stores and transactions. It is
+// bounded by bytes, not nodes: nodes are up to ~4 KiB each and the store
+// reads chunks from disk on demand, so the cache is what decides memory.
 var cache = struct {
 	sync.Mutex
-	m map[chunk.Hash]*node
+	m     map[chunk.Hash]*node
+	bytes int
 }{m: make(map[chunk.Hash]*node)}
 
-const maxCachedNodes = 1 << 16
+// maxCachedBytes bounds the decoded-node cache (node payload sizes plus a
+// per-node overhead estimate).
+const maxCachedBytes = 32 << 20
+
+const nodeOverhead = 128
+
+func cacheAdd(h chunk.Hash, n *node, evict bool) {
+	cache.Lock()
+	defer cache.Unlock()
+	if cache.bytes >= maxCachedBytes {
+		if !evict {
+			return
+		}
+		clear(cache.m) // crude but bounded; hot nodes come back quickly
+		cache.bytes = 0
+	}
+	if _, ok := cache.m[h]; !ok {
+		cache.m[h] = n
+		cache.bytes += n.size + len(n.keys)*16 + nodeOverhead
+	}
+}
 
 func load(s Store, h chunk.Hash) (*node, error) {
 	cache.Lock()
@@ -134,22 +181,13 @@ func load(s Store, h chunk.Hash) (*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tree: decode node %s: %w", h.Short(), err)
 	}
-	cache.Lock()
-	if len(cache.m) >= maxCachedNodes {
-		clear(cache.m) // crude but bounded; hot nodes come back quickly
-	}
-	cache.m[h] = n
-	cache.Unlock()
+	cacheAdd(h, n, true)
 	return n, nil
 }
 
 func store(s Store, n *node) chunk.Hash {
 	h := s.Put(n.encode())
-	cache.Lock()
-	if len(cache.m) < maxCachedNodes {
-		cache.m[h] = n
-	}
-	cache.Unlock()
+	cacheAdd(h, n, false)
 	return h
 }
 

@@ -164,3 +164,30 @@ func TestCopyOnWriteSharing(t *testing.T) {
 		t.Fatal("idempotent put wrote chunks")
 	}
 }
+
+// TestEncodeMatchesChunkLayout pins node.encode (hand-sized for speed) to
+// the generic chunk layout, for leaves and internal nodes.
+func TestEncodeMatchesChunkLayout(t *testing.T) {
+	leaf := &node{leaf: true, keys: [][]byte{[]byte("a"), bytes.Repeat([]byte("k"), 300)}, vals: [][]byte{nil, bytes.Repeat([]byte("v"), 200)}}
+	inner := &node{keys: [][]byte{[]byte("a"), []byte("m")}, children: []chunk.Hash{chunk.Of([]byte("x")), chunk.Of([]byte("y"))}}
+	for _, n := range []*node{leaf, inner, {leaf: true}} {
+		var p []byte
+		p = binary.AppendUvarint(p, uint64(len(n.keys)))
+		for i, k := range n.keys {
+			p = binary.AppendUvarint(p, uint64(len(k)))
+			p = append(p, k...)
+			if n.leaf {
+				p = binary.AppendUvarint(p, uint64(len(n.vals[i])))
+				p = append(p, n.vals[i]...)
+			}
+		}
+		c := chunk.Chunk{Kind: chunk.KindLeaf, Payload: p}
+		if !n.leaf {
+			c.Kind, c.Refs = chunk.KindInternal, n.children
+		}
+		got := n.encode()
+		if !bytes.Equal(got, c.Encode()) || len(got) != cap(got) {
+			t.Fatalf("encode differs from chunk layout (len %d cap %d)", len(got), cap(got))
+		}
+	}
+}
