@@ -248,6 +248,9 @@ def go_dependencies():
     )
     go_repository(
         name = "com_github_dolthub_flatbuffers_v23",
+        # Its own BUILD files (from google/flatbuffers) name the Go package
+        # github.com/google/flatbuffers/go: let gazelle rewrite them.
+        build_file_generation = "on",
         build_file_proto_mode = "disable_global",
         importpath = "github.com/dolthub/flatbuffers/v23",
         sum = "h1:u3PMzfF8RkKd3lB9pZ2bfn0qEG+1Gms9599cr0REMww=",
