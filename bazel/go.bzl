@@ -84,7 +84,8 @@ def crashrig_go_test(
             data = data,
             env = env,
             tags = tags + _VM_TAGS + ["crash"],
-            args = args + ["-test.run=" + pattern, "-test.v"],
+            # args are subject to make-variable expansion: $ is written $$.
+            args = args + ["-test.run=" + pattern.replace("$", "$$"), "-test.v"],
             timeout = "eternal",
             **kwargs
         )
