@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/crashrig/crashrig/vmimage"
 )
 
 // The binary is built once per test run.
@@ -37,11 +39,8 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "crashrig-sqlserver")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		// Copies $CRASHRIG_SQLSERVER_BIN instead if set (Bazel).
+		buildErr = vmimage.GoBuildStatic(context.Background(), "", "github.com/crashrig/crashrig/cmd/crashrig-sqlserver", binPath)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

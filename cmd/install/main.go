@@ -40,6 +40,11 @@ func main() {
 	if flag.NArg() > 0 {
 		log.Fatalf("install: unexpected arguments %q (flags come before, e.g. -out DIR)", flag.Args())
 	}
+	if wd := os.Getenv("BUILD_WORKING_DIRECTORY"); wd != "" && cfg.OutDir != "" && !filepath.IsAbs(cfg.OutDir) {
+		// Under `bazel run` the working directory is the runfiles tree:
+		// -out is relative to where bazel was run.
+		cfg.OutDir = filepath.Join(wd, cfg.OutDir)
+	}
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("install: ")
 

@@ -36,13 +36,13 @@ var (
 )
 
 // BinaryEnv names a prebuilt crashrig-sqlserver to use instead of building.
-const BinaryEnv = "CRASHRIG_SQLSERVER_BIN"
+const BinaryEnv = vmimage.EnvSQLServerBin
 
 // Build compiles crashrig-sqlserver into dir and returns its path, or
-// returns $CRASHRIG_SQLSERVER_BIN if set.
+// returns $CRASHRIG_SQLSERVER_BIN if set (see vmimage.Prebuilt).
 func Build(ctx context.Context, dir string) (string, error) {
-	if p := os.Getenv(BinaryEnv); p != "" {
-		return p, nil
+	if p, err := vmimage.Prebuilt("crashrig-sqlserver"); err != nil || p != "" {
+		return p, err
 	}
 	out := filepath.Join(dir, "crashrig-sqlserver")
 	// Static linux/amd64: the VM backend uploads the same binary.

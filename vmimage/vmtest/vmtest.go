@@ -190,6 +190,15 @@ func moduleRoot() (string, error) {
 	if !ok {
 		return "", fmt.Errorf("vmtest: cannot locate source tree")
 	}
+	if !filepath.IsAbs(file) {
+		// Built with -trimpath, as Bazel builds: the sources a test needs
+		// are in its runfiles tree (data dependencies).
+		srcdir := os.Getenv("TEST_SRCDIR")
+		if srcdir == "" {
+			return "", fmt.Errorf("vmtest: cannot locate source tree (%s is relative and TEST_SRCDIR is not set)", file)
+		}
+		return filepath.Join(srcdir, os.Getenv("TEST_WORKSPACE")), nil
+	}
 	// this file is <root>/vmimage/vmtest/vmtest.go
 	return filepath.Dir(filepath.Dir(filepath.Dir(file))), nil
 }
