@@ -41,7 +41,9 @@ type BankState struct {
 // CheckBank checks multi-row transactions: the log row of a transfer is
 // present iff its balance changes are (balances == initial + logged
 // transfers), every ok'd transfer is logged, no failed or never-attempted
-// transfer is, and the total is conserved.
+// transfer is, and the total is conserved. As for the set, an info transfer
+// an earlier check saw logged must stay logged, and one missing after the
+// crash that ended it must never appear.
 func CheckBank(h history.History, workload string, st BankState) Result {
 	b := newBuilder(workload, h)
 	ops, _, err := opsOf[Transfer](h, workload)
@@ -98,9 +100,25 @@ func CheckBank(h history.History, workload string, st BankState) Result {
 		want[t.To] += t.Amount
 	}
 	b.res.Stats["logged"] = len(st.Log)
+	resolved := h.Resolutions(workload)
+	lastCrash := h.LastCrashReady()
 	for _, t := range xfers {
-		if op := attempted[t.ID]; op.Type == history.OK && !logged[t.ID] {
+		op := attempted[t.ID]
+		switch took, seen := resolved[op.Invoke.Index]; {
+		case op.Type == history.OK && !logged[t.ID]:
 			b.problem("lost", "transfer %d is not logged, but its transaction was acknowledged: %s", t.ID, b.ctx.Op(op))
+		case op.Type != history.Info:
+		case seen && took && !logged[t.ID]:
+			b.problem("lost", "transfer %d is not logged; its outcome was unknown, but an earlier check saw it logged: %s", t.ID, b.ctx.Op(op))
+		case seen && !took && logged[t.ID]:
+			b.problem("unstable", "transfer %d is logged, but an earlier check after a crash found it missing (its outcome was unknown): %s", t.ID, b.ctx.Op(op))
+		case seen:
+		case logged[t.ID]:
+			b.resolve(&op, true)
+		case op.Complete != nil && op.Complete.Index < lastCrash:
+			// The crash after it ended the transaction: it never will
+			// take effect now.
+			b.resolve(&op, false)
 		}
 	}
 	var total int64

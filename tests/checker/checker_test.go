@@ -290,3 +290,26 @@ func TestCheckRegistersHoldsObservedValues(t *testing.T) {
 	expectProblems(t, CheckRegisters(h, "register", RegisterState{Registers: map[int64]int64{1: 1}}),
 		map[string]string{"backwards": "which an earlier check read back"})
 }
+
+func TestCheckBankHoldsObservedTransfers(t *testing.T) {
+	b := newHB()
+	b.op(history.SetupProcess, "bank", FSetupAccounts, BankSetup{Accounts: 2, Initial: 100}, ok)
+	t1 := Transfer{ID: 1, From: 0, To: 1, Amount: 10}
+	t2 := Transfer{ID: 2, From: 1, To: 0, Amount: 3}
+	b.op(1, "bank", FTransfer, t1, info) // both cut by the crash
+	b.op(2, "bank", FTransfer, t2, info)
+	b.crash()
+	first := CheckBank(b.h(), "bank", BankState{Balances: map[int64]int64{0: 90, 1: 110}, Log: []Transfer{t1}})
+	expectProblems(t, first, nil)
+	if len(first.Resolved) != 2 {
+		t.Fatalf("resolved = %v; want transfer 1 took effect, transfer 2 did not", first.Resolved)
+	}
+	b.rec.Log(history.CheckerProcess, "bank", history.FResolve, first.Resolved)
+	b.crash()
+	h := b.h()
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 90, 1: 110}, Log: []Transfer{t1}}), nil)
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 100, 1: 100}}),
+		map[string]string{"lost": "an earlier check saw it logged"})
+	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 93, 1: 107}, Log: []Transfer{t1, t2}}),
+		map[string]string{"unstable": "transfer 2 is logged"})
+}
