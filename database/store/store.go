@@ -375,6 +375,9 @@ func (s *Store) recoverFrom(f fsys.File, name string) error {
 	if err != nil {
 		return fmt.Errorf("stat journal %s: %w", name, err)
 	}
+	// Recovery reads the whole journal once, front to back; after a
+	// machine crash none of it is cached, so ask for aggressive readahead.
+	fsys.AdviseSequential(f, size)
 	sc, err := indexJournal(f, size, s.opts.Faults.AcceptTornTail)
 	if err != nil {
 		return fmt.Errorf("scan journal %s: %w", name, err)
