@@ -100,25 +100,15 @@ func CheckBank(h history.History, workload string, st BankState) Result {
 		want[t.To] += t.Amount
 	}
 	b.res.Stats["logged"] = len(st.Log)
-	resolved := h.Resolutions(workload)
-	lastCrash := h.LastCrashReady()
 	for _, t := range xfers {
 		op := attempted[t.ID]
-		switch took, seen := resolved[op.Invoke.Index]; {
-		case op.Type == history.OK && !logged[t.ID]:
-			b.problem("lost", "transfer %d is not logged, but its transaction was acknowledged: %s", t.ID, b.ctx.Op(op))
-		case op.Type != history.Info:
-		case seen && took && !logged[t.ID]:
+		switch typ, settled := b.outcome(&op, logged[t.ID], true); {
+		case typ == history.OK && !logged[t.ID] && settled:
 			b.problem("lost", "transfer %d is not logged; its outcome was unknown, but an earlier check saw it logged: %s", t.ID, b.ctx.Op(op))
-		case seen && !took && logged[t.ID]:
+		case typ == history.OK && !logged[t.ID]:
+			b.problem("lost", "transfer %d is not logged, but its transaction was acknowledged: %s", t.ID, b.ctx.Op(op))
+		case typ == history.Fail && logged[t.ID] && settled:
 			b.problem("unstable", "transfer %d is logged, but an earlier check after a crash found it missing (its outcome was unknown): %s", t.ID, b.ctx.Op(op))
-		case seen:
-		case logged[t.ID]:
-			b.resolve(&op, true)
-		case op.Complete != nil && op.Complete.Index < lastCrash:
-			// The crash after it ended the transaction: it never will
-			// take effect now.
-			b.resolve(&op, false)
 		}
 	}
 	var total int64

@@ -88,10 +88,40 @@ func (r Result) Summary() string {
 type builder struct {
 	res Result
 	ctx *Context
+	// resolved: info ops earlier checks settled; lastCrash: index of the
+	// last crash completion in the history, or -1.
+	resolved  history.Resolution
+	lastCrash int64
 }
 
 func newBuilder(workload string, h history.History) *builder {
-	return &builder{res: Result{Workload: workload, Stats: map[string]int{}}, ctx: NewContext(h)}
+	return &builder{res: Result{Workload: workload, Stats: map[string]int{}}, ctx: NewContext(h),
+		resolved: h.Resolutions(workload), lastCrash: h.LastCrashReady()}
+}
+
+// outcome is op's outcome as this check judges it. An info op that an
+// earlier check settled counts as what that check observed (settled is
+// then true). An info op not yet settled is settled now if this check can
+// tell: seen in the database, it took effect; missing after the crash that
+// ended it, it never will, provided missingMeansNever (nothing else, such
+// as a later delete, could have removed it).
+func (b *builder) outcome(op *history.Op, seen, missingMeansNever bool) (t history.Type, settled bool) {
+	if op.Type != history.Info {
+		return op.Type, false
+	}
+	if took, ok := b.resolved[op.Invoke.Index]; ok {
+		if took {
+			return history.OK, true
+		}
+		return history.Fail, true
+	}
+	switch {
+	case seen:
+		b.resolve(op, true)
+	case missingMeansNever && op.Complete != nil && op.Complete.Index < b.lastCrash:
+		b.resolve(op, false)
+	}
+	return history.Info, false
 }
 
 // resolve records that op's unknown outcome was settled by this check.

@@ -43,7 +43,6 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 	if setup, ok := setupOp(ops, FSetupTable); ok && setup.Type == history.OK && st.Missing {
 		b.problem("missing-table", "the register/counter tables are gone, but their CREATE TABLE was acknowledged: %s", b.ctx.Op(setup))
 	}
-	resolved := h.Resolutions(workload)
 	type reg struct {
 		lastOK   *history.Op
 		lastOKV  int64
@@ -75,7 +74,7 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 				}
 			case history.Info:
 				r.possible[v.V] = op
-				if resolved[op.Invoke.Index] && (r.lastOK == nil || v.V > r.lastOKV) {
+				if b.resolved[op.Invoke.Index] && (r.lastOK == nil || v.V > r.lastOKV) {
 					r.lastOK, r.lastOKV, r.observed = op, v.V, true
 				}
 			case history.Fail:
@@ -112,10 +111,8 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 			b.problem("unexpected", "register %d reads %d, written only by a failed op: %s", id, got, b.ctx.Op(*r.failed[got]))
 		case r.possible[got] == nil:
 			b.problem("unexpected", "register %d reads %d, a value no client wrote", id, got)
-		case r.possible[got].Type == history.Info:
-			if _, ok := resolved[r.possible[got].Invoke.Index]; !ok {
-				b.resolve(r.possible[got], true)
-			}
+		default:
+			b.outcome(r.possible[got], true, false) // settles an info write read back
 		}
 	}
 	for _, id := range sortedKeys(st.Registers) {

@@ -69,8 +69,6 @@ func CheckSet(h history.History, workload string, st SetState) Result {
 	}
 	b.res.Stats["present"] = len(present)
 
-	resolved := h.Resolutions(workload)
-	lastCrash := h.LastCrashReady()
 	for _, k := range sortedKeys(keys) {
 		ko := keys[k]
 		in := present[k]
@@ -78,36 +76,17 @@ func CheckSet(h history.History, workload string, st SetState) Result {
 		if ko.add == nil {
 			continue // a delete without an add is a workload bug
 		}
-		addType, why := ko.add.Type, "acknowledged"
-		if took, ok := resolved[ko.add.Invoke.Index]; ok && addType == history.Info {
-			addType, why = history.Fail, "outcome was unknown, and an earlier check after a crash found the key missing"
-			if took {
-				addType, why = history.OK, "outcome was unknown, but an earlier check saw the key present"
-			}
-		} else if addType == history.Info {
-			switch {
-			case in:
-				b.resolve(ko.add, true)
-			case ko.del == nil && ko.add.Complete != nil && ko.add.Complete.Index < lastCrash:
-				// The crash after it ended the statement: it never will
-				// take effect now.
-				b.resolve(ko.add, false)
-			}
-		}
+		addType, settled := b.outcome(ko.add, in, ko.del == nil)
 		switch {
+		case addType == history.Fail && in && settled:
+			b.problem("unstable", "key %d is present, but an earlier check after a crash found it missing (its insert's outcome was unknown): %s", k, b.ctx.Op(*ko.add))
 		case addType == history.Fail && in:
-			if ko.add.Type == history.Info {
-				b.problem("unstable", "key %d is present, but an earlier check after a crash found it missing (its insert's %s): %s", k, why, b.ctx.Op(*ko.add))
-				break
-			}
 			b.problem("unexpected", "key %d is present, but its insert failed: %s", k, b.ctx.Op(*ko.add))
 		case addType != history.OK:
 			// Unknown insert: either outcome (and its delete) is fine.
+		case ko.del == nil && !in && settled:
+			b.problem("lost", "key %d is missing; its insert's outcome was unknown, but an earlier check saw the key present: %s", k, b.ctx.Op(*ko.add))
 		case ko.del == nil && !in:
-			if ko.add.Type == history.Info {
-				b.problem("lost", "key %d is missing; its insert's %s: %s", k, why, b.ctx.Op(*ko.add))
-				break
-			}
 			b.problem("lost", "key %d is missing, but its insert was acknowledged: %s", k, b.ctx.Op(*ko.add))
 		case ko.del == nil:
 		case ko.del.Type == history.OK && in:

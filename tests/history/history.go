@@ -179,11 +179,14 @@ func (r *Recorder) append(e Entry) Entry {
 	return e
 }
 
-// Entries returns a copy of everything recorded so far.
+// Entries returns everything recorded so far. Entries are never changed
+// once appended, so the result shares the recorder's storage instead of
+// copying it (checks after every crash read the whole history); its
+// capacity is capped, so appending to it cannot touch the recorder's.
 func (r *Recorder) Entries() History {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append(History(nil), r.entries...)
+	return r.entries[:len(r.entries):len(r.entries)]
 }
 
 // Counts returns how many client (worker) entries of each type were

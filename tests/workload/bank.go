@@ -93,14 +93,7 @@ func (w *bank) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error
 		}
 		return rows.Err()
 	})
-	if IsNoSuchTable(err) {
-		st.Missing = true
-		err = nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return marshal(st)
+	return snapshotResult(&st, &st.Missing, err)
 }
 
 func (w *bank) Check(h history.History, state json.RawMessage) checker.Result {

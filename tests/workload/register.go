@@ -76,14 +76,7 @@ func (w *register) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, e
 		}
 		return nil
 	})
-	if IsNoSuchTable(err) {
-		st.Missing = true
-		err = nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return marshal(st)
+	return snapshotResult(&st, &st.Missing, err)
 }
 
 func readPairs(ctx context.Context, tx *sql.Tx, query string, into map[int64]int64) error {

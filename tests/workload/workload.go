@@ -207,9 +207,11 @@ func (c *Client) after(err error) {
 	}
 }
 
-// Exec performs one autocommit statement as operation f with value and
-// returns its outcome, or "" if ctx ended before the op was invoked.
-func (c *Client) Exec(ctx context.Context, f string, value any, query string, args ...any) history.Type {
+// op performs operation f with value: it connects (returning "" if ctx
+// ended first), records the invoke, runs run under the op timeout and
+// records the outcome. run reports whether the statement that makes the op
+// take effect may have reached the server (see history.Pending.Done).
+func (c *Client) op(ctx context.Context, f string, value any, run func(ctx context.Context, conn *sql.Conn) (sent bool, err error)) history.Type {
 	conn, err := c.connect(ctx)
 	if err != nil {
 		return ""
@@ -217,55 +219,49 @@ func (c *Client) Exec(ctx context.Context, f string, value any, query string, ar
 	p := c.rec.Invoke(c.ID, c.workload, f, value)
 	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
 	defer cancel()
-	_, err = conn.ExecContext(octx, query, args...)
+	sent, err := run(octx, conn)
 	c.after(err)
-	return p.Done(err, true)
+	return p.Done(err, sent)
+}
+
+// Exec performs one autocommit statement as operation f with value and
+// returns its outcome, or "" if ctx ended before the op was invoked.
+func (c *Client) Exec(ctx context.Context, f string, value any, query string, args ...any) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return true, err
+	})
 }
 
 // Query performs one statement whose result set is discarded (e.g. a
 // procedure call or OPTIMIZE TABLE) as operation f.
 func (c *Client) Query(ctx context.Context, f string, value any, query string) history.Type {
-	conn, err := c.connect(ctx)
-	if err != nil {
-		return ""
-	}
-	p := c.rec.Invoke(c.ID, c.workload, f, value)
-	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
-	defer cancel()
-	rows, err := conn.QueryContext(octx, query)
-	if err == nil {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
+		rows, err := conn.QueryContext(ctx, query)
+		if err != nil {
+			return true, err
+		}
 		for rows.Next() {
 		}
-		err = errors.Join(rows.Err(), rows.Close())
-	}
-	c.after(err)
-	return p.Done(err, true)
+		return true, errors.Join(rows.Err(), rows.Close())
+	})
 }
 
 // Tx performs fn in an explicit transaction and commits it, as operation
 // f. Any error before COMMIT is sent is a definite failure (the server
 // rolls the transaction back); an error from COMMIT is classified.
 func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx context.Context, tx *sql.Tx) error) history.Type {
-	conn, err := c.connect(ctx)
-	if err != nil {
-		return ""
-	}
-	p := c.rec.Invoke(c.ID, c.workload, f, value)
-	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
-	defer cancel()
-	tx, err := conn.BeginTx(octx, nil)
-	if err == nil {
-		if err = fn(octx, tx); err != nil {
-			_ = tx.Rollback()
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return false, err
 		}
-	}
-	if err != nil {
-		c.after(err)
-		return p.Done(err, false)
-	}
-	err = tx.Commit()
-	c.after(err)
-	return p.Done(err, true)
+		if err := fn(ctx, tx); err != nil {
+			_ = tx.Rollback()
+			return false, err
+		}
+		return true, tx.Commit()
+	})
 }
 
 // Think pauses for a random time around the configured think time; it
@@ -317,6 +313,19 @@ func readTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
 	}
 	defer func() { _ = tx.Rollback() }()
 	return fn(tx)
+}
+
+// snapshotResult finishes a Snapshot read into *st (pass a pointer:
+// missing points into it): a missing table is part of the state, for the
+// checker to judge; any other error is returned.
+func snapshotResult(st any, missing *bool, err error) (json.RawMessage, error) {
+	if IsNoSuchTable(err) {
+		*missing, err = true, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return marshal(st)
 }
 
 func marshal(v any) (json.RawMessage, error) {
