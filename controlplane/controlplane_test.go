@@ -416,7 +416,7 @@ func TestResetWaitFailsFastWhenServerDoesNotComeBack(t *testing.T) {
 	go func() { waitErr <- vm.waitBootReady(ctx, "boot-1") }()
 	ag := dialAgent(t, cp, &pb.Hello{VmId: "a1", Token: vm.Token(), BootId: "boot-2", Server: &pb.ServerStatus{Provisioned: true}})
 	require.NoError(t, ag.event(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{
-		Text: "dcrts: bringing the server back after boot failed: mount: wrong fs type", Pattern: restoreFailedPattern}}}))
+		Text: "dcrts: bringing the server back after boot failed: mount: wrong fs type", Pattern: serverkind.RestoreFailedPattern}}}))
 	select {
 	case err := <-waitErr:
 		require.Error(t, err)

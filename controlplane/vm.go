@@ -204,7 +204,7 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 		vm.serverDown(s, e.String())
 	case *pb.Event_LogLine:
 		e.LogLine = k.LogLine
-		if k.LogLine.GetPattern() == restoreFailedPattern {
+		if k.LogLine.GetPattern() == serverkind.RestoreFailedPattern {
 			vm.serverDown(s, k.LogLine.GetText())
 		}
 	default:
@@ -217,10 +217,6 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 		vm.logf("VM %s: event queue full, dropped: %s", vm.ID, e)
 	}
 }
-
-// restoreFailedPattern marks the agent's LogLine saying it could not bring
-// the provisioned server back after a boot (see cmd/dcrts).
-const restoreFailedPattern = "dcrts-restore"
 
 func (vm *VM) serverDown(s *session, why string) {
 	vm.mu.Lock()

@@ -10,8 +10,8 @@ import (
 type Accel string
 
 const (
-	// AccelTCG is QEMU's software emulation. tb-size=64 makes a reset recover
-	// in ~5 s instead of 7-10 s (measured on the 2-core CI machines).
+	// AccelTCG is QEMU's software emulation. tb-size=64 (MiB) keeps the
+	// translation cache, which a reset throws away, far below its default.
 	AccelTCG Accel = "tcg"
 	// AccelKVM is hardware virtualisation; it is chosen only after a probe boot
 	// proved it works (on some hosts /dev/kvm exists but guests hang).

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 
+	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
 )
 
@@ -33,11 +34,6 @@ var defaultPaths = Paths{
 	Run:     "/run/dcrts",
 	Log:     "/var/log/dcrts.log",
 }
-
-// restoreFailedPattern is the pattern of the LogLine event that says the
-// provisioned server could not be brought back after a boot; the control
-// plane knows it by this name.
-const restoreFailedPattern = "dcrts-restore"
 
 // Reconnect pacing: a reset VM must find the control plane again quickly,
 // so the first retry comes after 50 ms, and none waits more than a second.
@@ -81,7 +77,7 @@ func (a *Agent) StartRestore(ctx context.Context) {
 		if err := a.server.Restore(ctx); err != nil {
 			a.log.Error("restore server", "err", err)
 			a.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{
-				Text: "dcrts: bringing the server back after boot failed: " + err.Error(), Pattern: restoreFailedPattern}}})
+				Text: "dcrts: bringing the server back after boot failed: " + err.Error(), Pattern: serverkind.RestoreFailedPattern}}})
 		}
 	})
 }

@@ -77,19 +77,5 @@ func (bundled) AdminDSN(in Instance) string {
 // Bootstrap creates the extra account (grants persist in the server's
 // journal like any other commit) and the database.
 func (bundled) Bootstrap(ctx context.Context, db *sql.DB, in Instance) error {
-	var stmts []string
-	if u := in.Spec.GetUser(); u != "" && u != "root" {
-		stmts = append(stmts,
-			fmt.Sprintf("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", quoteString(u), quoteString(in.Spec.GetPassword())),
-			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%'", quoteString(u)))
-	}
-	if d := in.Spec.GetDatabase(); d != "" {
-		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d))
-	}
-	for _, q := range stmts {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("bootstrap crashrig-sqlserver: %s: %w", q, err)
-		}
-	}
-	return nil
+	return execAll(ctx, db, Bundled, appStmts(in.Spec))
 }

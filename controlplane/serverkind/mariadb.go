@@ -116,20 +116,7 @@ func (mariaDB) Bootstrap(ctx context.Context, db *sql.DB, in Instance) error {
 	stmts = append(stmts,
 		fmt.Sprintf("CREATE USER IF NOT EXISTS 'root'@'%%' IDENTIFIED BY %s", quoteString(pw)),
 		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION")
-	if u := in.Spec.GetUser(); u != "" && u != "root" {
-		stmts = append(stmts,
-			fmt.Sprintf("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", quoteString(u), quoteString(in.Spec.GetPassword())),
-			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%'", quoteString(u)))
-	}
-	if d := in.Spec.GetDatabase(); d != "" {
-		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d))
-	}
-	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("%s: %w", strings.Split(s, " IDENTIFIED")[0], err)
-		}
-	}
-	return nil
+	return execAll(ctx, db, MariaDB, append(stmts, appStmts(in.Spec)...))
 }
 
 // quoteString quotes a MySQL string literal.

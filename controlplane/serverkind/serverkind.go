@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -124,6 +125,11 @@ func quoteIdent(s string) string {
 	return string(append(out, '`'))
 }
 
+// RestoreFailedPattern is the pattern of the agent's LogLine event saying
+// it could not bring the provisioned server back after a boot; the agent
+// sends it and the control plane acts on it.
+const RestoreFailedPattern = "dcrts-restore"
+
 // RecoveryReporter is implemented by kinds whose server logs how long its
 // own crash recovery took.
 type RecoveryReporter interface {
@@ -138,4 +144,30 @@ func RecoveryTime(kind, log string) (time.Duration, bool) {
 		return r.RecoveryTime(log)
 	}
 	return 0, false
+}
+
+// appStmts create what a spec asks for besides root, on any kind: the
+// extra account (all privileges) and the database.
+func appStmts(spec *crashrigpb.ProvisionServer) []string {
+	var stmts []string
+	if u := spec.GetUser(); u != "" && u != "root" {
+		stmts = append(stmts,
+			fmt.Sprintf("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", quoteString(u), quoteString(spec.GetPassword())),
+			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%'", quoteString(u)))
+	}
+	if d := spec.GetDatabase(); d != "" {
+		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d))
+	}
+	return stmts
+}
+
+// execAll runs bootstrap statements in order. An error names the
+// statement, cut before any password.
+func execAll(ctx context.Context, db *sql.DB, kind string, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("bootstrap %s: %s: %w", kind, strings.Split(q, " IDENTIFIED")[0], err)
+		}
+	}
+	return nil
 }

@@ -92,3 +92,12 @@ func TestBundledRecoveryTimeTakesTheLatestStart(t *testing.T) {
 		t.Fatal("MariaDB does not report a recovery time")
 	}
 }
+
+func TestAppStmtsBothKindsRun(t *testing.T) {
+	assert.Empty(t, appStmts(&pb.ProvisionServer{User: "root"}), "root is each kind's own business")
+	assert.Equal(t, []string{
+		"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'p\\'w'",
+		"GRANT ALL PRIVILEGES ON *.* TO 'app'@'%'",
+		"CREATE DATABASE IF NOT EXISTS `d`",
+	}, appStmts(&pb.ProvisionServer{User: "app", Password: "p'w", Database: "d"}))
+}

@@ -290,6 +290,3 @@ func (w *Writer) Sync() error {
 
 // Close closes the file.
 func (w *Writer) Close() error { return w.f.Close() }
-
-// File returns the underlying file.
-func (w *Writer) File() fsys.File { return w.f }

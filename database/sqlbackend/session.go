@@ -97,26 +97,33 @@ func conflictError(err error) error {
 		"Deadlock found when trying to get lock; try restarting transaction (%v)", err)
 }
 
-// writeStatement reports whether a statement obviously writes, so that an
-// autocommit transaction for it can take the write lock up front.
-func writeStatement(q string) bool {
+// firstWord returns a statement's first keyword, upper-cased, skipping
+// leading blanks, parentheses and /* */ comments, and the rest after it.
+func firstWord(q string) (word, rest string) {
 	q = strings.TrimLeft(q, " \t\r\n(")
 	for strings.HasPrefix(q, "/*") {
 		end := strings.Index(q, "*/")
 		if end < 0 {
-			return false
+			return "", ""
 		}
 		q = strings.TrimLeft(q[end+2:], " \t\r\n(")
 	}
-	word := q
-	if i := strings.IndexAny(q, " \t\r\n("); i >= 0 {
-		word = q[:i]
+	word, rest = q, ""
+	if i := strings.IndexAny(q, " \t\r\n(;"); i >= 0 {
+		word, rest = q[:i], q[i:]
 	}
-	switch strings.ToUpper(word) {
+	return strings.ToUpper(word), rest
+}
+
+// writeStatement reports whether a statement obviously writes, so that an
+// autocommit transaction for it can take the write lock up front.
+func writeStatement(q string) bool {
+	word, rest := firstWord(q)
+	switch word {
 	case "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOAD":
 		return true
 	case "SET":
-		return strings.Contains(strings.ToUpper(q), "PASSWORD") // SET PASSWORD writes grants
+		return strings.Contains(strings.ToUpper(rest), "PASSWORD") // SET PASSWORD writes grants
 	}
 	return false
 }
@@ -130,8 +137,8 @@ func (s *Session) StartTransaction(ctx *sql.Context, _ sql.TransactionCharacteri
 	}
 	autocommit = autocommit && !ctx.GetIgnoreAutoCommit()
 	q := ctx.Query()
-	explicit := strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "BEGIN") ||
-		strings.HasPrefix(strings.ToUpper(strings.TrimSpace(q)), "START")
+	word, _ := firstWord(q)
+	explicit := word == "BEGIN" || word == "START"
 	// A transaction started by its first statement (autocommit, or
 	// @@autocommit=0) that writes takes the write lock up front, so it
 	// cannot conflict; one started by BEGIN is pinned at its first

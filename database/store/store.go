@@ -300,8 +300,9 @@ func (s *Store) initialize() error {
 	mp := mapPutter{}
 	root := encodeCatalog(mp, empty)
 	buf := append([]byte{}, journal.Magic[:]...)
-	for _, h := range postOrder(mp, root) {
-		buf = journal.AppendRecord(buf, journal.KindChunk, mp[h])
+	_, chunks := postOrder(mp, root)
+	for _, c := range chunks {
+		buf = journal.AppendRecord(buf, journal.KindChunk, c)
 	}
 	buf = journal.AppendRecord(buf, journal.KindRoot, journal.RootBody(root, 1))
 	if _, err := f.Write(buf); err != nil {
@@ -326,31 +327,31 @@ func (m mapPutter) Get(h chunk.Hash) ([]byte, error) {
 	return nil, chunk.NotFound(h)
 }
 
-// postOrder lists the chunks reachable from root that g holds, children
-// before parents; chunks g does not hold are skipped (with their subtrees).
-func postOrder(g chunk.Getter, roots ...chunk.Hash) []chunk.Hash {
+// postOrder lists the chunks reachable from root that g holds, with their
+// bytes, children before parents; chunks g does not hold are skipped (with
+// their subtrees).
+func postOrder(g chunk.Getter, roots ...chunk.Hash) (hashes []chunk.Hash, data [][]byte) {
 	seen := map[chunk.Hash]bool{}
-	var out []chunk.Hash
 	var visit func(h chunk.Hash)
 	visit = func(h chunk.Hash) {
 		if h.IsZero() || seen[h] {
 			return
 		}
 		seen[h] = true
-		data, err := g.Get(h)
+		b, err := g.Get(h)
 		if err != nil {
 			return
 		}
-		refs, _ := chunk.Refs(data)
+		refs, _ := chunk.Refs(b)
 		for _, r := range refs {
 			visit(r)
 		}
-		out = append(out, h)
+		hashes, data = append(hashes, h), append(data, b)
 	}
 	for _, r := range roots {
 		visit(r)
 	}
-	return out
+	return hashes, data
 }
 
 // recover scans the manifest's journal, indexes every chunk up to the last
@@ -575,7 +576,9 @@ func (s *Store) failStop(err error) error {
 
 // commit makes newChunks (children before parents) and root durable and
 // publishes cat as the new head. Caller holds the write lock.
-func (s *Store) commit(newChunks [][]byte, root chunk.Hash, cat *Catalog) error {
+// commit makes newChunks (children before parents; hashes[i] is the hash
+// of newChunks[i]) and root durable and publishes them as the new head.
+func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash, cat *Catalog) error {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.broken != nil {
@@ -605,9 +608,7 @@ func (s *Store) commit(newChunks [][]byte, root chunk.Hash, cat *Catalog) error 
 			return s.failStop(err)
 		}
 	}
-	hashes := make([]chunk.Hash, len(newChunks))
 	for i, c := range newChunks {
-		hashes[i] = chunk.Of(c)
 		// Just written, so likely read next (the new tree paths).
 		s.cache.add(hashes[i], c)
 	}

@@ -226,13 +226,8 @@ func (tx *Tx) Commit(ctx context.Context) error {
 	if root == tx.base.Root {
 		return nil // changes cancelled out
 	}
-	po := pendingOnly{tx}
-	order := postOrder(po, root)
-	chunks := make([][]byte, len(order))
-	for i, h := range order {
-		chunks[i], _ = po.Get(h)
-	}
-	return tx.s.commit(chunks, root, tx.cat)
+	hashes, chunks := postOrder(pendingOnly{tx}, root)
+	return tx.s.commit(hashes, chunks, root, tx.cat)
 }
 
 // Rollback discards the transaction.
@@ -782,14 +777,13 @@ func (tx *Tx) Truncate(ctx context.Context, db, table string) (int, error) {
 
 // RowIter yields decoded rows.
 type RowIter struct {
-	tx      *Tx
-	t       *Table
-	it      *tree.Iter
-	viaIdx  bool
-	repeat  []any
-	left    uint64
-	err     error
-	scanned int
+	tx     *Tx
+	t      *Table
+	it     *tree.Iter
+	viaIdx bool
+	repeat []any
+	left   uint64
+	err    error
 }
 
 func (tx *Tx) rows(t *Table, lo, hi []byte) *RowIter {
@@ -820,7 +814,6 @@ func (r *RowIter) Next() ([]any, bool) {
 		r.err = r.it.Err()
 		return nil, false
 	}
-	r.scanned++
 	if r.viaIdx {
 		rk := v
 		rv, found, err := tree.Get(r.tx, r.t.Rows, rk)

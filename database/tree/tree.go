@@ -15,7 +15,6 @@ package tree
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -516,6 +515,3 @@ func Height(s Store, root chunk.Hash) (int, error) {
 	}
 	return levels, nil
 }
-
-// ErrStop may be returned by a Walk callback to stop early.
-var ErrStop = errors.New("stop")

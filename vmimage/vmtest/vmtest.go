@@ -138,11 +138,12 @@ func pruneImages(dir string, keep int) {
 }
 
 // imageKey hashes what shapes an image: the vmimage sources (installer,
-// assets) and the agent binary.
+// assets) and the agent binary. BUILD files do not shape it, so a Gazelle
+// run does not cost an image rebuild.
 func imageKey(root, dcrts string) (string, error) {
 	h := sha256.New()
 	err := filepath.WalkDir(filepath.Join(root, "vmimage"), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") || strings.Contains(path, "vmtest") {
+		if err != nil || d.IsDir() || d.Name() == "BUILD.bazel" || strings.HasSuffix(path, "_test.go") || strings.Contains(path, "vmtest") {
 			return err
 		}
 		f, err := os.Open(path)
@@ -163,7 +164,9 @@ func imageKey(root, dcrts string) (string, error) {
 			return "", err
 		}
 		defer f.Close()
-		io.Copy(h, f)
+		if _, err := io.Copy(h, f); err != nil {
+			return "", fmt.Errorf("hash %s: %w", dcrts, err)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

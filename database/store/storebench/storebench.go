@@ -26,7 +26,7 @@ var Table = &store.Table{
 
 // Fill creates the database in dir and writes until its journal holds at
 // least size bytes: rows of ~1 KiB of pseudo-random text, 500 per commit,
-// plus every 10th commit an update of 100 random existing rows so the
+// plus every 10th commit a delete of up to 100 random existing rows so the
 // journal also holds garbage (superseded tree nodes), as a real one does.
 // Commits are not fsynced (fault SkipFsync); the store is closed cleanly,
 // which fsyncs once. It returns the journal size. A dir that already
