@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/qemu"
 )
 
 // Defaults.
@@ -42,6 +43,7 @@ const (
 
 type options struct {
 	logf             func(format string, args ...any)
+	slotCtx          context.Context
 	accel            string
 	heartbeatTimeout time.Duration
 	helloTimeout     time.Duration
@@ -58,6 +60,22 @@ func WithLogf(logf func(format string, args ...any)) Option {
 // WithAccel chooses QEMU's accelerator: "auto" (default: probe KVM, fall
 // back to TCG), "kvm" or "tcg".
 func WithAccel(accel string) Option { return func(o *options) { o.accel = accel } }
+
+// WithVMSlotContext bounds the wait for a host-wide VM slot
+// (qemu.AcquireSlot) by ctx rather than by StartVM's context: tests give it
+// their deadline, since the wait lasts as long as other processes' VMs.
+func WithVMSlotContext(ctx context.Context) Option {
+	return func(o *options) { o.slotCtx = ctx }
+}
+
+// startOptions are how the control plane starts QEMU.
+func (cp *ControlPlane) startOptions() []qemu.StartOption {
+	opts := []qemu.StartOption{qemu.WithLogf(cp.logf)}
+	if cp.opts.slotCtx != nil {
+		opts = append(opts, qemu.WithSlotContext(cp.opts.slotCtx))
+	}
+	return opts
+}
 
 // WithHeartbeatTimeout is how long an agent stream may stay silent before
 // it counts as dead (the agent sends a heartbeat every second).

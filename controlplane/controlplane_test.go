@@ -385,25 +385,6 @@ func TestServerSpecDefaults(t *testing.T) {
 	assert.True(t, strings.HasPrefix(dsn, "root:pw@tcp(127.0.0.1:1234)/db?"), dsn)
 }
 
-func TestConsoleLogTimestampsLines(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "console.log")
-	c, err := newConsoleLog(path, nil)
-	require.NoError(t, err)
-	n, err := c.Write([]byte("hello\nwor"))
-	require.NoError(t, err)
-	assert.Equal(t, 9, n)
-	c.Write([]byte("ld\n"))
-	c.mark("mark")
-	require.NoError(t, c.Close())
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	require.Len(t, lines, 3)
-	assert.Regexp(t, `^\[ +\d+\.\d{3}\] hello$`, lines[0])
-	assert.Regexp(t, `^\[ +\d+\.\d{3}\] world$`, lines[1])
-	assert.Regexp(t, `^\[ +\d+\.\d{3}\] mark$`, lines[2])
-}
-
 func TestResetWaitFailsFastWhenServerDoesNotComeBack(t *testing.T) {
 	cp, _ := newTestCP(t)
 	vm, err := cp.AddAgent("a1")

@@ -1,7 +1,6 @@
 package controlplane
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/qemu"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
@@ -39,16 +39,21 @@ type VMSpec struct {
 	// KernelArgs are appended to the kernel command line (e.g. loglevel=7
 	// to see a boot timeline on the console).
 	KernelArgs []string
+	// DataDiskCache is QEMU's cache mode for the data disk (-drive
+	// cache=; empty: QEMU's default, writeback). A QMP system_reset loses
+	// nothing the guest already handed to QEMU in any mode; the mode only
+	// matters if QEMU or the host dies.
+	DataDiskCache string
 }
 
 // qemuVM is the QEMU side of a VM.
 type qemuVM struct {
-	proc      *vmimage.Process
+	proc      *qemu.Process
 	cancel    context.CancelFunc
 	mon       *qmp.SocketMonitor
 	dir       string
 	ownDir    bool
-	console   *consoleLog
+	console   *qemu.ConsoleLog
 	sshPort   int
 	mysqlPort int
 	image     *vmimage.Image
@@ -58,18 +63,18 @@ type qemuVM struct {
 
 var (
 	accelMu    sync.Mutex
-	accelCache = map[string]vmimage.Accel{}
+	accelCache = map[string]qemu.Accel{}
 )
 
 // chooseAccel resolves the accelerator once per process: the KVM probe
 // costs a few seconds when KVM is broken.
-func (cp *ControlPlane) chooseAccel(ctx context.Context, im *vmimage.Image) (vmimage.Accel, error) {
+func (cp *ControlPlane) chooseAccel(ctx context.Context, im *vmimage.Image) (qemu.Accel, error) {
 	accelMu.Lock()
 	defer accelMu.Unlock()
 	if a, ok := accelCache[cp.opts.accel]; ok {
 		return a, nil
 	}
-	a, why, err := vmimage.ChooseAccel(ctx, cp.opts.accel, im.Machine())
+	a, why, err := qemu.ChooseAccel(ctx, cp.opts.accel, im.Machine(), cp.startOptions()...)
 	if err != nil {
 		return "", err
 	}
@@ -107,7 +112,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 		q.ownDir = true
 	}
 	overlay := filepath.Join(q.dir, "root.qcow2")
-	if err := vmimage.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay); err != nil {
+	if err := qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay); err != nil {
 		return vm, err
 	}
 	data := filepath.Join(q.dir, "data.qcow2")
@@ -115,10 +120,10 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	if size == "" {
 		size = DefaultDataDiskSize
 	}
-	if err := vmimage.CreateDisk(ctx, data, size); err != nil {
+	if err := qemu.CreateDisk(ctx, data, size); err != nil {
 		return vm, err
 	}
-	ports, err := vmimage.FreePorts(2)
+	ports, err := qemu.FreePorts(2)
 	if err != nil {
 		return vm, err
 	}
@@ -133,7 +138,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 		os.Remove(f.Name())
 		q.qmpPath = f.Name()
 	}
-	if q.console, err = newConsoleLog(filepath.Join(q.dir, "console.log"), spec.Console); err != nil {
+	if q.console, err = qemu.NewConsoleLog(filepath.Join(q.dir, "console.log"), spec.Console); err != nil {
 		return vm, err
 	}
 
@@ -145,8 +150,8 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	if spec.CPUs > 0 {
 		m.CPUs = spec.CPUs
 	}
-	m.Disks = []vmimage.Disk{{Path: overlay, Format: "qcow2"}, {Path: data, Format: "qcow2"}}
-	m.HostFwds = []vmimage.HostFwd{
+	m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}, {Path: data, Format: "qcow2", Cache: spec.DataDiskCache}}
+	m.HostFwds = []qemu.HostFwd{
 		{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
 		{HostPort: q.mysqlPort, GuestPort: serverkind.GuestPort},
 	}
@@ -161,39 +166,15 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	// QEMU lives as long as the VM, not as long as this call's ctx.
 	qctx, cancel := context.WithCancel(context.Background())
 	q.cancel = cancel
-	if q.proc, err = vmimage.StartQEMU(qctx, m, q.console); err != nil {
+	if q.proc, err = qemu.Start(qctx, m, q.console, cp.startOptions()...); err != nil {
 		return vm, err
 	}
 	cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
 		vm.ID, q.proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
-	if q.mon, err = dialQMP(ctx, q.qmpPath, q.proc); err != nil {
+	if q.mon, err = qemu.DialQMP(ctx, q.qmpPath, q.proc); err != nil {
 		return vm, fmt.Errorf("VM %s: QMP: %w", vm.ID, err)
 	}
 	return vm, nil
-}
-
-// dialQMP connects to QEMU's QMP socket, which appears shortly after start.
-func dialQMP(ctx context.Context, path string, proc *vmimage.Process) (*qmp.SocketMonitor, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		mon, err := qmp.NewSocketMonitor("unix", path, 2*time.Second)
-		if err == nil {
-			if err = mon.Connect(); err == nil {
-				return mon, nil
-			}
-			mon.Disconnect()
-		}
-		if time.Now().After(deadline) {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-proc.Done():
-			return nil, errors.New("QEMU exited")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // errReset ends the session of a boot that a reset wiped out.
@@ -212,7 +193,7 @@ func (vm *VM) HardReset(ctx context.Context) (time.Duration, error) {
 	old := vm.bootID
 	vm.mu.Unlock()
 	start := time.Now()
-	q.console.mark("==== crashrig: QMP system_reset ====")
+	q.console.Mark("==== crashrig: QMP system_reset ====")
 	if _, err := q.mon.Run([]byte(`{"execute":"system_reset"}`)); err != nil {
 		return 0, fmt.Errorf("VM %s: system_reset: %w", vm.ID, err)
 	}
@@ -314,18 +295,11 @@ func (vm *VM) ConsolePath() string {
 	if vm.qemu == nil || vm.qemu.console == nil {
 		return ""
 	}
-	return vm.qemu.console.path
+	return vm.qemu.console.Path()
 }
 
 // Console returns the console log so far.
-func (vm *VM) Console() string {
-	p := vm.ConsolePath()
-	if p == "" {
-		return ""
-	}
-	b, _ := os.ReadFile(p)
-	return vmimage.StripANSI(strings.ReplaceAll(string(b), "\r", ""))
-}
+func (vm *VM) Console() string { return qemu.ReadConsole(vm.ConsolePath()) }
 
 // SSHAddr is the host address of the guest's sshd.
 func (vm *VM) SSHAddr() string {
@@ -344,75 +318,5 @@ func (vm *VM) SSH(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return vmimage.DialSSH(ctx, vm.SSHAddr(), cfg)
-}
-
-// consoleLog writes the serial console to a file, each line prefixed with
-// the host time since QEMU started: boot timelines read straight off it.
-type consoleLog struct {
-	path  string
-	start time.Time
-	mu    sync.Mutex
-	f     *os.File
-	copy  io.Writer
-	bol   bool // at the beginning of a line
-}
-
-func newConsoleLog(path string, copy io.Writer) (*consoleLog, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	return &consoleLog{path: path, start: time.Now(), f: f, copy: copy, bol: true}, nil
-}
-
-func (c *consoleLog) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := len(p)
-	if c.copy != nil {
-		c.copy.Write(p)
-	}
-	var b bytes.Buffer
-	for len(p) > 0 {
-		if c.bol {
-			fmt.Fprintf(&b, "[%8.3f] ", time.Since(c.start).Seconds())
-			c.bol = false
-		}
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			b.Write(p)
-			break
-		}
-		b.Write(p[:i+1])
-		p = p[i+1:]
-		c.bol = true
-	}
-	if c.f != nil {
-		c.f.Write(b.Bytes())
-	}
-	return n, nil
-}
-
-// mark writes a host-side line into the console log.
-func (c *consoleLog) mark(s string) {
-	c.mu.Lock()
-	prefix := ""
-	if !c.bol {
-		prefix = "\n"
-	}
-	c.bol = true
-	c.mu.Unlock()
-	c.Write([]byte(prefix + s + "\n"))
-}
-
-func (c *consoleLog) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.f == nil {
-		return nil
-	}
-	err := c.f.Close()
-	c.f = nil
-	return err
+	return qemu.DialSSH(ctx, vm.SSHAddr(), cfg)
 }

@@ -12,6 +12,8 @@ import (
 
 	expect "github.com/Netflix/go-expect"
 	"golang.org/x/term"
+
+	"github.com/crashrig/crashrig/qemu"
 )
 
 // ConsoleStep is one exchange on the installer's serial console: wait for
@@ -162,7 +164,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 // escapes so that they read well in an error message.
 func (t *tailBuffer) lastLines(n int) string {
 	t.mu.Lock()
-	s := StripANSI(string(t.buf))
+	s := qemu.StripANSI(string(t.buf))
 	t.mu.Unlock()
 	s = strings.ReplaceAll(s, "\r", "")
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
@@ -171,8 +173,3 @@ func (t *tailBuffer) lastLines(n int) string {
 	}
 	return "  | " + strings.Join(lines, "\n  | ")
 }
-
-var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]`)
-
-// StripANSI removes terminal escape sequences from console output.
-func StripANSI(s string) string { return ansiEscape.ReplaceAllString(s, "") }

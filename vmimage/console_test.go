@@ -184,8 +184,3 @@ func TestConsoleStepDeadlineHoldsAgainstChattyConsole(t *testing.T) {
 	require.ErrorIs(t, err, ErrStepTimeout)
 	assert.Less(t, time.Since(start), 3*time.Second)
 }
-
-func TestStripANSI(t *testing.T) {
-	assert.Equal(t, "root@crashrig:~# ", StripANSI("\x1b[?2004hroot@crashrig:~# "))
-	assert.Equal(t, "red", StripANSI("\x1b[31mred\x1b[0m"))
-}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/crashrig/crashrig/qemu"
 )
 
 // Files of a VM directory.
@@ -39,20 +41,25 @@ const (
 	DCRTSPath = "/usr/local/bin/dcrts"
 )
 
+// DefaultAppend is the kernel command line of a crashrig VM: quiet, serial
+// console, root on the first virtio disk.
+// Speculation mitigations only cost emulated cycles in a throwaway test VM.
+const DefaultAppend = "console=ttyS0,115200 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 panic=-1 mitigations=off"
+
 // Image is a finished VM directory.
 type Image struct {
-	Dir           string    `json:"-"`
-	Arch          string    `json:"arch"`
-	Accel         Accel     `json:"accel"`
-	MemMiB        int       `json:"mem_mib"`
-	CPUs          int       `json:"cpus"`
-	QEMUShare     string    `json:"qemu_share"`
-	KernelVersion string    `json:"kernel_version"`
-	SSHPort       int       `json:"ssh_port"`
-	MySQLPort     int       `json:"mysql_port"`
-	HostKey       string    `json:"ssh_host_key"` // authorized_keys format
-	HasDCRTS      bool      `json:"has_dcrts"`
-	Built         time.Time `json:"built"`
+	Dir           string     `json:"-"`
+	Arch          string     `json:"arch"`
+	Accel         qemu.Accel `json:"accel"`
+	MemMiB        int        `json:"mem_mib"`
+	CPUs          int        `json:"cpus"`
+	QEMUShare     string     `json:"qemu_share"`
+	KernelVersion string     `json:"kernel_version"`
+	SSHPort       int        `json:"ssh_port"`
+	MySQLPort     int        `json:"mysql_port"`
+	HostKey       string     `json:"ssh_host_key"` // authorized_keys format
+	HasDCRTS      bool       `json:"has_dcrts"`
+	Built         time.Time  `json:"built"`
 }
 
 // OpenImage reads the VM directory dir made by Install.
@@ -92,12 +99,12 @@ func (im *Image) Path(file string) string { return filepath.Join(im.Dir, file) }
 // Machine is the QEMU description that boots this image's own disk with its
 // recorded ports. Callers that must not modify the image (tests) replace
 // Disks[0] with an overlay and HostFwds with ports of their own.
-func (im *Image) Machine() Machine {
-	return Machine{
+func (im *Image) Machine() qemu.Machine {
+	return qemu.Machine{
 		Accel: im.Accel, MemMiB: im.MemMiB, CPUs: im.CPUs,
 		Kernel: im.Path(FileKernel), Initrd: im.Path(FileInitrd), Append: DefaultAppend,
-		Disks: []Disk{{Path: im.Path(FileDisk), Format: "qcow2"}},
-		HostFwds: []HostFwd{
+		Disks: []qemu.Disk{{Path: im.Path(FileDisk), Format: "qcow2"}},
+		HostFwds: []qemu.HostFwd{
 			{HostPort: im.SSHPort, GuestPort: GuestSSHPort},
 			{HostPort: im.MySQLPort, GuestPort: GuestMySQLPort},
 		},

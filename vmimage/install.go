@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crashrig/crashrig/qemu"
 )
 
 // Config is what an image is built from. Zero values take defaults.
@@ -38,6 +40,14 @@ func WithLogf(logf func(format string, args ...any)) Option {
 	return func(in *installer) { in.progress = logf }
 }
 
+// WithoutVMSlot runs the installer's VMs without taking a host-wide VM
+// slot (qemu.AcquireSlot). For builds that other processes wait for while
+// holding slots, such as the shared test image, where a slot wait could
+// deadlock.
+func WithoutVMSlot() Option {
+	return func(in *installer) { in.noSlot = true }
+}
+
 // Defaults.
 const (
 	DefaultMemMiB   = 1024
@@ -61,6 +71,7 @@ func DefaultCacheDir() string {
 type installer struct {
 	cfg      Config
 	progress func(string, ...any)
+	noSlot   bool
 
 	staging            string // the VM directory being written
 	final              string // absolute OutDir
@@ -177,7 +188,7 @@ func (in *installer) applyDefaults() error {
 // hostTools maps each program the installer runs to the Debian package
 // that provides it.
 var hostTools = []struct{ bin, pkg string }{
-	{QEMUBinary, "qemu-system-x86"},
+	{qemu.Binary, "qemu-system-x86"},
 	{"qemu-img", "qemu-utils"},
 	{"debootstrap", "debootstrap"},
 	{"mkfs.ext4", "e2fsprogs"},
@@ -270,13 +281,22 @@ func (in *installer) chooseAccel(ctx context.Context) error {
 		Dir: in.staging, Arch: in.cfg.Arch, MemMiB: in.cfg.MemMiB, CPUs: in.cfg.CPUs,
 		QEMUShare: in.cfg.QEMUShare, KernelVersion: in.rootfs.KernelVersion,
 	}
-	accel, why, err := ChooseAccel(ctx, in.cfg.Accel, in.image.Machine())
+	accel, why, err := qemu.ChooseAccel(ctx, in.cfg.Accel, in.image.Machine(), in.startOptions()...)
 	if err != nil {
 		return err
 	}
 	in.image.Accel = accel
 	in.logf("accelerator: %s (%s)", accel, why)
 	return nil
+}
+
+// startOptions are how the installer starts its VMs.
+func (in *installer) startOptions() []qemu.StartOption {
+	opts := []qemu.StartOption{qemu.WithLogf(in.logf)}
+	if in.noSlot {
+		opts = append(opts, qemu.WithoutSlot())
+	}
+	return opts
 }
 
 func (in *installer) makeDisk(ctx context.Context) error {
@@ -328,18 +348,18 @@ func (in *installer) runInstaller(ctx context.Context) error {
 	}
 	defer ln.Close()
 	m := in.image.Machine()
-	m.Disks = append(m.Disks, Disk{Path: media, Format: "raw"})
+	m.Disks = append(m.Disks, qemu.Disk{Path: media, Format: "raw"})
 	m.HostFwds = nil
 	m.Serial = "tcp:" + ln.Addr().String()
 	m.NoReboot = true
-	qemu, err := StartQEMU(ctx, m, in.log)
+	vm, err := qemu.Start(ctx, m, in.log, in.startOptions()...)
 	if err != nil {
 		return err
 	}
-	defer qemu.Kill()
-	in.logf("qemu: %s", qemu.CommandLine())
+	defer vm.Kill()
+	in.logf("qemu: %s", vm.CommandLine())
 
-	conn, err := acceptContext(ctx, ln, 30*time.Second, qemu)
+	conn, err := acceptContext(ctx, ln, 30*time.Second, vm)
 	if err != nil {
 		return fmt.Errorf("serial console: %w", err)
 	}
@@ -349,7 +369,7 @@ func (in *installer) runInstaller(ctx context.Context) error {
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, guestPowerOff)
 	defer cancel()
-	if err := qemu.Wait(waitCtx); err != nil {
+	if err := vm.Wait(waitCtx); err != nil {
 		return fmt.Errorf("installer VM did not exit after power-off: %w", err)
 	}
 	return nil
@@ -414,7 +434,7 @@ func (in *installer) makeInstallMedia(ctx context.Context) (string, error) {
 }
 
 func (in *installer) renderScripts(ctx context.Context) error {
-	ports, err := FreePorts(2)
+	ports, err := qemu.FreePorts(2)
 	if err != nil {
 		return err
 	}
@@ -430,15 +450,15 @@ func (in *installer) postInstall(ctx context.Context) error {
 	m.Serial = "stdio"
 	m.NoReboot = true
 	bootStart := time.Now()
-	qemu, err := StartQEMU(ctx, m, in.log)
+	vm, err := qemu.Start(ctx, m, in.log, in.startOptions()...)
 	if err != nil {
 		return err
 	}
-	defer qemu.Kill()
+	defer vm.Kill()
 	cfg := sshConfig(in.clientKey.Signer, in.hostKey.Signer.PublicKey())
 	dialCtx, cancel := context.WithTimeout(ctx, postInstallBoot)
 	defer cancel()
-	client, err := DialSSH(dialCtx, fmt.Sprintf("127.0.0.1:%d", in.image.SSHPort), cfg)
+	client, err := qemu.DialSSH(dialCtx, fmt.Sprintf("127.0.0.1:%d", in.image.SSHPort), cfg)
 	if err != nil {
 		return err
 	}
@@ -468,7 +488,7 @@ func (in *installer) postInstall(ctx context.Context) error {
 	RunSSH(client, "busybox poweroff")
 	waitCtx, cancelWait := context.WithTimeout(ctx, guestPowerOff)
 	defer cancelWait()
-	if err := qemu.Wait(waitCtx); err != nil {
+	if err := vm.Wait(waitCtx); err != nil {
 		return fmt.Errorf("guest did not power off: %w", err)
 	}
 	return nil
@@ -496,7 +516,7 @@ func (in *installer) finish(ctx context.Context) error {
 
 // acceptContext accepts one connection, giving up with ctx, after timeout,
 // or when QEMU exits first.
-func acceptContext(ctx context.Context, ln net.Listener, timeout time.Duration, qemu *Process) (net.Conn, error) {
+func acceptContext(ctx context.Context, ln net.Listener, timeout time.Duration, vm *qemu.Process) (net.Conn, error) {
 	type result struct {
 		c   net.Conn
 		err error
@@ -512,33 +532,13 @@ func acceptContext(ctx context.Context, ln net.Listener, timeout time.Duration, 
 	case <-ctx.Done():
 		ln.Close()
 		return nil, ctx.Err()
-	case <-qemu.Done():
+	case <-vm.Done():
 		ln.Close()
-		return nil, fmt.Errorf("qemu exited before connecting: %v", qemu.exitErr())
+		return nil, fmt.Errorf("qemu exited before connecting: %v", vm.ExitErr())
 	case <-time.After(timeout):
 		ln.Close()
 		return nil, fmt.Errorf("qemu did not connect within %s", timeout)
 	}
-}
-
-// FreePorts returns n distinct free TCP ports on loopback.
-func FreePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		lns = append(lns, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // CopyFile copies src to dst (created or truncated with mode).

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/crashrig/crashrig/qemu"
 )
 
 // dirVar stands for the VM directory inside rendered scripts, so that a VM
@@ -79,7 +81,7 @@ func RenderScripts(dir, finalDir string, im *Image) error {
 		lines = append(lines, line)
 	}
 	data := map[string]any{
-		"QEMU": QEMUBinary, "Args": lines, "SSHPort": im.SSHPort, "MySQLPort": im.MySQLPort,
+		"QEMU": qemu.Binary, "Args": lines, "SSHPort": im.SSHPort, "MySQLPort": im.MySQLPort,
 		"Host": SSHHostAlias, "Dir": finalDir,
 	}
 	files := []struct {

@@ -9,11 +9,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crashrig/crashrig/qemu"
 )
 
 func testImage(dir string) *Image {
 	return &Image{
-		Dir: dir, Arch: "x86_64", Accel: AccelTCG, MemMiB: 1024, CPUs: 2,
+		Dir: dir, Arch: "x86_64", Accel: qemu.AccelTCG, MemMiB: 1024, CPUs: 2,
 		QEMUShare: "/usr/share/qemu", SSHPort: 40022, MySQLPort: 43306,
 		HostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOZ4 root@crashrig",
 	}
@@ -76,7 +78,7 @@ func TestRunScriptArgumentsSurviveTheShell(t *testing.T) {
 	require.NoError(t, RenderScripts(dir, dir, im))
 	b, err := os.ReadFile(filepath.Join(dir, FileRunScript))
 	require.NoError(t, err)
-	script := strings.Replace(string(b), "exec "+QEMUBinary, `for a in`, 1)
+	script := strings.Replace(string(b), "exec "+qemu.Binary, `for a in`, 1)
 	script = strings.Replace(script, `-serial mon:stdio "$@"`, `-serial mon:stdio "$@"; do printf '%s\n' "$a"; done`, 1)
 	fake := filepath.Join(dir, "args.sh")
 	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
@@ -96,30 +98,6 @@ func TestShellQuote(t *testing.T) {
 	assert.Equal(t, `"\$HOME \"q\" \\ \`+"`"+`"`, shellQuote("$HOME \"q\" \\ `"))
 	assert.Equal(t, `"${DIR}/x y"`, shellQuote("${DIR}/x y"))
 	assert.Equal(t, `""`, shellQuote(""))
-}
-
-func TestMachineArgs(t *testing.T) {
-	m := Machine{Kernel: "k", Initrd: "i", Append: "console=ttyS0",
-		Disks:     []Disk{{Path: "a.qcow2"}, {Path: "b,c.raw", Format: "raw", Cache: "none"}},
-		QMPSocket: "/run/q.sock", Serial: "file:/tmp/c.log", NoReboot: true}
-	args, err := m.Args()
-	require.NoError(t, err)
-	joined := strings.Join(args, " ")
-	assert.Contains(t, joined, "-drive file=a.qcow2,if=none,id=disk0,format=qcow2 -device virtio-blk-pci,drive=disk0,addr=0x5")
-	assert.Contains(t, joined, "-drive file=b,,c.raw,if=none,id=disk1,format=raw,cache=none -device virtio-blk-pci,drive=disk1,addr=0x6",
-		"second disk gets the next PCI slot; commas in paths are escaped")
-	assert.Contains(t, joined, "-qmp unix:/run/q.sock,server=on,wait=off")
-	assert.Contains(t, joined, "-accel tcg,tb-size=64")
-	assert.Contains(t, joined, "-no-reboot")
-	assert.NotContains(t, joined, "-cpu host", "TCG has no host CPU model")
-
-	m.Accel = AccelKVM
-	args, err = m.Args()
-	require.NoError(t, err)
-	assert.Contains(t, strings.Join(args, " "), "-accel kvm -m 1024 -smp 1 -kernel k -initrd i -append console=ttyS0 -cpu host")
-
-	_, err = Machine{}.Args()
-	assert.Error(t, err, "a machine needs a kernel")
 }
 
 func TestMirrorFromSources(t *testing.T) {

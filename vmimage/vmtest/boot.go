@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/crashrig/crashrig/qemu"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
 // VM is a throwaway VM booted from the shared image on an overlay disk.
 type VM struct {
-	Process *vmimage.Process
+	Process *qemu.Process
 	SSHAddr string
 	Console string // path of the serial console log
 	image   *vmimage.Image
@@ -30,10 +30,10 @@ func Boot(t testing.TB, im *vmimage.Image) *VM {
 	dir := t.TempDir()
 	ctx := context.Background()
 	overlay := filepath.Join(dir, "root.qcow2")
-	if err := vmimage.CreateOverlay(ctx, im.Path(vmimage.FileDisk), overlay); err != nil {
+	if err := qemu.CreateOverlay(ctx, im.Path(vmimage.FileDisk), overlay); err != nil {
 		t.Fatal(err)
 	}
-	ports, err := vmimage.FreePorts(1)
+	ports, err := qemu.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +44,9 @@ func Boot(t testing.TB, im *vmimage.Image) *VM {
 	}
 	m := im.Machine()
 	m.Disks[0].Path = overlay
-	m.HostFwds = []vmimage.HostFwd{{HostPort: ports[0], GuestPort: vmimage.GuestSSHPort}}
+	m.HostFwds = []qemu.HostFwd{{HostPort: ports[0], GuestPort: vmimage.GuestSSHPort}}
 	m.Serial = "stdio"
-	p, err := vmimage.StartQEMU(ctx, m, f)
+	p, err := qemu.Start(ctx, m, f, qemu.WithLogf(t.Logf), qemu.WithSlotContext(SlotContext(t)))
 	if err != nil {
 		f.Close()
 		t.Fatal(err)
@@ -55,8 +55,7 @@ func Boot(t testing.TB, im *vmimage.Image) *VM {
 		p.Kill()
 		f.Close()
 		if t.Failed() {
-			b, _ := os.ReadFile(console)
-			t.Logf("VM console (%s):\n%s", console, vmimage.StripANSI(strings.ReplaceAll(string(b), "\r", "")))
+			t.Logf("VM console (%s):\n%s", console, qemu.ReadConsole(console))
 		}
 	})
 	return &VM{Process: p, SSHAddr: fmt.Sprintf("127.0.0.1:%d", ports[0]), Console: console, image: im}
@@ -71,10 +70,27 @@ func (vm *VM) SSH(t testing.TB, timeout time.Duration) *ssh.Client {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := vmimage.DialSSH(ctx, vm.SSHAddr, cfg)
+	c, err := qemu.DialSSH(ctx, vm.SSHAddr, cfg)
 	if err != nil {
 		t.Fatalf("ssh to VM: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// SlotContext bounds a test's wait for a host-wide VM slot: the test's
+// deadline (less a margin, so the wait fails with its own message rather
+// than the test binary's timeout panic), and the end of the test. Other
+// packages' VM tests may hold every slot for minutes, so a step timeout is
+// the wrong bound.
+func SlotContext(t testing.TB) context.Context {
+	ctx := t.Context()
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := d.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-30*time.Second))
+			t.Cleanup(cancel)
+		}
+	}
+	return ctx
 }

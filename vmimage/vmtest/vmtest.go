@@ -99,7 +99,10 @@ func loadOrBuild(t testing.TB) (*vmimage.Image, error) {
 	defer cancel()
 	im, err := vmimage.Install(ctx, vmimage.Config{
 		OutDir: dir, QEMUShare: "/usr/share/qemu", Accel: "auto", Force: true, DCRTS: dcrts,
-	}, vmimage.WithLogf(func(f string, a ...any) { t.Logf("install: "+f, a...) }))
+	}, vmimage.WithLogf(func(f string, a ...any) { t.Logf("install: "+f, a...) }),
+		// Other test processes wait for this image while holding VM
+		// slots: taking one here could deadlock.
+		vmimage.WithoutVMSlot())
 	if err != nil {
 		return nil, err
 	}

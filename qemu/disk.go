@@ -1,4 +1,4 @@
-package vmimage
+package qemu
 
 import (
 	"context"

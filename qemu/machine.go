@@ -1,4 +1,4 @@
-package vmimage
+package qemu
 
 import (
 	"fmt"
@@ -39,8 +39,19 @@ const (
 type Disk struct {
 	Path   string
 	Format string // "qcow2" or "raw"
-	// Cache is QEMU's -drive cache= mode; empty means QEMU's default.
+	// Cache is QEMU's -drive cache= mode; empty means QEMU's default
+	// (writeback). It decides what the host keeps of the guest's writes
+	// when QEMU itself dies; a guest reset loses none of them in any mode.
 	Cache string
+}
+
+// FwCfg is a file QEMU hands to the guest through fw_cfg: the guest reads
+// it at /sys/firmware/qemu_fw_cfg/by_name/NAME/raw. Only the file's path is
+// in QEMU's arguments, so a secret in a 0600 file stays out of
+// /proc/PID/cmdline, which every local user can read.
+type FwCfg struct {
+	Name string // e.g. opt/crashrig/agent
+	File string // host file (QEMU reads it at start)
 }
 
 // HostFwd forwards a port on host loopback to a guest TCP port.
@@ -53,7 +64,6 @@ type HostFwd struct {
 // starts a process, so the same description serves the installer, the
 // rendered run.sh and the control plane.
 type Machine struct {
-	Binary string // qemu-system-x86_64 by default
 	Accel  Accel
 	MemMiB int
 	CPUs   int
@@ -75,13 +85,10 @@ type Machine struct {
 	// NoReboot makes a guest reboot exit QEMU (used by the installer, whose
 	// guest powers off when done).
 	NoReboot bool
-	Extra    []string
+	// FwCfg files are handed to the guest (see FwCfg).
+	FwCfg []FwCfg
+	Extra []string
 }
-
-// DefaultAppend is the kernel command line of a crashrig VM: quiet, serial
-// console, root on the first virtio disk.
-// Speculation mitigations only cost emulated cycles in a throwaway test VM.
-const DefaultAppend = "console=ttyS0,115200 root=/dev/vda rw rootfstype=ext4 quiet loglevel=3 panic=-1 mitigations=off"
 
 // Args renders the QEMU command line (without the binary).
 func (m Machine) Args() ([]string, error) {
@@ -138,6 +145,12 @@ func (m Machine) Args() ([]string, error) {
 	}
 	if m.NoReboot {
 		args = append(args, "-no-reboot")
+	}
+	for _, f := range m.FwCfg {
+		if !strings.HasPrefix(f.Name, "opt/") {
+			return nil, fmt.Errorf("qemu machine: fw_cfg name %q must start with opt/", f.Name)
+		}
+		args = append(args, "-fw_cfg", fmt.Sprintf("name=%s,file=%s", qemuEscape(f.Name), qemuEscape(f.File)))
 	}
 	return append(args, m.Extra...), nil
 }

@@ -1,4 +1,4 @@
-package vmimage
+package qemu
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ const kvmProbeTimeout = 8 * time.Second
 // it probes KVM with a short bounded boot of kernel+initrd and falls back to
 // TCG: on some hosts /dev/kvm exists and KVM_CREATE_VM works, yet guests hang.
 // It returns the accelerator and why it was chosen.
-func ChooseAccel(ctx context.Context, choice string, base Machine) (Accel, string, error) {
+func ChooseAccel(ctx context.Context, choice string, base Machine, opts ...StartOption) (Accel, string, error) {
 	switch choice {
 	case "tcg":
 		return AccelTCG, "requested", nil
@@ -33,7 +33,7 @@ func ChooseAccel(ctx context.Context, choice string, base Machine) (Accel, strin
 		return AccelTCG, fmt.Sprintf("KVM unavailable (%v)", err), nil
 	}
 	f.Close()
-	if err := probeKVM(ctx, base); err != nil {
+	if err := probeKVM(ctx, base, opts); err != nil {
 		return AccelTCG, fmt.Sprintf("KVM probe failed: %v", err), nil
 	}
 	return AccelKVM, "KVM probe boot succeeded", nil
@@ -41,11 +41,11 @@ func ChooseAccel(ctx context.Context, choice string, base Machine) (Accel, strin
 
 // probeKVM boots base's kernel under KVM with crashrig.probe on its command
 // line; the initramfs prints a marker and powers off.
-func probeKVM(ctx context.Context, base Machine) error {
+func probeKVM(ctx context.Context, base Machine, opts []StartOption) error {
 	ctx, cancel := context.WithTimeout(ctx, kvmProbeTimeout)
 	defer cancel()
 	m := Machine{
-		Binary: base.Binary, Accel: AccelKVM, MemMiB: 256, CPUs: 1,
+		Accel: AccelKVM, MemMiB: 256, CPUs: 1,
 		Kernel: base.Kernel, Initrd: base.Initrd,
 		Append:   "console=ttyS0 quiet crashrig.probe",
 		Serial:   "stdio",
@@ -53,7 +53,7 @@ func probeKVM(ctx context.Context, base Machine) error {
 		Extra:    base.Extra,
 	}
 	var out lockedBuffer
-	p, err := StartQEMU(ctx, m, &out)
+	p, err := Start(ctx, m, &out, opts...)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func probeKVM(ctx context.Context, base Machine) error {
 			if strings.Contains(out.String(), "crashrig-probe-ok") {
 				return nil
 			}
-			return fmt.Errorf("qemu exited: %v: %s", p.exitErr(), strings.TrimSpace(out.String()))
+			return fmt.Errorf("qemu exited: %v: %s", p.ExitErr(), strings.TrimSpace(out.String()))
 		case <-tick.C:
 		}
 	}

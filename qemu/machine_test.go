@@ -1,0 +1,43 @@
+package qemu
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMachineArgs(t *testing.T) {
+	m := Machine{Kernel: "k", Initrd: "i", Append: "console=ttyS0",
+		Disks:     []Disk{{Path: "a.qcow2"}, {Path: "b,c.raw", Format: "raw", Cache: "none"}},
+		QMPSocket: "/run/q.sock", Serial: "file:/tmp/c.log", NoReboot: true,
+		FwCfg: []FwCfg{{Name: "opt/crashrig/agent", File: "/vm/agent,1.cfg"}}}
+	args, err := m.Args()
+	require.NoError(t, err)
+	joined := strings.Join(args, " ")
+	assert.Contains(t, joined, "-drive file=a.qcow2,if=none,id=disk0,format=qcow2 -device virtio-blk-pci,drive=disk0,addr=0x5")
+	assert.Contains(t, joined, "-drive file=b,,c.raw,if=none,id=disk1,format=raw,cache=none -device virtio-blk-pci,drive=disk1,addr=0x6",
+		"second disk gets the next PCI slot; commas in paths are escaped")
+	assert.Contains(t, joined, "-qmp unix:/run/q.sock,server=on,wait=off")
+	assert.Contains(t, joined, "-accel tcg,tb-size=64")
+	assert.Contains(t, joined, "-no-reboot")
+	assert.NotContains(t, joined, "-cpu host", "TCG has no host CPU model")
+	assert.Contains(t, joined, "-fw_cfg name=opt/crashrig/agent,file=/vm/agent,,1.cfg")
+
+	m.Accel = AccelKVM
+	args, err = m.Args()
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(args, " "), "-accel kvm -m 1024 -smp 1 -kernel k -initrd i -append console=ttyS0 -cpu host")
+
+	_, err = Machine{}.Args()
+	assert.Error(t, err, "a machine needs a kernel")
+
+	_, err = Machine{Kernel: "k", Initrd: "i", FwCfg: []FwCfg{{Name: "etc/x", File: "f"}}}.Args()
+	assert.ErrorContains(t, err, "opt/", "QEMU reserves fw_cfg names outside opt/")
+}
+
+func TestStripANSI(t *testing.T) {
+	assert.Equal(t, "root@crashrig:~# ", StripANSI("\x1b[?2004hroot@crashrig:~# "))
+	assert.Equal(t, "red", StripANSI("\x1b[31mred\x1b[0m"))
+}
