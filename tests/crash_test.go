@@ -231,9 +231,9 @@ func TestPlantedFaults(t *testing.T) {
 			if tc.Name == "" {
 				cfg.Duration = 8 * time.Second
 			}
-			cfg.Workers = 2
+			cfg.Workers, cfg.Backend, cfg.FS = 2, "local", []string{"ext4-ordered"}
 			cfg.Artifacts = t.TempDir()
-			fs, _ := harness.LookupFS([]string{"ext4-ordered"})
+			fs, _ := harness.LookupFS(cfg.FS)
 			backend := &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: tc.TearTail}
 			rep := runCrash(t, cfg, fs[0], backend)
 			if tc.Name == "" {
@@ -289,7 +289,8 @@ func TestPlantedFaultsVM(t *testing.T) {
 			if f.Workloads != nil {
 				cfg.Workloads = f.Workloads
 			}
-			fs, err := harness.LookupFS([]string{f.FS})
+			cfg.Backend, cfg.FS = "vm", []string{f.FS}
+			fs, err := harness.LookupFS(cfg.FS)
 			if err != nil {
 				t.Fatal(err)
 			}

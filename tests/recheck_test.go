@@ -24,8 +24,8 @@ import (
 func TestRecheckSavedRun(t *testing.T) {
 	cfg := config(t)
 	cfg.Duration, cfg.Interval, cfg.Jitter, cfg.Workers = 5*time.Second, 1500*time.Millisecond, 500*time.Millisecond, 2
-	cfg.Artifacts = t.TempDir()
-	fs, err := harness.LookupFS([]string{"ext4-ordered"})
+	cfg.Artifacts, cfg.Backend, cfg.FS = t.TempDir(), "local", []string{"ext4-ordered"}
+	fs, err := harness.LookupFS(cfg.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

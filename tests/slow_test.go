@@ -37,7 +37,7 @@ func (s slowNemesis) Crash(ctx context.Context) (report.CrashReport, error) {
 // inconclusive, with the measured reset times, and not a failure.
 func TestSlowResetsExtendOrAreInconclusive(t *testing.T) {
 	base := config(t)
-	base.Workloads, base.Workers = []string{model.Set}, 1
+	base.Workloads, base.Workers, base.Backend, base.FS = []string{model.Set}, 1, "local", []string{"ext4-ordered"}
 	base.Duration, base.Interval, base.Jitter, base.MinCycles = 2*time.Second, 500*time.Millisecond, 0, 3
 	fs, _ := harness.LookupFS([]string{"ext4-ordered"})
 	run := func(t *testing.T, cfg harness.Config, delay time.Duration) *report.Report {
@@ -69,7 +69,7 @@ func TestSlowResetsExtendOrAreInconclusive(t *testing.T) {
 		if rep.Verdict() != report.Inconclusive || rep.Failed() {
 			t.Fatalf("want an inconclusive run, got %s:\n%s", rep.Verdict(), rep.Summary())
 		}
-		for _, want := range []string{"infrastructure too slow", "1 of the 3 crash cycles", "-crash.max-duration", "#1 ready 2.", "not a durability finding"} {
+		for _, want := range []string{"infrastructure too slow", "1 of the 3 crash cycles", "-crash.max-duration", "#1 ready ", "not a durability finding"} {
 			if !strings.Contains(rep.Inconclusive, want) {
 				t.Errorf("inconclusive message lacks %q: %s", want, rep.Inconclusive)
 			}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"flag"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -207,6 +208,31 @@ func TestFaultTableMatchesServer(t *testing.T) {
 		}
 		if err := model.CheckWorkloads(f.Workloads); err != nil {
 			t.Errorf("fault %s: %v", f.Name, err)
+		}
+	}
+}
+
+// tests/README.md documents every flag (with its variable) and every
+// planted fault of the tables.
+func TestReadmeCoversTables(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, d := range flagDefs {
+		if !strings.Contains(readme, "| `-"+d.name+"` | `"+d.env+"` |") {
+			t.Errorf("README's flag table lacks -%s ($%s)", d.name, d.env)
+		}
+	}
+	for _, f := range Faults {
+		if !strings.Contains(readme, "| `"+f.Name+"` |") {
+			t.Errorf("README's planted-fault table lacks %s", f.Name)
+		}
+	}
+	for _, fc := range FSConfigs {
+		if !strings.Contains(readme, "`"+fc.Name+"`") {
+			t.Errorf("README does not mention filesystem config %s", fc.Name)
 		}
 	}
 }

@@ -162,9 +162,11 @@ type instance struct {
 func (in *instance) DSN() string { return in.dsn }
 
 // Crash hard-resets the VM and waits for the agent of the new boot and the
-// server. A server that crashed or logged an error since the last crash, or
-// that does not come back after the reset, is a finding (ErrNotRecovered);
-// a reset that cannot be done at all is an infrastructure error.
+// server. A server that crashed or logged an error since the last crash is
+// a finding about that crash (ErrFailedBeforeCrash; no reset is done), one
+// that does not come back after the reset a finding about this one
+// (ErrNotRecovered); a reset that cannot be done at all is an
+// infrastructure error.
 func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	rep := report.CrashReport{Requested: time.Now()}
 	if ev := in.unexpectedEvents(); ev != "" {
