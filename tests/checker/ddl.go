@@ -23,9 +23,9 @@ func CheckDDL(h history.History, workload string, st model.DDLState) Result {
 	type obj struct {
 		kind    string
 		lastOK  int
-		okOp    *history.Op
-		unknown *history.Op // the info op right after lastOK, if any
-		done    bool        // a non-ok op ended the sequence
+		okOps   []*history.Op // by step
+		unknown *history.Op   // the info op right after lastOK, if any
+		done    bool          // a non-ok op ended the sequence
 	}
 	objs := map[string]*obj{}
 	var names []string
@@ -47,7 +47,7 @@ func CheckDDL(h history.History, workload string, st model.DDLState) Result {
 		}
 		switch op.Type {
 		case history.OK:
-			o.lastOK, o.okOp = v.Step, op
+			o.lastOK, o.okOps = v.Step, append(o.okOps, op)
 		case history.Info:
 			o.unknown, o.done = op, true
 		default:
@@ -70,13 +70,22 @@ func CheckDDL(h history.History, workload string, st model.DDLState) Result {
 			continue
 		}
 		msg := fmt.Sprintf("%s %s is %s, but the acknowledged DDL leaves it %s", o.kind, name, describeObj(gotp), describeObj(want))
-		if o.okOp != nil {
-			msg += fmt.Sprintf("; last acknowledged step %d %q: %s", o.lastOK, model.Lifecycles[o.kind][o.lastOK].SQL, b.ctx.Op(*o.okOp))
+		kind := "schema"
+		if k, ok := earlierStep(o.kind, gotp, o.lastOK); ok {
+			// The object is as an acknowledged prefix left it: the steps
+			// after that prefix were lost, and the first of them decides.
+			kind = "lost"
+			as := fmt.Sprintf("as step %d left it", k)
+			if k < 0 {
+				as = "as before its first step"
+			}
+			msg += fmt.Sprintf("; it is %s, so the acknowledged step %d %q was lost: %s", as, k+1, model.Lifecycles[o.kind][k+1].SQL, b.ctx.Op(*o.okOps[k+1]))
+		} else if o.lastOK >= 0 {
+			msg += fmt.Sprintf("; last acknowledged step %d %q: %s", o.lastOK, model.Lifecycles[o.kind][o.lastOK].SQL, b.ctx.Op(*o.okOps[o.lastOK]))
 		}
 		if o.unknown != nil {
 			msg += fmt.Sprintf("; nor does it match %s after the unknown-outcome %s", describeObj(model.ExpectAfter(o.kind, o.lastOK+1)), b.ctx.Op(*o.unknown))
 		}
-		kind := "schema"
 		if gotp == nil {
 			kind = "lost"
 		}
@@ -95,6 +104,17 @@ func CheckDDL(h history.History, workload string, st model.DDLState) Result {
 	}
 	b.res.Stats["objects"] = len(st.Objects)
 	return b.res
+}
+
+// earlierStep finds the acknowledged step k < lastOK (-1: before the
+// first) whose expected state got is, the latest such.
+func earlierStep(kind string, got *model.ObjState, lastOK int) (int, bool) {
+	for k := lastOK - 1; k >= -1; k-- {
+		if equalObj(got, model.ExpectAfter(kind, k)) {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 func equalObj(a, b *model.ObjState) bool {
