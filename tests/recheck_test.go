@@ -13,6 +13,8 @@ import (
 
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/localserver"
+	"github.com/crashrig/crashrig/tests/model"
+	"github.com/crashrig/crashrig/tests/report"
 	"github.com/crashrig/crashrig/tests/workload"
 )
 
@@ -22,8 +24,8 @@ import (
 func TestRecheckSavedRun(t *testing.T) {
 	cfg := config(t)
 	cfg.Duration, cfg.Interval, cfg.Jitter, cfg.Workers = 5*time.Second, 1500*time.Millisecond, 500*time.Millisecond, 2
-	cfg.Artifacts = t.TempDir()
-	fs, err := harness.LookupFS([]string{"ext4-ordered"})
+	cfg.Artifacts, cfg.Backend, cfg.FS = t.TempDir(), "local", []string{"ext4-ordered"}
+	fs, err := harness.LookupFS(cfg.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +39,8 @@ func TestRecheckSavedRun(t *testing.T) {
 		t.Fatalf("accept-torn-tail not detected:\n%s", bad.Summary())
 	}
 
-	for _, rep := range []*harness.Report{good, bad} {
-		got, err := harness.Recheck(rep.Dir)
+	for _, rep := range []*report.Report{good, bad} {
+		got, err := report.Recheck(rep.Dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +53,7 @@ func TestRecheckSavedRun(t *testing.T) {
 
 	// The test binary dying mid-write leaves a torn last history line; the
 	// saved run must still re-check.
-	f, err := os.OpenFile(filepath.Join(good.Dir, harness.HistoryFile), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(filepath.Join(good.Dir, report.HistoryFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestRecheckSavedRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, tc := range []struct {
-		rep     *harness.Report
+		rep     *report.Report
 		wantErr bool
 		want    string
 	}{
@@ -98,12 +100,12 @@ func TestArtifactsPersistOnPanic(t *testing.T) {
 	cfg.Artifacts = t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inst, err := (&localserver.Backend{Binary: serverBinary(t), Root: t.TempDir()}).Start(ctx, harness.Spec{Flavor: workload.Bundled})
+	inst, err := (&localserver.Backend{Binary: serverBinary(t), Root: t.TempDir()}).Start(ctx, harness.Spec{Flavor: model.Bundled})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer inst.Close()
-	set, err := workload.New("set", workload.Options{})
+	set, err := workload.New(model.Set, workload.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,15 +122,15 @@ func TestArtifactsPersistOnPanic(t *testing.T) {
 	if err != nil || len(dirs) != 1 {
 		t.Fatalf("artifact dirs: %v, %v", dirs, err)
 	}
-	b, err := os.ReadFile(filepath.Join(dirs[0], harness.ReportFile))
+	b, err := os.ReadFile(filepath.Join(dirs[0], report.ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep harness.Report
+	var rep report.Report
 	if err := json.Unmarshal(b, &rep); err != nil || !strings.Contains(rep.Panic, "planted panic") || rep.Ops["ok"] == 0 {
 		t.Fatalf("report after panic: %v\n%s", err, b)
 	}
-	if st, err := os.Stat(filepath.Join(dirs[0], harness.HistoryFile)); err != nil || st.Size() == 0 {
+	if st, err := os.Stat(filepath.Join(dirs[0], report.HistoryFile)); err != nil || st.Size() == 0 {
 		t.Fatalf("history after panic: %v", err)
 	}
 }

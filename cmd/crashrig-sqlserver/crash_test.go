@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -388,106 +387,5 @@ func TestFaultSwitchNeedsEnvironment(t *testing.T) {
 	p := mustStart(t, dataDir, []string{faultOK}, "-unsafe-fault=skip-fsync")
 	if !strings.Contains(p.log(), "WARNING: UNSAFE TEST-ONLY FAULT ENABLED: skip-fsync") {
 		t.Fatalf("no warning in log:\n%s", p.log())
-	}
-}
-
-func insertRows(t *testing.T, db *sql.DB, n int) []int64 {
-	t.Helper()
-	var ids []int64
-	for i := 0; i < n; i++ {
-		exec1(t, db, "INSERT INTO w.ins VALUES (?, 0, 'x')", i)
-		ids = append(ids, int64(i))
-	}
-	return ids
-}
-
-func journalFile(t *testing.T, dataDir string) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dataDir, "MANIFEST"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "journal="); ok {
-			return filepath.Join(dataDir, v)
-		}
-	}
-	t.Fatal("no journal in manifest")
-	return ""
-}
-
-// TestAcceptTornTailFaultIsDetected appends a torn root record (header
-// written, payload never reached the disk) after a kill -9: the correct
-// server ignores it; with accept-torn-tail the recovered state loses every
-// acknowledged row, which verification detects.
-func TestAcceptTornTailFaultIsDetected(t *testing.T) {
-	for _, fault := range []bool{false, true} {
-		dataDir := filepath.Join(t.TempDir(), "data")
-		p := mustStart(t, dataDir, nil)
-		db := p.db(t)
-		setupSchema(t, db)
-		acked := insertRows(t, db, 50)
-		p.kill()
-		f, err := os.OpenFile(journalFile(t, dataDir), os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = f.Write(append([]byte{40, 0, 0, 0, 1, 2, 3, 4, 2}, make([]byte, 40)...))
-		_ = f.Close()
-		var env, args []string
-		if fault {
-			env, args = []string{faultOK}, []string{"-unsafe-fault=accept-torn-tail"}
-		}
-		p2, err := start(t, dataDir, env, args...)
-		if err == nil {
-			err = verify(p2.db(t), acked)
-		}
-		if fault && err == nil {
-			t.Fatal("accept-torn-tail: corruption not detected")
-		}
-		if !fault && err != nil {
-			t.Fatalf("correct server lost data after torn tail: %v", err)
-		}
-		t.Logf("fault=%v: %v", fault, err)
-	}
-}
-
-// TestGCEarlyDeleteFaultIsDetected kills the server inside GC, in the
-// window the unsafe pause widens: with gc-early-delete the old journal is
-// already gone while the manifest still names it, so the restart cannot
-// recover the acknowledged rows. The correct GC survives the same kill.
-func TestGCEarlyDeleteFaultIsDetected(t *testing.T) {
-	for _, fault := range []bool{false, true} {
-		dataDir := filepath.Join(t.TempDir(), "data")
-		args := []string{"-unsafe-gc-pause=30s"}
-		if fault {
-			args = append(args, "-unsafe-fault=gc-early-delete")
-		}
-		p := mustStart(t, dataDir, []string{faultOK}, args...)
-		db := p.db(t)
-		setupSchema(t, db)
-		acked := insertRows(t, db, 50)
-		go func() { _, _ = db.Exec("CALL crashrig_gc()") }()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(p.log(), "unsafe-gc-pause: pausing") {
-			if time.Now().After(deadline) {
-				t.Fatalf("GC never reached its pause:\n%s", p.log())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		p.kill()
-		p2, err := start(t, dataDir, nil)
-		if err == nil {
-			err = verify(p2.db(t), acked)
-		}
-		if fault && err == nil {
-			t.Fatal("gc-early-delete: data loss not detected")
-		}
-		if !fault && err != nil {
-			t.Fatalf("correct GC lost data when killed after the manifest swap: %v", err)
-		}
-		t.Logf("fault=%v: %v", fault, err)
 	}
 }

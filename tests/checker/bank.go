@@ -1,42 +1,14 @@
 package checker
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
-
-// Bank function names.
-const (
-	FSetupAccounts = "setup-accounts"
-	FTransfer      = "transfer"
-)
-
-// BankSetup is the value of the setup op creating the accounts 0..N-1 with
-// Initial each.
-type BankSetup struct {
-	Accounts int   `json:"accounts"`
-	Initial  int64 `json:"initial"`
-}
-
-// Transfer is the value of a transfer op and a row of the transfer log: one
-// explicit transaction moves Amount from From to To and inserts the log row
-// with ID.
-type Transfer struct {
-	ID     int64 `json:"id"`
-	From   int64 `json:"from"`
-	To     int64 `json:"to"`
-	Amount int64 `json:"amount"`
-}
-
-// BankState is the account table and the transfer log read back.
-type BankState struct {
-	Missing  bool            `json:"missing,omitempty"`
-	Balances map[int64]int64 `json:"balances"`
-	Log      []Transfer      `json:"log"`
-}
 
 // CheckBank checks multi-row transactions: the log row of a transfer is
 // present iff its balance changes are (balances == initial + logged
@@ -44,21 +16,21 @@ type BankState struct {
 // transfer is, and the total is conserved. As for the set, an info transfer
 // an earlier check saw logged must stay logged, and one missing after the
 // crash that ended it must never appear.
-func CheckBank(h history.History, workload string, st BankState) Result {
+func CheckBank(h history.History, workload string, st model.BankState) Result {
 	b := newBuilder(workload, h)
-	ops, _, err := opsOf[Transfer](h, workload)
+	ops, vals, err := opsOf[model.Transfer](h, workload)
 	if err != nil {
 		b.problem("history", "%v", err)
 		return b.res
 	}
-	setup, ok := setupOp(ops, FSetupAccounts)
+	setup, ok := setupOp(ops, model.FSetupAccounts)
 	if !ok || setup.Type != history.OK {
 		// Setup did not complete: nothing was promised.
 		b.res.Stats["setup-incomplete"] = 1
 		return b.res
 	}
-	var bs BankSetup
-	if err := jsonUnmarshal(setup.Invoke.Value, &bs); err != nil {
+	var bs model.BankSetup
+	if err := json.Unmarshal(setup.Invoke.Value, &bs); err != nil {
 		b.problem("history", "setup op #%d: %v", setup.Invoke.Index, err)
 		return b.res
 	}
@@ -67,17 +39,13 @@ func CheckBank(h history.History, workload string, st BankState) Result {
 		return b.res
 	}
 	attempted := map[int64]history.Op{}
-	var xfers []Transfer
-	for _, op := range ops {
-		if op.F != FTransfer {
+	var xfers []model.Transfer
+	for i, op := range ops {
+		if op.F != model.FTransfer {
 			continue
 		}
 		b.res.Stats["transfer-"+string(op.Type)]++
-		var t Transfer
-		if err := jsonUnmarshal(op.Invoke.Value, &t); err != nil {
-			b.problem("history", "op #%d: %v", op.Invoke.Index, err)
-			continue
-		}
+		t := vals[i]
 		attempted[t.ID] = op
 		xfers = append(xfers, t)
 	}
@@ -91,10 +59,10 @@ func CheckBank(h history.History, workload string, st BankState) Result {
 		op, ok := attempted[t.ID]
 		switch {
 		case !ok:
-			b.problem("unexpected", "transfer log row %d (%d -> %d, %d) is present, but no client attempted it", t.ID, t.From, t.To, t.Amount)
+			b.problem("unexpected", "transfer log row %s (%d -> %d, %d) is present, but no client attempted it", model.DescribeID(t.ID), t.From, t.To, t.Amount)
 			continue
 		case op.Type == history.Fail:
-			b.problem("unexpected", "transfer %d is logged, but its transaction failed: %s", t.ID, b.ctx.Op(op))
+			b.problem("unexpected", "transfer %s is logged, but its transaction failed: %s", model.DescribeID(t.ID), b.ctx.Op(op))
 		}
 		want[t.From] -= t.Amount
 		want[t.To] += t.Amount
@@ -104,11 +72,11 @@ func CheckBank(h history.History, workload string, st BankState) Result {
 		op := attempted[t.ID]
 		switch typ, settled := b.outcome(&op, logged[t.ID], true); {
 		case typ == history.OK && !logged[t.ID] && settled:
-			b.problem("lost", "transfer %d is not logged; its outcome was unknown, but an earlier check saw it logged: %s", t.ID, b.ctx.Op(op))
+			b.problem("lost", "transfer %s is not logged; its outcome was unknown, but an earlier check saw it logged: %s", model.DescribeID(t.ID), b.ctx.Op(op))
 		case typ == history.OK && !logged[t.ID]:
-			b.problem("lost", "transfer %d is not logged, but its transaction was acknowledged: %s", t.ID, b.ctx.Op(op))
+			b.problem("lost", "transfer %s is not logged, but its transaction was acknowledged: %s", model.DescribeID(t.ID), b.ctx.Op(op))
 		case typ == history.Fail && logged[t.ID] && settled:
-			b.problem("unstable", "transfer %d is logged, but an earlier check after a crash found it missing (its outcome was unknown): %s", t.ID, b.ctx.Op(op))
+			b.problem("unstable", "transfer %s is logged, but an earlier check after a crash found it missing (its outcome was unknown): %s", model.DescribeID(t.ID), b.ctx.Op(op))
 		}
 	}
 	var total int64
@@ -136,7 +104,7 @@ func CheckBank(h history.History, workload string, st BankState) Result {
 
 // unloggedTouching names the unknown-outcome transfers touching account id
 // that are not logged: the likely half-applied transactions.
-func (b *builder) unloggedTouching(id int64, xfers []Transfer, attempted map[int64]history.Op, logged map[int64]bool) string {
+func (b *builder) unloggedTouching(id int64, xfers []model.Transfer, attempted map[int64]history.Op, logged map[int64]bool) string {
 	var s []string
 	for _, t := range xfers {
 		if (t.From == id || t.To == id) && !logged[t.ID] && attempted[t.ID].Type != history.Fail {

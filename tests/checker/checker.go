@@ -1,11 +1,3 @@
-// Package checker judges a history against the database state read back
-// after a recovery. Checkers are pure functions of (history, state), so a
-// saved history and state snapshot can be re-checked offline, and each rule
-// can be unit-tested with hand-made inputs.
-//
-// Rules follow Jepsen's set-full checker: an ok'd operation must be
-// visible, a failed one must not, an info (unknown) one may go either way,
-// and nothing may appear that was never attempted.
 package checker
 
 import (
@@ -122,6 +114,24 @@ func (b *builder) outcome(op *history.Op, seen, missingMeansNever bool) (t histo
 		b.resolve(op, false)
 	}
 	return history.Info, false
+}
+
+// lastBeforeReset describes the last of ops (in history order) completed
+// before the last reset: the op a lost count most likely belongs to, since
+// an op acknowledged after the last reset was exposed to no crash.
+func (b *builder) lastBeforeReset(ops []*history.Op) string {
+	if len(ops) == 0 {
+		return "none in the history"
+	}
+	if n := len(b.ctx.crashes); n > 0 {
+		last := b.ctx.crashes[n-1]
+		for i := len(ops) - 1; i >= 0; i-- {
+			if ops[i].Complete != nil && ops[i].Complete.Index < last.Op.Invoke.Index {
+				return fmt.Sprintf("the last acknowledged before reset #%d: %s", last.N, b.ctx.Op(*ops[i]))
+			}
+		}
+	}
+	return "the last: " + b.ctx.Op(*ops[len(ops)-1])
 }
 
 // resolve records that op's unknown outcome was settled by this check.

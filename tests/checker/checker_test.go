@@ -2,10 +2,12 @@ package checker
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // hb builds hand-made histories.
@@ -59,18 +61,18 @@ func expectProblems(t *testing.T, res Result, want map[string]string) {
 
 func setHistory() history.History {
 	b := newHB()
-	b.op(history.SetupProcess, "set", FSetupTable, nil, ok)
-	b.op(1, "set", FAdd, SetValue{K: 1}, ok)
-	b.op(1, "set", FAdd, SetValue{K: 2}, fail)
+	b.op(history.SetupProcess, "set", model.FSetupTable, nil, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 1}, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 2}, fail)
 	b.crash()
-	b.op(2, "set", FAdd, SetValue{K: 3}, info)
-	b.op(2, "set", FAdd, SetValue{K: 4}, info)
-	b.op(1, "set", FAdd, SetValue{K: 5}, ok)
-	b.op(1, "set", FDel, SetValue{K: 5}, ok)
-	b.op(1, "set", FAdd, SetValue{K: 6}, ok)
-	b.op(1, "set", FDel, SetValue{K: 6}, fail)
-	b.op(1, "set", FAdd, SetValue{K: 7}, ok)
-	b.op(1, "set", FDel, SetValue{K: 7}, info)
+	b.op(2, "set", model.FAdd, model.SetValue{K: 3}, info)
+	b.op(2, "set", model.FAdd, model.SetValue{K: 4}, info)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 5}, ok)
+	b.op(1, "set", model.FDel, model.SetValue{K: 5}, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 6}, ok)
+	b.op(1, "set", model.FDel, model.SetValue{K: 6}, fail)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 7}, ok)
+	b.op(1, "set", model.FDel, model.SetValue{K: 7}, info)
 	b.crash()
 	return b.h()
 }
@@ -78,30 +80,30 @@ func setHistory() history.History {
 func TestCheckSet(t *testing.T) {
 	h := setHistory()
 	for _, keys := range [][]int64{{1, 3, 6}, {1, 4, 6, 7}, {1, 6}, {1, 3, 4, 6, 7}} {
-		if res := CheckSet(h, "set", SetState{Keys: keys}); !res.OK() {
+		if res := CheckSet(h, "set", model.SetState{Keys: keys}); !res.OK() {
 			t.Errorf("state %v must pass:\n%s", keys, res.Summary())
 		}
 	}
-	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{6}}), map[string]string{
-		"lost": "key 1 is missing, but its insert was acknowledged: op #2 (client 1, add {\"k\":1}",
+	expectProblems(t, CheckSet(h, "set", model.SetState{Keys: []int64{6}}), map[string]string{
+		"lost": "key 1 (client 0, #1) is missing, but its insert was acknowledged: op #2 (client 1, add {\"k\":1}",
 	})
 	// The message places the op relative to the resets.
-	if res := CheckSet(h, "set", SetState{Keys: []int64{6}}); !strings.Contains(res.Problems[0].Message, "before reset #1") {
+	if res := CheckSet(h, "set", model.SetState{Keys: []int64{6}}); !strings.Contains(res.Problems[0].Message, "before reset #1") {
 		t.Errorf("message does not name the reset after the op: %s", res.Problems[0].Message)
 	}
-	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 6, 99}}), map[string]string{
-		"unexpected": "key 99 is present, but no client ever inserted it",
+	expectProblems(t, CheckSet(h, "set", model.SetState{Keys: []int64{1, 6, 99}}), map[string]string{
+		"unexpected": "key 99 (client 0, #99) is present, but no client ever inserted it",
 	})
-	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 2, 6}}), map[string]string{
-		"unexpected": "key 2 is present, but its insert failed",
+	expectProblems(t, CheckSet(h, "set", model.SetState{Keys: []int64{1, 2, 6}}), map[string]string{
+		"unexpected": "key 2 (client 0, #2) is present, but its insert failed",
 	})
-	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 5, 6}}), map[string]string{
-		"resurrected": "key 5 is present, but its delete was acknowledged",
+	expectProblems(t, CheckSet(h, "set", model.SetState{Keys: []int64{1, 5, 6}}), map[string]string{
+		"resurrected": "key 5 (client 0, #5) is present, but its delete was acknowledged",
 	})
-	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1}}), map[string]string{
-		"lost": "key 6 is missing; its insert was acknowledged",
+	expectProblems(t, CheckSet(h, "set", model.SetState{Keys: []int64{1}}), map[string]string{
+		"lost": "key 6 (client 0, #6) is missing; its insert was acknowledged",
 	})
-	expectProblems(t, CheckSet(h, "set", SetState{Missing: true}), map[string]string{
+	expectProblems(t, CheckSet(h, "set", model.SetState{Missing: true}), map[string]string{
 		"missing-table": "CREATE TABLE was acknowledged",
 		"lost":          "key 1",
 	})
@@ -109,19 +111,19 @@ func TestCheckSet(t *testing.T) {
 
 func TestCheckRegisters(t *testing.T) {
 	b := newHB()
-	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 1}, ok)
-	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 2}, ok)
-	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 3}, info)
-	b.op(1, "reg", FWrite, RegisterValue{ID: 10, V: 4}, fail)
-	b.op(1, "reg", FIncr, RegisterValue{ID: 1}, ok)
-	b.op(1, "reg", FIncr, RegisterValue{ID: 1}, ok)
-	b.op(1, "reg", FIncr, RegisterValue{ID: 1}, info)
-	b.op(2, "reg", FWrite, RegisterValue{ID: 20, V: 1}, info)
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 1}, ok)
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 2}, ok)
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 3}, info)
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 4}, fail)
+	b.op(1, "reg", model.FIncr, model.RegisterValue{ID: 1}, ok)
+	b.op(1, "reg", model.FIncr, model.RegisterValue{ID: 1}, ok)
+	b.op(1, "reg", model.FIncr, model.RegisterValue{ID: 1}, info)
+	b.op(2, "reg", model.FWrite, model.RegisterValue{ID: 20, V: 1}, info)
 	h := b.h()
-	st := func(r10, c1 int64) RegisterState {
-		return RegisterState{Registers: map[int64]int64{10: r10}, Counters: map[int64]int64{1: c1}}
+	st := func(r10, c1 int64) model.RegisterState {
+		return model.RegisterState{Registers: map[int64]int64{10: r10}, Counters: map[int64]int64{1: c1}}
 	}
-	for _, s := range []RegisterState{st(2, 2), st(3, 3), {Registers: map[int64]int64{10: 3, 20: 1}, Counters: map[int64]int64{1: 2}}} {
+	for _, s := range []model.RegisterState{st(2, 2), st(3, 3), {Registers: map[int64]int64{10: 3, 20: 1}, Counters: map[int64]int64{1: 2}}} {
 		if res := CheckRegisters(h, "reg", s); !res.OK() {
 			t.Errorf("state %+v must pass:\n%s", s, res.Summary())
 		}
@@ -131,22 +133,22 @@ func TestCheckRegisters(t *testing.T) {
 	expectProblems(t, CheckRegisters(h, "reg", st(7, 2)), map[string]string{"unexpected": "a value no client wrote"})
 	expectProblems(t, CheckRegisters(h, "reg", st(2, 1)), map[string]string{"lost": "counter 1 reads 1, but 2 increments were acknowledged"})
 	expectProblems(t, CheckRegisters(h, "reg", st(2, 4)), map[string]string{"unexpected": "counter 1 reads 4"})
-	expectProblems(t, CheckRegisters(h, "reg", RegisterState{Counters: map[int64]int64{1: 2}}), map[string]string{"lost": "register 10 is missing"})
+	expectProblems(t, CheckRegisters(h, "reg", model.RegisterState{Counters: map[int64]int64{1: 2}}), map[string]string{"lost": "register 10 is missing"})
 }
 
 func TestCheckBank(t *testing.T) {
 	b := newHB()
-	b.op(history.SetupProcess, "bank", FSetupAccounts, BankSetup{Accounts: 3, Initial: 100}, ok)
-	b.op(1, "bank", FTransfer, Transfer{ID: 1, From: 0, To: 1, Amount: 10}, ok)
-	b.op(2, "bank", FTransfer, Transfer{ID: 2, From: 1, To: 2, Amount: 5}, info)
-	b.op(1, "bank", FTransfer, Transfer{ID: 3, From: 2, To: 0, Amount: 7}, fail)
+	b.op(history.SetupProcess, "bank", model.FSetupAccounts, model.BankSetup{Accounts: 3, Initial: 100}, ok)
+	b.op(1, "bank", model.FTransfer, model.Transfer{ID: 1, From: 0, To: 1, Amount: 10}, ok)
+	b.op(2, "bank", model.FTransfer, model.Transfer{ID: 2, From: 1, To: 2, Amount: 5}, info)
+	b.op(1, "bank", model.FTransfer, model.Transfer{ID: 3, From: 2, To: 0, Amount: 7}, fail)
 	h := b.h()
-	t1 := Transfer{ID: 1, From: 0, To: 1, Amount: 10}
-	t2 := Transfer{ID: 2, From: 1, To: 2, Amount: 5}
-	t3 := Transfer{ID: 3, From: 2, To: 0, Amount: 7}
-	pass := []BankState{
-		{Balances: map[int64]int64{0: 90, 1: 110, 2: 100}, Log: []Transfer{t1}},
-		{Balances: map[int64]int64{0: 90, 1: 105, 2: 105}, Log: []Transfer{t1, t2}},
+	t1 := model.Transfer{ID: 1, From: 0, To: 1, Amount: 10}
+	t2 := model.Transfer{ID: 2, From: 1, To: 2, Amount: 5}
+	t3 := model.Transfer{ID: 3, From: 2, To: 0, Amount: 7}
+	pass := []model.BankState{
+		{Balances: map[int64]int64{0: 90, 1: 110, 2: 100}, Log: []model.Transfer{t1}},
+		{Balances: map[int64]int64{0: 90, 1: 105, 2: 105}, Log: []model.Transfer{t1, t2}},
 	}
 	for _, s := range pass {
 		if res := CheckBank(h, "bank", s); !res.OK() {
@@ -154,36 +156,36 @@ func TestCheckBank(t *testing.T) {
 		}
 	}
 	// Transfer 2's balance changes are visible without its log row.
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 90, 1: 105, 2: 105}, Log: []Transfer{t1}}), map[string]string{
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 90, 1: 105, 2: 105}, Log: []model.Transfer{t1}}), map[string]string{
 		"half-applied": "unlogged transfers touching it: op #4 (client 2, transfer",
 	})
 	// Only the debit of transfer 1 survived.
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 90, 1: 100, 2: 100}, Log: []Transfer{t1}}), map[string]string{
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 90, 1: 100, 2: 100}, Log: []model.Transfer{t1}}), map[string]string{
 		"half-applied": "total balance is 290",
 	})
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 100, 1: 100, 2: 100}}), map[string]string{
-		"lost": "transfer 1 is not logged, but its transaction was acknowledged",
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 100, 1: 100, 2: 100}}), map[string]string{
+		"lost": "transfer 1 (client 0, #1) is not logged, but its transaction was acknowledged",
 	})
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 97, 1: 110, 2: 93}, Log: []Transfer{t1, t3}}), map[string]string{
-		"unexpected": "transfer 3 is logged, but its transaction failed",
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 97, 1: 110, 2: 93}, Log: []model.Transfer{t1, t3}}), map[string]string{
+		"unexpected": "transfer 3 (client 0, #3) is logged, but its transaction failed",
 	})
 }
 
-func table(step int) *ObjState { return Lifecycles[KindTable][step].Expect }
+func table(step int) *model.ObjState { return model.Lifecycles[model.KindTable][step].Expect }
 
 func TestCheckDDL(t *testing.T) {
 	b := newHB()
 	for step := 0; step <= 2; step++ { // CREATE, INSERT, ADD COLUMN
-		b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t0", Kind: KindTable, Step: step}, ok)
+		b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t0", Kind: model.KindTable, Step: step}, ok)
 	}
-	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t1", Kind: KindTable, Step: 0}, ok)
-	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t1", Kind: KindTable, Step: 1}, ok)
-	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t1", Kind: KindTable, Step: 2}, info)
-	b.op(0, "ddl", FDDL, DDLValue{Obj: "ddl_t2", Kind: KindTable, Step: 0}, fail)
-	b.op(0, "ddl", FDDL, DDLValue{Obj: "d3", Kind: KindDatabase, Step: 0}, ok)
+	b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t1", Kind: model.KindTable, Step: 0}, ok)
+	b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t1", Kind: model.KindTable, Step: 1}, ok)
+	b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t1", Kind: model.KindTable, Step: 2}, info)
+	b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t2", Kind: model.KindTable, Step: 0}, fail)
+	b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "d3", Kind: model.KindDatabase, Step: 0}, ok)
 	h := b.h()
-	state := func(objs map[string]*ObjState) DDLState {
-		st := DDLState{Objects: map[string]ObjState{}}
+	state := func(objs map[string]*model.ObjState) model.DDLState {
+		st := model.DDLState{Objects: map[string]model.ObjState{}}
 		for k, v := range objs {
 			if v != nil {
 				st.Objects[k] = *v
@@ -191,43 +193,43 @@ func TestCheckDDL(t *testing.T) {
 		}
 		return st
 	}
-	db := &ObjState{Kind: KindDatabase}
-	for _, t1 := range []*ObjState{table(1), table(2)} { // unknown ADD COLUMN: either
-		if res := CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(2), "ddl_t1": t1, "d3": db})); !res.OK() {
+	db := &model.ObjState{Kind: model.KindDatabase}
+	for _, t1 := range []*model.ObjState{table(1), table(2)} { // unknown ADD COLUMN: either
+		if res := CheckDDL(h, "ddl", state(map[string]*model.ObjState{"ddl_t0": table(2), "ddl_t1": t1, "d3": db})); !res.OK() {
 			t.Errorf("must pass:\n%s", res.Summary())
 		}
 	}
-	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t1": table(1), "d3": db})), map[string]string{
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*model.ObjState{"ddl_t1": table(1), "d3": db})), map[string]string{
 		"lost": "table ddl_t0 is absent, but the acknowledged DDL leaves it present with columns [id a b]",
 	})
 	// The acknowledged ADD COLUMN is missing.
-	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(1), "ddl_t1": table(1), "d3": db})), map[string]string{
-		"schema": "last acknowledged step 2 \"ALTER TABLE %s ADD COLUMN b",
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*model.ObjState{"ddl_t0": table(1), "ddl_t1": table(1), "d3": db})), map[string]string{
+		"lost": "it is as step 1 left it, so the acknowledged step 2 \"ALTER TABLE %s ADD COLUMN b INT NOT NULL DEFAULT 7\" was lost: op #4 ",
 	})
 	// Column added but its default not applied to existing rows.
 	half := *table(2)
 	half.SumB = 0
-	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": &half, "ddl_t1": table(1), "d3": db})), map[string]string{
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*model.ObjState{"ddl_t0": &half, "ddl_t1": table(1), "d3": db})), map[string]string{
 		"schema": "sum b=0",
 	})
 	// A failed CREATE TABLE must not exist; a never-created object neither.
-	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(2), "ddl_t1": table(1), "d3": db, "ddl_t2": table(0), "ddl_t9": table(0)})), map[string]string{
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*model.ObjState{"ddl_t0": table(2), "ddl_t1": table(1), "d3": db, "ddl_t2": table(0), "ddl_t9": table(0)})), map[string]string{
 		"schema":     "table ddl_t2 is present",
 		"unexpected": "table ddl_t9 exists",
 	})
-	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*ObjState{"ddl_t0": table(2), "ddl_t1": table(1)})), map[string]string{
+	expectProblems(t, CheckDDL(h, "ddl", state(map[string]*model.ObjState{"ddl_t0": table(2), "ddl_t1": table(1)})), map[string]string{
 		"lost": "database d3 is absent",
 	})
 }
 
 func TestCheckGC(t *testing.T) {
 	b := newHB()
-	b.op(0, "gc", FGC, nil, ok)
-	b.op(0, "gc", FGC, nil, info)
+	b.op(0, "gc", model.FGC, nil, ok)
+	b.op(0, "gc", model.FGC, nil, info)
 	if res := CheckGC(b.h(), "gc"); !res.OK() || res.Stats["gc-ok"] != 1 {
 		t.Fatalf("%s", res.Summary())
 	}
-	b.op(0, "gc", FGC, nil, fail)
+	b.op(0, "gc", model.FGC, nil, fail)
 	expectProblems(t, CheckGC(b.h(), "gc"), map[string]string{"gc-error": "GC failed"})
 }
 
@@ -246,11 +248,11 @@ func TestAckedWritesCountsOnlyAcknowledgedWrites(t *testing.T) {
 // crash that ended it must never appear.
 func TestCheckSetHoldsObservationsOfUnknownOutcomes(t *testing.T) {
 	b := newHB()
-	b.op(history.SetupProcess, "set", FSetupTable, nil, ok)
-	b.op(1, "set", FAdd, SetValue{K: 1}, info) // cut by crash 1
-	b.op(2, "set", FAdd, SetValue{K: 2}, info) // cut by crash 1
+	b.op(history.SetupProcess, "set", model.FSetupTable, nil, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 1}, info) // cut by crash 1
+	b.op(2, "set", model.FAdd, model.SetValue{K: 2}, info) // cut by crash 1
 	b.crash()
-	first := CheckSet(b.h(), "set", SetState{Keys: []int64{1}})
+	first := CheckSet(b.h(), "set", model.SetState{Keys: []int64{1}})
 	expectProblems(t, first, nil)
 	// Invoke indexes: setup 0 (ok 1), key 1's insert 2 (info 3), key 2's 4.
 	if len(first.Resolved) != 2 || !first.Resolved[2] || first.Resolved[4] {
@@ -261,24 +263,24 @@ func TestCheckSetHoldsObservationsOfUnknownOutcomes(t *testing.T) {
 	h := b.h()
 
 	// The same state again: fine, and nothing new to resolve.
-	again := CheckSet(h, "set", SetState{Keys: []int64{1}})
+	again := CheckSet(h, "set", model.SetState{Keys: []int64{1}})
 	expectProblems(t, again, nil)
 	if len(again.Resolved) != 0 {
 		t.Errorf("resolved again: %v", again.Resolved)
 	}
 	// Key 1, once seen, lost after the next crash.
-	expectProblems(t, CheckSet(h, "set", SetState{}), map[string]string{"lost": "key 1 is missing"})
+	expectProblems(t, CheckSet(h, "set", model.SetState{}), map[string]string{"lost": "key 1 (client 0, #1) is missing"})
 	// Key 2, missing after the crash that cut its insert, appears later.
-	expectProblems(t, CheckSet(h, "set", SetState{Keys: []int64{1, 2}}), map[string]string{"unstable": "key 2 is present"})
+	expectProblems(t, CheckSet(h, "set", model.SetState{Keys: []int64{1, 2}}), map[string]string{"unstable": "key 2 (client 0, #2) is present"})
 }
 
 func TestCheckRegistersHoldsObservedValues(t *testing.T) {
 	b := newHB()
-	b.op(history.SetupProcess, "register", FSetupTable, nil, ok)
-	b.op(1, "register", FWrite, RegisterValue{ID: 1, V: 1}, ok)
-	b.op(1, "register", FWrite, RegisterValue{ID: 1, V: 2}, info) // cut by the crash
+	b.op(history.SetupProcess, "register", model.FSetupTable, nil, ok)
+	b.op(1, "register", model.FWrite, model.RegisterValue{ID: 1, V: 1}, ok)
+	b.op(1, "register", model.FWrite, model.RegisterValue{ID: 1, V: 2}, info) // cut by the crash
 	b.crash()
-	first := CheckRegisters(b.h(), "register", RegisterState{Registers: map[int64]int64{1: 2}})
+	first := CheckRegisters(b.h(), "register", model.RegisterState{Registers: map[int64]int64{1: 2}})
 	expectProblems(t, first, nil)
 	if len(first.Resolved) != 1 {
 		t.Fatalf("resolved = %v; want the info write of 2", first.Resolved)
@@ -286,20 +288,20 @@ func TestCheckRegistersHoldsObservedValues(t *testing.T) {
 	b.rec.Log(history.CheckerProcess, "register", history.FResolve, first.Resolved)
 	b.crash()
 	h := b.h()
-	expectProblems(t, CheckRegisters(h, "register", RegisterState{Registers: map[int64]int64{1: 2}}), nil)
-	expectProblems(t, CheckRegisters(h, "register", RegisterState{Registers: map[int64]int64{1: 1}}),
+	expectProblems(t, CheckRegisters(h, "register", model.RegisterState{Registers: map[int64]int64{1: 2}}), nil)
+	expectProblems(t, CheckRegisters(h, "register", model.RegisterState{Registers: map[int64]int64{1: 1}}),
 		map[string]string{"backwards": "which an earlier check read back"})
 }
 
 func TestCheckBankHoldsObservedTransfers(t *testing.T) {
 	b := newHB()
-	b.op(history.SetupProcess, "bank", FSetupAccounts, BankSetup{Accounts: 2, Initial: 100}, ok)
-	t1 := Transfer{ID: 1, From: 0, To: 1, Amount: 10}
-	t2 := Transfer{ID: 2, From: 1, To: 0, Amount: 3}
-	b.op(1, "bank", FTransfer, t1, info) // both cut by the crash
-	b.op(2, "bank", FTransfer, t2, info)
+	b.op(history.SetupProcess, "bank", model.FSetupAccounts, model.BankSetup{Accounts: 2, Initial: 100}, ok)
+	t1 := model.Transfer{ID: 1, From: 0, To: 1, Amount: 10}
+	t2 := model.Transfer{ID: 2, From: 1, To: 0, Amount: 3}
+	b.op(1, "bank", model.FTransfer, t1, info) // both cut by the crash
+	b.op(2, "bank", model.FTransfer, t2, info)
 	b.crash()
-	first := CheckBank(b.h(), "bank", BankState{Balances: map[int64]int64{0: 90, 1: 110}, Log: []Transfer{t1}})
+	first := CheckBank(b.h(), "bank", model.BankState{Balances: map[int64]int64{0: 90, 1: 110}, Log: []model.Transfer{t1}})
 	expectProblems(t, first, nil)
 	if len(first.Resolved) != 2 {
 		t.Fatalf("resolved = %v; want transfer 1 took effect, transfer 2 did not", first.Resolved)
@@ -307,9 +309,81 @@ func TestCheckBankHoldsObservedTransfers(t *testing.T) {
 	b.rec.Log(history.CheckerProcess, "bank", history.FResolve, first.Resolved)
 	b.crash()
 	h := b.h()
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 90, 1: 110}, Log: []Transfer{t1}}), nil)
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 100, 1: 100}}),
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 90, 1: 110}, Log: []model.Transfer{t1}}), nil)
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 100, 1: 100}}),
 		map[string]string{"lost": "an earlier check saw it logged"})
-	expectProblems(t, CheckBank(h, "bank", BankState{Balances: map[int64]int64{0: 93, 1: 107}, Log: []Transfer{t1, t2}}),
-		map[string]string{"unstable": "transfer 2 is logged"})
+	expectProblems(t, CheckBank(h, "bank", model.BankState{Balances: map[int64]int64{0: 93, 1: 107}, Log: []model.Transfer{t1, t2}}),
+		map[string]string{"unstable": "transfer 2 (client 0, #2) is logged"})
+}
+
+// Ids encode the client that made them; messages say which.
+func TestMessagesNameTheClientOfAnID(t *testing.T) {
+	b := newHB()
+	b.op(history.SetupProcess, "set", model.FSetupTable, nil, ok)
+	k := model.ClientID(3, 7)
+	b.op(3, "set", model.FAdd, model.SetValue{K: k}, ok)
+	b.crash()
+	expectProblems(t, CheckSet(b.h(), "set", model.SetState{}), map[string]string{
+		"lost": fmt.Sprintf("key %d (client 3, #7) is missing", k),
+	})
+}
+
+// A lost count names the last increment acknowledged before the reset,
+// not one acknowledged after it; a register that went backwards names the
+// first acknowledged value it lacks.
+func TestMessagesPointAtTheDecidingOp(t *testing.T) {
+	b := newHB()
+	b.op(1, "reg", model.FIncr, model.RegisterValue{ID: 1}, ok)         // op #0
+	b.op(1, "reg", model.FIncr, model.RegisterValue{ID: 1}, ok)         // op #2
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 1}, ok) // op #4
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 2}, ok) // op #6
+	b.op(1, "reg", model.FWrite, model.RegisterValue{ID: 10, V: 3}, ok) // op #8
+	b.crash()                                                           // #10, #11
+	b.op(1, "reg", model.FIncr, model.RegisterValue{ID: 1}, ok)         // op #12
+	h := b.h()
+	res := CheckRegisters(h, "reg", model.RegisterState{Registers: map[int64]int64{10: 1}, Counters: map[int64]int64{1: 1}})
+	expectProblems(t, res, map[string]string{
+		"lost":      "the last acknowledged before reset #1: op #2 ",
+		"backwards": "older than the acknowledged value 2: op #6 ",
+	})
+}
+
+func TestEveryWorkloadHasAChecker(t *testing.T) {
+	for _, name := range model.Workloads {
+		if _, err := For(name); err != nil {
+			t.Errorf("workload %s: %v", name, err)
+		}
+	}
+	if len(checkers) != len(model.Workloads) {
+		t.Errorf("%d checkers for %d workloads", len(checkers), len(model.Workloads))
+	}
+	if res := Check(nil, "nope", nil); res.OK() || !strings.Contains(res.Problems[0].Message, "known: set, register") {
+		t.Errorf("unknown workload: %s", res.Summary())
+	}
+}
+
+// A lost DDL step is named as such when no later step of the object was in
+// flight (the MariaDB CREATE INDEX finding); with the next step in flight,
+// "index gone" is also what an applied DROP INDEX leaves, so it passes.
+func TestCheckDDLNamesTheLostStep(t *testing.T) {
+	run := func(lastOK int, next history.Type) history.History {
+		b := newHB()
+		for step := 0; step <= lastOK; step++ {
+			b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t0", Kind: model.KindTable, Step: step}, ok)
+		}
+		if next != "" {
+			b.op(0, "ddl", model.FDDL, model.DDLValue{Obj: "ddl_t0", Kind: model.KindTable, Step: lastOK + 1}, next)
+		}
+		b.crash()
+		return b.h()
+	}
+	noIndex := model.DDLState{Objects: map[string]model.ObjState{"ddl_t0": *table(2)}}
+	expectProblems(t, CheckDDL(run(3, ""), "ddl", noIndex), map[string]string{
+		"lost": "so the acknowledged step 3 \"CREATE INDEX ix_a ON %s (a)\" was lost: op #6 ",
+	})
+	dropInFlight := model.DDLState{Objects: map[string]model.ObjState{"ddl_t0": *table(5)}}
+	expectProblems(t, CheckDDL(run(4, info), "ddl", dropInFlight), nil)
+	expectProblems(t, CheckDDL(run(1, ""), "ddl", model.DDLState{}), map[string]string{
+		"lost": "table ddl_t0 is absent, but the acknowledged DDL leaves it present with columns [id a], indexes [], 3 rows (sum a=60, sum b=0); it is as before its first step, so the acknowledged step 0",
+	})
 }

@@ -2,10 +2,8 @@ package checker
 
 import (
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
-
-// FGC is the function name of a GC op.
-const FGC = "gc"
 
 // CheckGC counts GC runs. GC's own correctness shows in the other
 // workloads' checks (lost rows after a crash inside GC); here a GC the
@@ -14,7 +12,7 @@ const FGC = "gc"
 func CheckGC(h history.History, workload string) Result {
 	b := newBuilder(workload, h)
 	for _, op := range h.OpsOf(workload) {
-		if op.F != FGC {
+		if op.F != model.FGC {
 			continue
 		}
 		b.res.Stats["gc-"+string(op.Type)]++

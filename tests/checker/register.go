@@ -1,27 +1,10 @@
 package checker
 
 import (
+	"math"
+
 	"github.com/crashrig/crashrig/tests/history"
-)
-
-// RegisterValue is the value of a "write" (ID := V) or "incr" (counter ID
-// += 1) op.
-type RegisterValue struct {
-	ID int64 `json:"id"`
-	V  int64 `json:"v,omitempty"`
-}
-
-// RegisterState is the register and counter tables read back.
-type RegisterState struct {
-	Missing   bool            `json:"missing,omitempty"`
-	Registers map[int64]int64 `json:"registers"`
-	Counters  map[int64]int64 `json:"counters"`
-}
-
-// Register function names.
-const (
-	FWrite = "write"
-	FIncr  = "incr"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // CheckRegisters checks registers and counters.
@@ -33,54 +16,60 @@ const (
 //
 // A counter is incremented by 1 per op: its value must lie between the
 // number of ok'd increments and that plus the number of unknown ones.
-func CheckRegisters(h history.History, workload string, st RegisterState) Result {
+func CheckRegisters(h history.History, workload string, st model.RegisterState) Result {
 	b := newBuilder(workload, h)
-	ops, vals, err := opsOf[RegisterValue](h, workload)
+	ops, vals, err := opsOf[model.RegisterValue](h, workload)
 	if err != nil {
 		b.problem("history", "%v", err)
 		return b.res
 	}
-	if setup, ok := setupOp(ops, FSetupTable); ok && setup.Type == history.OK && st.Missing {
+	if setup, ok := setupOp(ops, model.FSetupTable); ok && setup.Type == history.OK && st.Missing {
 		b.problem("missing-table", "the register/counter tables are gone, but their CREATE TABLE was acknowledged: %s", b.ctx.Op(setup))
 	}
 	type reg struct {
 		lastOK   *history.Op
 		lastOKV  int64
-		observed bool                  // lastOK is an info write an earlier check saw
+		observed bool // lastOK is an info write an earlier check saw
+		// acked: writes the database is held to (ok, or info an earlier
+		// check read back), by value.
+		acked    map[int64]*history.Op
 		possible map[int64]*history.Op // ok or info writes by value
 		failed   map[int64]*history.Op
 	}
 	type ctr struct {
 		ok, info int64
-		lastOK   *history.Op
+		acked    []*history.Op
 	}
 	regs := map[int64]*reg{}
 	ctrs := map[int64]*ctr{}
 	for i := range ops {
 		op, v := &ops[i], vals[i]
 		switch op.F {
-		case FWrite:
+		case model.FWrite:
 			b.res.Stats["write-"+string(op.Type)]++
 			r := regs[v.ID]
 			if r == nil {
-				r = &reg{possible: map[int64]*history.Op{}, failed: map[int64]*history.Op{}}
+				r = &reg{acked: map[int64]*history.Op{}, possible: map[int64]*history.Op{}, failed: map[int64]*history.Op{}}
 				regs[v.ID] = r
 			}
 			switch op.Type {
 			case history.OK:
-				r.possible[v.V] = op
+				r.possible[v.V], r.acked[v.V] = op, op
 				if r.lastOK == nil || v.V > r.lastOKV {
 					r.lastOK, r.lastOKV, r.observed = op, v.V, false
 				}
 			case history.Info:
 				r.possible[v.V] = op
+				if b.resolved[op.Invoke.Index] {
+					r.acked[v.V] = op
+				}
 				if b.resolved[op.Invoke.Index] && (r.lastOK == nil || v.V > r.lastOKV) {
 					r.lastOK, r.lastOKV, r.observed = op, v.V, true
 				}
 			case history.Fail:
 				r.failed[v.V] = op
 			}
-		case FIncr:
+		case model.FIncr:
 			b.res.Stats["incr-"+string(op.Type)]++
 			c := ctrs[v.ID]
 			if c == nil {
@@ -90,7 +79,7 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 			switch op.Type {
 			case history.OK:
 				c.ok++
-				c.lastOK = op
+				c.acked = append(c.acked, op)
 			case history.Info:
 				c.info++
 			}
@@ -101,12 +90,17 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 		got, in := st.Registers[id]
 		switch {
 		case !in && r.lastOK != nil:
-			b.problem("lost", "register %d is missing, but value %d was acknowledged: %s", id, r.lastOKV, b.ctx.Op(*r.lastOK))
+			v, op := lowestAbove(r.acked, math.MinInt64)
+			b.problem("lost", "register %d is missing, but value %d was acknowledged: %s", id, v, b.ctx.Op(*op))
 		case !in:
-		case r.lastOK != nil && got < r.lastOKV && r.observed:
-			b.problem("backwards", "register %d reads %d, older than value %d, which an earlier check read back (its write's outcome was unknown): %s", id, got, r.lastOKV, b.ctx.Op(*r.lastOK))
 		case r.lastOK != nil && got < r.lastOKV:
-			b.problem("backwards", "register %d reads %d, older than the acknowledged value %d: %s", id, got, r.lastOKV, b.ctx.Op(*r.lastOK))
+			// The first acknowledged value the register lacks decides.
+			v, op := lowestAbove(r.acked, got)
+			if op.Type == history.Info {
+				b.problem("backwards", "register %d reads %d, older than value %d, which an earlier check read back (its write's outcome was unknown): %s", id, got, v, b.ctx.Op(*op))
+			} else {
+				b.problem("backwards", "register %d reads %d, older than the acknowledged value %d: %s", id, got, v, b.ctx.Op(*op))
+			}
 		case r.possible[got] == nil && r.failed[got] != nil:
 			b.problem("unexpected", "register %d reads %d, written only by a failed op: %s", id, got, b.ctx.Op(*r.failed[got]))
 		case r.possible[got] == nil:
@@ -125,12 +119,7 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 		got := st.Counters[id]
 		switch {
 		case got < c.ok:
-			msg := "counter %d reads %d, but %d increments were acknowledged"
-			if c.lastOK != nil {
-				b.problem("lost", msg+"; the last: %s", id, got, c.ok, b.ctx.Op(*c.lastOK))
-			} else {
-				b.problem("lost", msg, id, got, c.ok)
-			}
+			b.problem("lost", "counter %d reads %d, but %d increments were acknowledged; %s", id, got, c.ok, b.lastBeforeReset(c.acked))
 		case got > c.ok+c.info:
 			b.problem("unexpected", "counter %d reads %d, more than the %d acknowledged + %d unknown increments", id, got, c.ok, c.info)
 		}
@@ -141,4 +130,15 @@ func CheckRegisters(h history.History, workload string, st RegisterState) Result
 		}
 	}
 	return b.res
+}
+
+// lowestAbove returns the smallest value above v in ops, and its op.
+func lowestAbove(ops map[int64]*history.Op, v int64) (int64, *history.Op) {
+	best, found := int64(0), false
+	for w := range ops {
+		if w > v && (!found || w < best) {
+			best, found = w, true
+		}
+	}
+	return best, ops[best]
 }

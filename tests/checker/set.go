@@ -4,26 +4,7 @@ import (
 	"sort"
 
 	"github.com/crashrig/crashrig/tests/history"
-)
-
-// SetValue is the value of a set workload op ("add" inserts key K, "del"
-// deletes it).
-type SetValue struct {
-	K int64 `json:"k"`
-}
-
-// SetState is the set table read back from the server.
-type SetState struct {
-	// Missing: the table itself does not exist.
-	Missing bool    `json:"missing,omitempty"`
-	Keys    []int64 `json:"keys"`
-}
-
-// Set function names.
-const (
-	FSetupTable = "create-table"
-	FAdd        = "add"
-	FDel        = "del"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // CheckSet checks unique-key inserts and deletes:
@@ -34,9 +15,9 @@ const (
 //   - what was observed stays: an add with unknown outcome (info) that an
 //     earlier check saw present counts as ok'd, and one that an earlier
 //     check saw missing after the crash that ended it counts as failed.
-func CheckSet(h history.History, workload string, st SetState) Result {
+func CheckSet(h history.History, workload string, st model.SetState) Result {
 	b := newBuilder(workload, h)
-	ops, vals, err := opsOf[SetValue](h, workload)
+	ops, vals, err := opsOf[model.SetValue](h, workload)
 	if err != nil {
 		b.problem("history", "%v", err)
 		return b.res
@@ -45,7 +26,7 @@ func CheckSet(h history.History, workload string, st SetState) Result {
 	keys := map[int64]*keyOps{}
 	for i := range ops {
 		op := &ops[i]
-		if op.F != FAdd && op.F != FDel {
+		if op.F != model.FAdd && op.F != model.FDel {
 			continue
 		}
 		b.res.Stats[op.F+"-"+string(op.Type)]++
@@ -54,13 +35,13 @@ func CheckSet(h history.History, workload string, st SetState) Result {
 			k = &keyOps{}
 			keys[vals[i].K] = k
 		}
-		if op.F == FAdd {
+		if op.F == model.FAdd {
 			k.add = op
 		} else {
 			k.del = op
 		}
 	}
-	if setup, ok := setupOp(ops, FSetupTable); ok && setup.Type == history.OK && st.Missing {
+	if setup, ok := setupOp(ops, model.FSetupTable); ok && setup.Type == history.OK && st.Missing {
 		b.problem("missing-table", "the set table is gone, but its CREATE TABLE was acknowledged: %s", b.ctx.Op(setup))
 	}
 	present := make(map[int64]bool, len(st.Keys))
@@ -79,24 +60,24 @@ func CheckSet(h history.History, workload string, st SetState) Result {
 		addType, settled := b.outcome(ko.add, in, ko.del == nil)
 		switch {
 		case addType == history.Fail && in && settled:
-			b.problem("unstable", "key %d is present, but an earlier check after a crash found it missing (its insert's outcome was unknown): %s", k, b.ctx.Op(*ko.add))
+			b.problem("unstable", "key %s is present, but an earlier check after a crash found it missing (its insert's outcome was unknown): %s", model.DescribeID(k), b.ctx.Op(*ko.add))
 		case addType == history.Fail && in:
-			b.problem("unexpected", "key %d is present, but its insert failed: %s", k, b.ctx.Op(*ko.add))
+			b.problem("unexpected", "key %s is present, but its insert failed: %s", model.DescribeID(k), b.ctx.Op(*ko.add))
 		case addType != history.OK:
 			// Unknown insert: either outcome (and its delete) is fine.
 		case ko.del == nil && !in && settled:
-			b.problem("lost", "key %d is missing; its insert's outcome was unknown, but an earlier check saw the key present: %s", k, b.ctx.Op(*ko.add))
+			b.problem("lost", "key %s is missing; its insert's outcome was unknown, but an earlier check saw the key present: %s", model.DescribeID(k), b.ctx.Op(*ko.add))
 		case ko.del == nil && !in:
-			b.problem("lost", "key %d is missing, but its insert was acknowledged: %s", k, b.ctx.Op(*ko.add))
+			b.problem("lost", "key %s is missing, but its insert was acknowledged: %s", model.DescribeID(k), b.ctx.Op(*ko.add))
 		case ko.del == nil:
 		case ko.del.Type == history.OK && in:
-			b.problem("resurrected", "key %d is present, but its delete was acknowledged: %s (insert: %s)", k, b.ctx.Op(*ko.del), b.ctx.Op(*ko.add))
+			b.problem("resurrected", "key %s is present, but its delete was acknowledged: %s (insert: %s)", model.DescribeID(k), b.ctx.Op(*ko.del), b.ctx.Op(*ko.add))
 		case ko.del.Type == history.Fail && !in:
-			b.problem("lost", "key %d is missing; its insert was acknowledged (%s) and its delete failed (%s)", k, b.ctx.Op(*ko.add), b.ctx.Op(*ko.del))
+			b.problem("lost", "key %s is missing; its insert was acknowledged (%s) and its delete failed (%s)", model.DescribeID(k), b.ctx.Op(*ko.add), b.ctx.Op(*ko.del))
 		}
 	}
 	for _, k := range sortedKeys(present) {
-		b.problem("unexpected", "key %d is present, but no client ever inserted it", k)
+		b.problem("unexpected", "key %s is present, but no client ever inserted it", model.DescribeID(k))
 	}
 	return b.res
 }

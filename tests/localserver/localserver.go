@@ -1,15 +1,8 @@
-// Package localserver is the process-level crash backend: it runs
-// cmd/crashrig-sqlserver as a child process on 127.0.0.1 with a temp data
-// directory, and crashes it with kill -9 followed by a restart. A process
-// kill keeps the page cache, so it can only expose bugs that do not depend
-// on losing unsynced data (see database/README.md); it exists to test the
-// crash machinery itself without VMs.
 package localserver
 
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,14 +10,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/database/chunk"
+	"github.com/crashrig/crashrig/database/fsys"
+	"github.com/crashrig/crashrig/database/journal"
+	"github.com/crashrig/crashrig/database/manifest"
 	"github.com/crashrig/crashrig/tests/harness"
-	"github.com/crashrig/crashrig/tests/workload"
+	"github.com/crashrig/crashrig/tests/model"
+	"github.com/crashrig/crashrig/tests/report"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
@@ -80,7 +77,7 @@ type Backend struct {
 // Start implements harness.Backend. Filesystem configs cannot be applied
 // to the host's filesystem; they are logged and ignored.
 func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instance, error) {
-	if spec.Flavor != workload.Bundled {
+	if spec.Flavor != model.Bundled {
 		return nil, fmt.Errorf("local backend runs only the bundled server, not %q", spec.Flavor)
 	}
 	if b.Logf != nil && spec.FS.Name != "" {
@@ -220,8 +217,8 @@ func (s *Server) kill() {
 
 // Crash implements harness.Nemesis: kill -9, maybe tear the journal tail,
 // restart, wait until ready.
-func (s *Server) Crash(ctx context.Context) (harness.CrashReport, error) {
-	cr := harness.CrashReport{Requested: time.Now()}
+func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
+	cr := report.CrashReport{Requested: time.Now()}
 	s.kill()
 	cr.Down = time.Since(cr.Requested)
 	if s.opts.TearTail > 0 && s.rng.Float64() < s.opts.TearTail {
@@ -237,29 +234,17 @@ func (s *Server) Crash(ctx context.Context) (harness.CrashReport, error) {
 }
 
 // tearTail appends a root record whose header made it to disk but whose
-// body did not (a random-length prefix of zeros), as a torn write of an
+// body did not (a random-length prefix of it), as a torn write of an
 // unacknowledged commit would leave.
 func (s *Server) tearTail() (int, error) {
-	man, err := os.ReadFile(filepath.Join(s.dataDir, "MANIFEST"))
+	man, err := manifest.Read(fsys.OS{}, filepath.Join(s.dataDir, manifest.FileName))
 	if err != nil {
 		return 0, err
 	}
-	var journal string
-	for _, line := range strings.Split(string(man), "\n") {
-		if v, ok := strings.CutPrefix(line, "journal="); ok {
-			journal = v
-		}
-	}
-	if journal == "" {
-		return 0, errors.New("no journal= line in MANIFEST")
-	}
-	const rootBody = 40 // 32-byte hash + uint64 sequence
-	rec := make([]byte, 9, 9+rootBody)
-	binary.LittleEndian.PutUint32(rec[0:], rootBody)
-	binary.LittleEndian.PutUint32(rec[4:], s.rng.Uint32()) // the CRC never written correctly
-	rec[8] = 2                                             // root record
-	rec = append(rec, make([]byte, s.rng.IntN(rootBody))...)
-	f, err := os.OpenFile(filepath.Join(s.dataDir, journal), os.O_WRONLY|os.O_APPEND, 0)
+	var root chunk.Hash // zero hash and sequence: what a zero-filled tail reads as
+	rec := journal.AppendRecord(nil, journal.KindRoot, journal.RootBody(root, 0))
+	rec = rec[:journal.RecordHeaderSize+s.rng.IntN(journal.RootBodySize)]
+	f, err := os.OpenFile(filepath.Join(s.dataDir, man.Journal), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return 0, err
 	}

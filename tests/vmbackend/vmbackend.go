@@ -1,7 +1,3 @@
-// Package vmbackend runs the crash suites' servers in QEMU VMs through the
-// control plane: one VM per run, the server provisioned on the VM's data
-// disk with the run's filesystem config, and QMP system_reset as the
-// nemesis (a power cut: everything not yet on the virtual disk is lost).
 package vmbackend
 
 import (
@@ -21,7 +17,8 @@ import (
 	"github.com/crashrig/crashrig/controlplane"
 	"github.com/crashrig/crashrig/controlplane/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
-	"github.com/crashrig/crashrig/tests/workload"
+	"github.com/crashrig/crashrig/tests/model"
+	"github.com/crashrig/crashrig/tests/report"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
@@ -45,9 +42,9 @@ type Backend struct {
 
 // errorLogPatterns are server log lines that fail a run as soon as the agent
 // reports them.
-var errorLogPatterns = map[workload.Flavor][]string{
-	workload.Bundled: {`FATAL:|^panic: |fatal error: `},
-	workload.MariaDB: {`\[ERROR\]`},
+var errorLogPatterns = map[model.Flavor][]string{
+	model.Bundled: {`FATAL:|^panic: |fatal error: `},
+	model.MariaDB: {`\[ERROR\]`},
 }
 
 // Start boots a VM, provisions the server on its data disk and waits until
@@ -96,7 +93,7 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		Password: randomPassword(),
 	}
 	switch spec.Flavor {
-	case workload.Bundled:
+	case model.Bundled:
 		s.Kind = serverkind.Bundled
 		version, err := fileVersion(b.ServerBinary)
 		if err != nil {
@@ -116,7 +113,7 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 			// The server refuses its fault switches without this.
 			s.Env = append(s.Env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
 		}
-	case workload.MariaDB:
+	case model.MariaDB:
 		if spec.Fault != "" || spec.GCPause > 0 {
 			return s, fmt.Errorf("-crash.fault and -crash.gc-pause plant bugs in the bundled server only, not %s", spec.Flavor)
 		}
@@ -161,13 +158,15 @@ type instance struct {
 func (in *instance) DSN() string { return in.dsn }
 
 // Crash hard-resets the VM and waits for the agent of the new boot and the
-// server. A server that crashed or logged an error since the last crash, or
-// that does not come back after the reset, is a finding (ErrNotRecovered);
-// a reset that cannot be done at all is an infrastructure error.
-func (in *instance) Crash(ctx context.Context) (harness.CrashReport, error) {
-	rep := harness.CrashReport{Requested: time.Now()}
+// server. A server that crashed or logged an error since the last crash is
+// a finding about that crash (ErrFailedBeforeCrash; no reset is done), one
+// that does not come back after the reset a finding about this one
+// (ErrNotRecovered); a reset that cannot be done at all is an
+// infrastructure error.
+func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
+	rep := report.CrashReport{Requested: time.Now()}
 	if ev := in.unexpectedEvents(); ev != "" {
-		return rep, fmt.Errorf("%w: before crash: %s", harness.ErrNotRecovered, ev)
+		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
 	}
 	oldBoot := in.vm.BootID()
 	took, err := in.vm.HardReset(ctx)

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // bank moves money between accounts in explicit multi-statement
-// transactions that also insert a transfer-log row (checker.CheckBank).
+// transactions that also insert a transfer-log row (model.CheckBank).
 type bank struct {
 	opts Options
 	mu   sync.Mutex
@@ -29,15 +29,15 @@ const (
 	initialBalance = 1000
 )
 
-func (w *bank) Name() string              { return "bank" }
+func (w *bank) Name() string              { return model.Bank }
 func (w *bank) Clients(requested int) int { return requested }
 
 func (w *bank) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
-	if err := setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+	if err := setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil,
 		"CREATE TABLE "+acctTable+" (id BIGINT PRIMARY KEY, bal BIGINT NOT NULL)"); err != nil {
 		return err
 	}
-	if err := setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+	if err := setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil,
 		"CREATE TABLE "+xferTable+" (id BIGINT PRIMARY KEY, src BIGINT NOT NULL, dst BIGINT NOT NULL, amount BIGINT NOT NULL)"); err != nil {
 		return err
 	}
@@ -45,20 +45,20 @@ func (w *bank) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) err
 	for i := range vals {
 		vals[i] = fmt.Sprintf("(%d, %d)", i, initialBalance)
 	}
-	return setupExec(ctx, db, rec, w.Name(), checker.FSetupAccounts, checker.BankSetup{Accounts: bankAccounts, Initial: initialBalance},
+	return setupExec(ctx, db, rec, w.Name(), model.FSetupAccounts, model.BankSetup{Accounts: bankAccounts, Initial: initialBalance},
 		"INSERT INTO "+acctTable+" (id, bal) VALUES "+strings.Join(vals, ", "))
 }
 
 func (w *bank) Run(ctx context.Context, c *Client) {
 	for c.Think(ctx) {
 		w.mu.Lock()
-		id := int64(c.ID)<<32 | w.seq[c.Index]
+		id := model.ClientID(c.ID, w.seq[c.Index])
 		w.seq[c.Index]++
 		w.mu.Unlock()
 		from := int64(c.RNG.IntN(bankAccounts))
 		to := (from + 1 + int64(c.RNG.IntN(bankAccounts-1))) % bankAccounts
-		t := checker.Transfer{ID: id, From: from, To: to, Amount: 1 + int64(c.RNG.IntN(50))}
-		c.Tx(ctx, checker.FTransfer, t, func(ctx context.Context, tx *sql.Tx) error {
+		t := model.Transfer{ID: id, From: from, To: to, Amount: 1 + int64(c.RNG.IntN(50))}
+		c.Tx(ctx, model.FTransfer, t, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, "UPDATE "+acctTable+" SET bal = bal - ? WHERE id = ?", t.Amount, t.From); err != nil {
 				return fmt.Errorf("debit: %w", err)
 			}
@@ -74,7 +74,7 @@ func (w *bank) Run(ctx context.Context, c *Client) {
 }
 
 func (w *bank) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
-	st := checker.BankState{Balances: map[int64]int64{}, Log: []checker.Transfer{}}
+	st := model.BankState{Balances: map[int64]int64{}, Log: []model.Transfer{}}
 	err := readTx(ctx, db, func(tx *sql.Tx) error {
 		if err := readPairs(ctx, tx, "SELECT id, bal FROM "+acctTable, st.Balances); err != nil {
 			return fmt.Errorf("read %s: %w", acctTable, err)
@@ -85,7 +85,7 @@ func (w *bank) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var t checker.Transfer
+			var t model.Transfer
 			if err := rows.Scan(&t.ID, &t.From, &t.To, &t.Amount); err != nil {
 				return fmt.Errorf("scan %s: %w", xferTable, err)
 			}
@@ -94,12 +94,4 @@ func (w *bank) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error
 		return rows.Err()
 	})
 	return snapshotResult(&st, &st.Missing, err)
-}
-
-func (w *bank) Check(h history.History, state json.RawMessage) checker.Result {
-	st, bad := unmarshalState[checker.BankState](w.Name(), state)
-	if bad != nil {
-		return *bad
-	}
-	return checker.CheckBank(h, w.Name(), st)
 }

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
-// ddl runs object lifecycles (checker.Lifecycles) sequentially from one
+// ddl runs object lifecycles (model.Lifecycles) sequentially from one
 // client: CREATE TABLE, INSERT, ALTER TABLE ADD COLUMN, CREATE/DROP INDEX,
 // DROP TABLE; CREATE DATABASE, CREATE TABLE in it, INSERT, DROP DATABASE.
 // Each object stops at a random step (so some objects live on across many
@@ -32,7 +32,7 @@ const (
 	databaseShare = 0.3
 )
 
-func (w *ddl) Name() string { return "ddl" }
+func (w *ddl) Name() string { return model.DDL }
 
 // Clients is 1: the lifecycles are sequences, and the checker relies on
 // each object's ops being ordered.
@@ -42,19 +42,19 @@ func (w *ddl) Setup(context.Context, *sql.DB, *history.Recorder) error { return 
 
 func (w *ddl) Run(ctx context.Context, c *Client) {
 	for ctx.Err() == nil {
-		kind, name, qualified := checker.KindTable, fmt.Sprintf("%s%d", ddlTablePrefix, w.next), ""
+		kind, name, qualified := model.KindTable, fmt.Sprintf("%s%d", ddlTablePrefix, w.next), ""
 		if c.RNG.Float64() < databaseShare {
-			kind, name = checker.KindDatabase, fmt.Sprintf("%s%d", ddlDBPrefix, w.next)
+			kind, name = model.KindDatabase, fmt.Sprintf("%s%d", ddlDBPrefix, w.next)
 			qualified = name
 		} else {
 			qualified = DB + "." + name
 		}
 		w.next++
-		steps := checker.Lifecycles[kind]
+		steps := model.Lifecycles[kind]
 		last := c.RNG.IntN(len(steps) + 2) // >= len(steps): run all steps
 		for step := 0; step < len(steps) && step <= last; step++ {
 			q := fmt.Sprintf(steps[step].SQL, qualified)
-			t := c.Exec(ctx, checker.FDDL, checker.DDLValue{Obj: name, Kind: kind, Step: step, SQL: q}, q)
+			t := c.Exec(ctx, model.FDDL, model.DDLValue{Obj: name, Kind: kind, Step: step, SQL: q}, q)
 			if t != history.OK {
 				break // abandon the object: its state is now uncertain
 			}
@@ -69,21 +69,21 @@ func (w *ddl) Run(ctx context.Context, c *Client) {
 // groups in Go: per-object information_schema queries are slow (they scan
 // the whole catalog on go-mysql-server) and objects accumulate over a run.
 func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
-	st := checker.DDLState{Objects: map[string]checker.ObjState{}}
+	st := model.DDLState{Objects: map[string]model.ObjState{}}
 	schemas, err := queryStrings(ctx, db, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range schemas {
 		if strings.HasPrefix(d, ddlDBPrefix) {
-			st.Objects[d] = checker.ObjState{Kind: checker.KindDatabase}
+			st.Objects[d] = model.ObjState{Kind: model.KindDatabase}
 		}
 	}
 	// Tables of the workload database and of the lifecycle databases.
 	err = queryRows(ctx, db, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES", func(schema, table string) {
 		switch {
 		case schema == DB && strings.HasPrefix(table, ddlTablePrefix):
-			st.Objects[table] = checker.ObjState{Kind: checker.KindTable}
+			st.Objects[table] = model.ObjState{Kind: model.KindTable}
 		case strings.HasPrefix(schema, ddlDBPrefix):
 			o := st.Objects[schema]
 			o.Tables = append(o.Tables, table)
@@ -95,7 +95,7 @@ func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 	}
 	// ORDINAL_POSITION order within each table.
 	err = queryRows(ctx, db, "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION", func(table, col string) {
-		if o, ok := st.Objects[table]; ok && o.Kind == checker.KindTable {
+		if o, ok := st.Objects[table]; ok && o.Kind == model.KindTable {
 			o.Columns = append(o.Columns, col)
 			st.Objects[table] = o
 		}
@@ -104,7 +104,7 @@ func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 		return nil, err
 	}
 	err = queryRows(ctx, db, "SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND INDEX_NAME <> 'PRIMARY'", func(table, idx string) {
-		if o, ok := st.Objects[table]; ok && o.Kind == checker.KindTable {
+		if o, ok := st.Objects[table]; ok && o.Kind == model.KindTable {
 			o.Indexes = append(o.Indexes, idx)
 			st.Objects[table] = o
 		}
@@ -124,8 +124,8 @@ func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 }
 
 // countRows fills in the row count and column sums the lifecycle expects.
-func (w *ddl) countRows(ctx context.Context, db *sql.DB, name string, o *checker.ObjState) error {
-	if o.Kind == checker.KindDatabase {
+func (w *ddl) countRows(ctx context.Context, db *sql.DB, name string, o *model.ObjState) error {
+	if o.Kind == model.KindDatabase {
 		if !contains(o.Tables, "t") {
 			return nil
 		}
@@ -196,12 +196,4 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func (w *ddl) Check(h history.History, state json.RawMessage) checker.Result {
-	st, bad := unmarshalState[checker.DDLState](w.Name(), state)
-	if bad != nil {
-		return *bad
-	}
-	return checker.CheckDDL(h, w.Name(), st)
 }

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 
-	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // gc keeps running the server's garbage collection / compaction during the
@@ -17,13 +17,13 @@ type gc struct{ opts Options }
 
 func newGC(opts Options) *gc { return &gc{opts: opts} }
 
-func (w *gc) Name() string              { return "gc" }
+func (w *gc) Name() string              { return model.GC }
 func (w *gc) Clients(requested int) int { return 1 }
 
 func (w *gc) Setup(context.Context, *sql.DB, *history.Recorder) error { return nil }
 
 func (w *gc) statement() string {
-	if w.opts.Flavor == MariaDB {
+	if w.opts.Flavor == model.MariaDB {
 		return "OPTIMIZE TABLE " + setTable + ", " + regTable + ", " + ctrTable + ", " + acctTable + ", " + xferTable
 	}
 	return "CALL crashrig_gc()"
@@ -32,7 +32,7 @@ func (w *gc) statement() string {
 func (w *gc) Run(ctx context.Context, c *Client) {
 	q := w.statement()
 	for ctx.Err() == nil {
-		c.Query(ctx, checker.FGC, nil, q)
+		c.Query(ctx, model.FGC, nil, q)
 		if Sleep(ctx, w.opts.GCInterval) != nil {
 			return
 		}
@@ -41,8 +41,4 @@ func (w *gc) Run(ctx context.Context, c *Client) {
 
 func (w *gc) Snapshot(context.Context, *sql.DB) (json.RawMessage, error) {
 	return json.RawMessage("{}"), nil
-}
-
-func (w *gc) Check(h history.History, _ json.RawMessage) checker.Result {
-	return checker.CheckGC(h, w.Name())
 }

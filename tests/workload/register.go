@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // register writes increasing values to registers each client owns and
-// increments one counter per client (checker.CheckRegisters).
+// increments one counter per client (model.CheckRegisters).
 type register struct {
 	opts Options
 	mu   sync.Mutex
@@ -30,15 +30,15 @@ const (
 	registerWrites = 0.6 // share of ops that write a register; the rest increment
 )
 
-func (w *register) Name() string              { return "register" }
+func (w *register) Name() string              { return model.Register }
 func (w *register) Clients(requested int) int { return requested }
 
 func (w *register) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
-	if err := setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+	if err := setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil,
 		"CREATE TABLE "+regTable+" (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)"); err != nil {
 		return err
 	}
-	return setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+	return setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil,
 		"CREATE TABLE "+ctrTable+" (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
 }
 
@@ -53,18 +53,18 @@ func (w *register) Run(ctx context.Context, c *Client) {
 			// Monotonic upsert: a stale write that lands late (after an
 			// unknown outcome) cannot move the register backwards, so
 			// "value >= last acknowledged" holds for a correct server.
-			c.Exec(ctx, checker.FWrite, checker.RegisterValue{ID: id, V: v},
+			c.Exec(ctx, model.FWrite, model.RegisterValue{ID: id, V: v},
 				"INSERT INTO "+regTable+" (id, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = IF(VALUES(v) > v, VALUES(v), v)", id, v)
 			continue
 		}
 		id := int64(c.ID)
-		c.Exec(ctx, checker.FIncr, checker.RegisterValue{ID: id},
+		c.Exec(ctx, model.FIncr, model.RegisterValue{ID: id},
 			"INSERT INTO "+ctrTable+" (id, n) VALUES (?, 1) ON DUPLICATE KEY UPDATE n = n + 1", id)
 	}
 }
 
 func (w *register) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
-	st := checker.RegisterState{Registers: map[int64]int64{}, Counters: map[int64]int64{}}
+	st := model.RegisterState{Registers: map[int64]int64{}, Counters: map[int64]int64{}}
 	err := readTx(ctx, db, func(tx *sql.Tx) error {
 		for _, t := range []struct {
 			table, col string
@@ -93,12 +93,4 @@ func readPairs(ctx context.Context, tx *sql.Tx, query string, into map[int64]int
 		into[k] = v
 	}
 	return rows.Err()
-}
-
-func (w *register) Check(h history.History, state json.RawMessage) checker.Result {
-	st, bad := unmarshalState[checker.RegisterState](w.Name(), state)
-	if bad != nil {
-		return *bad
-	}
-	return checker.CheckRegisters(h, w.Name(), st)
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
 
 // set inserts unique keys and deletes some of its acknowledged ones
-// (checker.CheckSet).
+// (model.CheckSet).
 type set struct {
 	opts Options
 	mu   sync.Mutex
@@ -28,11 +28,11 @@ func newSet(opts Options) *set {
 
 const setTable = DB + ".crash_set"
 
-func (w *set) Name() string              { return "set" }
+func (w *set) Name() string              { return model.Set }
 func (w *set) Clients(requested int) int { return requested }
 
 func (w *set) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
-	return setupExec(ctx, db, rec, w.Name(), checker.FSetupTable, nil,
+	return setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil,
 		"CREATE TABLE "+setTable+" (k BIGINT PRIMARY KEY, client INT NOT NULL, note VARCHAR(32))")
 }
 
@@ -51,14 +51,14 @@ func (w *set) Run(ctx context.Context, c *Client) {
 			live[i] = live[len(live)-1]
 			w.live[c.Index] = live[:len(live)-1]
 			w.mu.Unlock()
-			c.Exec(ctx, checker.FDel, checker.SetValue{K: k}, "DELETE FROM "+setTable+" WHERE k = ?", k)
+			c.Exec(ctx, model.FDel, model.SetValue{K: k}, "DELETE FROM "+setTable+" WHERE k = ?", k)
 			continue
 		}
 		// Keys are unique per client ID across cycles and workloads.
-		k := int64(c.ID)<<32 | w.seq[c.Index]
+		k := model.ClientID(c.ID, w.seq[c.Index])
 		w.seq[c.Index]++
 		w.mu.Unlock()
-		if c.Exec(ctx, checker.FAdd, checker.SetValue{K: k}, "INSERT INTO "+setTable+" (k, client, note) VALUES (?, ?, 'crash')", k, c.ID) == history.OK {
+		if c.Exec(ctx, model.FAdd, model.SetValue{K: k}, "INSERT INTO "+setTable+" (k, client, note) VALUES (?, ?, 'crash')", k, c.ID) == history.OK {
 			w.mu.Lock()
 			w.live[c.Index] = append(w.live[c.Index], k)
 			w.mu.Unlock()
@@ -67,7 +67,7 @@ func (w *set) Run(ctx context.Context, c *Client) {
 }
 
 func (w *set) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
-	st := checker.SetState{Keys: []int64{}}
+	st := model.SetState{Keys: []int64{}}
 	rows, err := db.QueryContext(ctx, "SELECT k FROM "+setTable)
 	if IsNoSuchTable(err) {
 		st.Missing = true
@@ -88,12 +88,4 @@ func (w *set) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 		return nil, fmt.Errorf("read %s: %w", setTable, err)
 	}
 	return marshal(st)
-}
-
-func (w *set) Check(h history.History, state json.RawMessage) checker.Result {
-	st, bad := unmarshalState[checker.SetState](w.Name(), state)
-	if bad != nil {
-		return *bad
-	}
-	return checker.CheckSet(h, w.Name(), st)
 }

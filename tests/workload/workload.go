@@ -1,7 +1,3 @@
-// Package workload generates crash-test traffic: each Workload creates its
-// tables, runs clients that keep writing while the server is crashed under
-// them, reads the resulting state back, and hands (history, state) to the
-// matching pure checker in package checker.
 package workload
 
 import (
@@ -16,28 +12,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
 )
-
-// Flavor is the kind of server under test, where SQL differs.
-type Flavor string
-
-const (
-	// Bundled is cmd/crashrig-sqlserver.
-	Bundled Flavor = "bundled"
-	// MariaDB is a stock MariaDB/MySQL server.
-	MariaDB Flavor = "mariadb"
-)
-
-// ParseFlavor validates a -crash.target value.
-func ParseFlavor(s string) (Flavor, error) {
-	switch f := Flavor(s); f {
-	case Bundled, MariaDB:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown target %q (want %s or %s)", s, Bundled, MariaDB)
-}
 
 // DB is the database all workload tables live in.
 const DB = "crashrig"
@@ -57,16 +34,15 @@ type Workload interface {
 	// state that must outlive a cycle (key counters) lives in the Workload,
 	// indexed by c.Index.
 	Run(ctx context.Context, c *Client)
-	// Snapshot reads the workload's tables into a JSON document for Check.
-	// A missing table is part of the state, not an error.
+	// Snapshot reads the workload's tables into a JSON document (the
+	// model's state type of this workload), which checker.For(Name())
+	// judges. A missing table is part of the state, not an error.
 	Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
-	// Check judges history h against a state produced by Snapshot.
-	Check(h history.History, state json.RawMessage) checker.Result
 }
 
 // Options tune all workloads.
 type Options struct {
-	Flavor Flavor
+	Flavor model.Flavor
 	// OpTimeout bounds each operation, so a hung server yields info ops
 	// rather than a hung test.
 	OpTimeout time.Duration
@@ -82,7 +58,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Flavor == "" {
-		o.Flavor = Bundled
+		o.Flavor = model.Bundled
 	}
 	if o.OpTimeout == 0 {
 		o.OpTimeout = 10 * time.Second
@@ -105,25 +81,22 @@ var (
 	_ Workload = (*gc)(nil)
 )
 
-// Names lists the workloads New knows, in a stable order.
-var Names = []string{"set", "register", "bank", "ddl", "gc"}
+// generators builds each workload of model.Workloads.
+var generators = map[string]func(Options) Workload{
+	model.Set:      func(o Options) Workload { return newSet(o) },
+	model.Register: func(o Options) Workload { return newRegister(o) },
+	model.Bank:     func(o Options) Workload { return newBank(o) },
+	model.DDL:      func(o Options) Workload { return newDDL(o) },
+	model.GC:       func(o Options) Workload { return newGC(o) },
+}
 
 // New returns the named workload.
 func New(name string, opts Options) (Workload, error) {
-	opts = opts.withDefaults()
-	switch name {
-	case "set":
-		return newSet(opts), nil
-	case "register":
-		return newRegister(opts), nil
-	case "bank":
-		return newBank(opts), nil
-	case "ddl":
-		return newDDL(opts), nil
-	case "gc":
-		return newGC(opts), nil
+	g, ok := generators[name]
+	if !ok {
+		return nil, model.CheckWorkloads([]string{name})
 	}
-	return nil, fmt.Errorf("unknown workload %q (known: %v)", name, Names)
+	return g(opts.withDefaults()), nil
 }
 
 // Client is one sequential client: it owns at most one connection and
@@ -334,12 +307,4 @@ func marshal(v any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("marshal state: %w", err)
 	}
 	return b, nil
-}
-
-func unmarshalState[T any](workload string, raw json.RawMessage) (T, *checker.Result) {
-	var st T
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return st, &checker.Result{Workload: workload, Problems: []checker.Problem{{Kind: "state", Message: fmt.Sprintf("cannot decode state snapshot: %v", err)}}}
-	}
-	return st, nil
 }

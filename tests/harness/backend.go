@@ -1,0 +1,67 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/crashrig/crashrig/tests/model"
+	"github.com/crashrig/crashrig/tests/report"
+)
+
+// Target says where the server under test answers.
+type Target interface {
+	// DSN is a go-sql-driver/mysql DSN for a user that may create
+	// databases, e.g. "root:pw@tcp(10.0.0.2:3306)/". It must stay valid
+	// across crashes.
+	DSN() string
+}
+
+// Nemesis crashes the server.
+type Nemesis interface {
+	// Crash kills or hard-resets the machine/process under the server and
+	// returns once the server answers again. An error wrapping
+	// ErrNotRecovered means the server did not come back (a finding); one
+	// wrapping ErrFailedBeforeCrash means the server had already failed
+	// since the previous crash, so this crash was not done (a finding
+	// about the previous one); any other error is an infrastructure
+	// failure.
+	Crash(ctx context.Context) (report.CrashReport, error)
+}
+
+// ErrNotRecovered is wrapped by Nemesis errors meaning the server failed to
+// come back after the crash (refused to start, crashed during recovery).
+var ErrNotRecovered = errors.New("server did not recover after crash")
+
+// ErrFailedBeforeCrash is wrapped by Nemesis errors meaning the server
+// reported a failure (it exited, or logged an error line) while it ran
+// since the previous crash; the crash asked for was not done.
+var ErrFailedBeforeCrash = errors.New("server failed while running")
+
+// Instance is a provisioned server: a Target, its Nemesis, and cleanup.
+type Instance interface {
+	Target
+	Nemesis
+	// Close stops the server and releases everything Start acquired.
+	Close() error
+}
+
+// Spec is what a backend must provision for one run.
+type Spec struct {
+	FS      FSConfig
+	Flavor  model.Flavor
+	Fault   string        // TEST-ONLY fault to plant (bundled server)
+	GCPause time.Duration // TEST-ONLY -unsafe-gc-pause (bundled server)
+	Seed    uint64        // for the nemesis' own random choices
+}
+
+// Backend provisions servers.
+type Backend interface {
+	Start(ctx context.Context, spec Spec) (Instance, error)
+}
+
+// ArtifactCollector is implemented by instances that can save their own
+// evidence (server logs, console output) into dir when a run fails.
+type ArtifactCollector interface {
+	CollectArtifacts(ctx context.Context, dir string) error
+}

@@ -1,0 +1,142 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/report"
+	"github.com/crashrig/crashrig/tests/workload"
+)
+
+// stop is why the crash loop ends.
+type stop int
+
+const (
+	keepGoing stop = iota
+	// planned: the run reached its planned length with enough cycles.
+	planned
+	// bounded: the run reached its hard bound with too few cycles.
+	bounded
+)
+
+// nextStop decides, before a cycle's wait, whether the run ends within it:
+// a run ends at its planned length once it has minCycles crashes, and
+// otherwise at the latest at its bound. It returns the wait to use.
+func nextStop(now, plannedEnd, bound time.Time, done, minCycles int, wait time.Duration) (time.Duration, stop) {
+	switch {
+	case done >= minCycles && !now.Add(wait).Before(plannedEnd):
+		return max(plannedEnd.Sub(now), 0), planned
+	case done < minCycles && !now.Add(wait).Before(bound):
+		return max(bound.Sub(now), 0), bounded
+	}
+	return wait, keepGoing
+}
+
+// cycles runs traffic and crashes until the run ends, then the final check.
+func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
+	d, cfg := r.d, r.d.Config
+	sched := NewSchedule(cfg.Seed, cfg.Interval, cfg.Jitter)
+	plannedEnd, bound := r.rep.Started.Add(cfg.Duration), r.rep.Started.Add(cfg.Bound())
+	var checks time.Duration
+	for cycle := 1; ; cycle++ {
+		wait, why := nextStop(time.Now(), plannedEnd, bound, cycle-1, cfg.MinCycles, sched.Next())
+		if why == keepGoing && time.Now().After(plannedEnd) {
+			d.Logf("cycle %d: past the planned %v with %d of %d crash cycles; going on (bound %v)", cycle, cfg.Duration, cycle-1, cfg.MinCycles, cfg.Bound())
+		}
+		cctx, stopClients := startClients(ctx, clients)
+		// Sleeping on the clients' context wakes up early if a client
+		// panics; stopClients then re-raises the panic here.
+		if err := workload.Sleep(cctx, wait); err != nil {
+			stopClients()
+			return fmt.Errorf("run interrupted in cycle %d: %w", cycle, ctx.Err())
+		}
+		if why != keepGoing {
+			stopClients()
+			break
+		}
+		r.rep.Cycles = cycle
+		cr, crashErr := r.crash(ctx, cycle)
+		stopClients()
+		switch {
+		case errors.Is(crashErr, ErrFailedBeforeCrash):
+			// The reset was not sent: what failed ran after the previous one.
+			r.rep.Cycles = cycle - 1
+			r.fail(cycle-1, fmt.Sprintf("found before reset #%d was sent: %v", cycle, crashErr))
+			return nil
+		case errors.Is(crashErr, ErrNotRecovered):
+			r.fail(cycle, fmt.Sprintf("reset #%d: %v", cycle, crashErr))
+			return nil
+		case crashErr != nil:
+			return fmt.Errorf("reset #%d: %w", cycle, crashErr)
+		}
+		checkStart := time.Now()
+		ok, err := r.check(ctx, cycle, false)
+		if err != nil {
+			return err
+		}
+		checks += time.Since(checkStart)
+		counts := r.rec.Counts()
+		recovery := "not reported by the server"
+		if cr.ServerRecovery > 0 {
+			recovery = cr.ServerRecovery.String()
+		}
+		d.Logf("cycle %d: crash after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
+			cycle, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
+		if !ok {
+			return nil
+		}
+	}
+	checkStart := time.Now()
+	ok, err := r.check(ctx, r.rep.Cycles, true)
+	if err != nil {
+		return err
+	}
+	checks += time.Since(checkStart)
+	d.Logf("final check %s in %v", verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
+	if ok && r.rep.Cycles < cfg.MinCycles {
+		r.rep.Inconclusive = r.tooSlow(checks)
+		d.Logf("INCONCLUSIVE: %s", r.rep.Inconclusive)
+	}
+	return nil
+}
+
+func verdictWord(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "FAILED"
+}
+
+// tooSlow explains an inconclusive run with the measured times.
+func (r *run) tooSlow(checks time.Duration) string {
+	cfg := r.d.Config
+	var b strings.Builder
+	fmt.Fprintf(&b, "infrastructure too slow: %d of the %d crash cycles a run needs (-crash.min-cycles) by the hard bound %v (-crash.max-duration; planned -crash.duration=%v)",
+		r.rep.Cycles, cfg.MinCycles, cfg.Bound(), cfg.Duration)
+	if len(r.rep.Recoveries) == 0 {
+		b.WriteString("; no reset completed")
+	} else {
+		b.WriteString("; measured per reset:")
+		for i, cr := range r.rep.Recoveries {
+			fmt.Fprintf(&b, " #%d %s;", i+1, cr.Timeline())
+		}
+	}
+	fmt.Fprintf(&b, " checks took %v in all. The checks that ran passed; this is not a durability finding: rerun on a less loaded host or with a larger -crash.max-duration", checks.Round(time.Millisecond))
+	return b.String()
+}
+
+func (r *run) crash(ctx context.Context, cycle int) (report.CrashReport, error) {
+	p := r.rec.Invoke(history.NemesisProcess, "", history.FCrash, map[string]int{"cycle": cycle})
+	cr, err := r.d.Nemesis.Crash(ctx)
+	if err != nil {
+		p.Complete(history.Info, cr, err)
+		return cr, err
+	}
+	p.OK(cr)
+	r.rep.Recoveries = append(r.rep.Recoveries, cr)
+	return cr, nil
+}

@@ -1,0 +1,276 @@
+package harness
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crashrig/crashrig/tests/model"
+)
+
+// Config is a crash run's configuration, from flags and environment.
+type Config struct {
+	Duration time.Duration
+	// MinCycles is the number of crashes a run needs to mean something;
+	// the run goes on past Duration until it has them, up to Bound().
+	MinCycles int
+	// MaxDuration is the hard bound on a run's length; 0 means
+	// DefaultBoundFactor * Duration.
+	MaxDuration time.Duration
+	Interval    time.Duration
+	Jitter      time.Duration
+	Seed        uint64
+	Target      string
+	FS          []string
+	Workers     int
+	Workloads   []string
+	Artifacts   string
+	Check       string
+	Fault       string
+	GCPause     time.Duration
+	Backend     string
+}
+
+// Defaults. Duration is short enough for CI; users ask for hours.
+const (
+	DefaultDuration  = 30 * time.Second
+	DefaultMinCycles = 3
+	DefaultInterval  = 3 * time.Second
+	DefaultJitter    = 1 * time.Second
+	DefaultWorkers   = 3
+	// DefaultBoundFactor: without -crash.max-duration a run stops at the
+	// latest after this many times -crash.duration. Under TCG on a busy
+	// 2-core host a reset took up to 29 s (issue 10), so three cycles of a
+	// 30 s run need about 100 s.
+	DefaultBoundFactor = 4
+)
+
+// Bound is the hard bound on the run's length.
+func (c Config) Bound() time.Duration {
+	if c.MaxDuration > 0 {
+		return c.MaxDuration
+	}
+	return DefaultBoundFactor * c.Duration
+}
+
+// repro says whether the repro command carries a flag.
+type repro int
+
+const (
+	// reproAlways: the flag shapes the run; repro.txt always carries it.
+	reproAlways repro = iota
+	// reproIfSet: the flag shapes the run when not at its default (the
+	// TEST-ONLY switches); repro.txt carries it then.
+	reproIfSet
+	// reproNever: the flag says where output goes or what to do instead
+	// of a run; it does not shape a run.
+	reproNever
+)
+
+// flagDef is one -crash.* flag: its environment variable (for `bazel test
+// --test_env=...`, where flags are awkward), default, usage, the Config
+// field it sets and how repro.txt renders it. RegisterFlags, Resolve and
+// ReproFlags all read this one table.
+type flagDef struct {
+	name, env, def, usage string
+	field                 func(c *Config) flag.Value
+	repro                 repro
+	// example is a valid value other than the default, for tests.
+	example string
+}
+
+var flagDefs = []flagDef{
+	{"crash.duration", "CRASHRIG_DURATION", DefaultDuration.String(), "planned run length: workloads and crashes",
+		func(c *Config) flag.Value { return durationValue(&c.Duration) }, reproAlways, "2h0m0s"},
+	{"crash.min-cycles", "CRASHRIG_MIN_CYCLES", strconv.Itoa(DefaultMinCycles), "crash cycles a run needs to mean something; a run goes on past -crash.duration until it has them, up to -crash.max-duration",
+		func(c *Config) flag.Value { return intValue(&c.MinCycles) }, reproAlways, "7"},
+	{"crash.max-duration", "CRASHRIG_MAX_DURATION", "0s", fmt.Sprintf("hard bound on a run's length while it waits for -crash.min-cycles; 0 means %d x -crash.duration. A run that reaches it with fewer cycles is inconclusive (infrastructure too slow)", DefaultBoundFactor),
+		func(c *Config) flag.Value { return durationValue(&c.MaxDuration) }, reproAlways, "3h0m0s"},
+	{"crash.interval", "CRASHRIG_INTERVAL", DefaultInterval.String(), "mean time between crashes",
+		func(c *Config) flag.Value { return durationValue(&c.Interval) }, reproAlways, "7s"},
+	{"crash.jitter", "CRASHRIG_JITTER", DefaultJitter.String(), "crash times vary by up to +/- this",
+		func(c *Config) flag.Value { return durationValue(&c.Jitter) }, reproAlways, "2s"},
+	{"crash.seed", "CRASHRIG_SEED", "0", "seed for workload choices and the crash schedule; 0 picks one and prints it",
+		func(c *Config) flag.Value { return uintValue(&c.Seed) }, reproAlways, "99"},
+	{"crash.target", "CRASHRIG_TARGET", string(model.Bundled), "server flavour: " + joinFlavors(),
+		func(c *Config) flag.Value { return stringValue(&c.Target) }, reproAlways, string(model.MariaDB)},
+	{"crash.fs", "CRASHRIG_FS", strings.Join(DefaultFSNames(), ","), "comma-separated filesystem configs (" + strings.Join(FSNames(), ", ") + "); one subtest each; VM backends only",
+		func(c *Config) flag.Value { return listValue(&c.FS) }, reproAlways, "xfs,ext4-journal"},
+	{"crash.workers", "CRASHRIG_WORKERS", strconv.Itoa(DefaultWorkers), "clients per DML workload",
+		func(c *Config) flag.Value { return intValue(&c.Workers) }, reproAlways, "5"},
+	{"crash.workloads", "CRASHRIG_WORKLOADS", strings.Join(model.Workloads, ","), "comma-separated workloads (" + strings.Join(model.Workloads, ", ") + ")",
+		func(c *Config) flag.Value { return listValue(&c.Workloads) }, reproAlways, "set,ddl"},
+	{"crash.artifacts", "CRASHRIG_ARTIFACTS", "", "directory for artifacts (default $TEST_UNDECLARED_OUTPUTS_DIR, else a temp dir kept only on failure)",
+		func(c *Config) flag.Value { return stringValue(&c.Artifacts) }, reproNever, "/tmp/crash-artifacts"},
+	{"crash.check", "CRASHRIG_CHECK", "", "re-check a saved run directory (history.jsonl + state.json) offline instead of running",
+		func(c *Config) flag.Value { return stringValue(&c.Check) }, reproNever, "/tmp/run-dir"},
+	{"crash.fault", "CRASHRIG_FAULT", "", "TEST-ONLY durability bug to plant in the bundled server (" + strings.Join(FaultNames(), ", ") + "; see database/README.md)",
+		func(c *Config) flag.Value { return stringValue(&c.Fault) }, reproIfSet, "gc-early-delete"},
+	{"crash.gc-pause", "CRASHRIG_GC_PAUSE", "0s", "TEST-ONLY: bundled server's -unsafe-gc-pause, widens GC crash windows",
+		func(c *Config) flag.Value { return durationValue(&c.GCPause) }, reproIfSet, "300ms"},
+	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
+		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
+}
+
+func joinFlavors() string {
+	names := make([]string, len(model.Flavors))
+	for i, f := range model.Flavors {
+		names[i] = string(f)
+	}
+	return strings.Join(names, " or ")
+}
+
+// Flags holds registered flags until Resolve.
+type Flags struct {
+	fs  *flag.FlagSet
+	cfg Config
+}
+
+// RegisterFlags registers the -crash.* flags on fs (flag.CommandLine in a
+// test package, so `go test ./tests -crash.seed=...` works).
+func RegisterFlags(fs *flag.FlagSet) *Flags {
+	f := &Flags{fs: fs}
+	for _, d := range flagDefs {
+		v := d.field(&f.cfg)
+		if err := v.Set(d.def); err != nil {
+			panic(fmt.Sprintf("flag %s: bad default %q: %v", d.name, d.def, err))
+		}
+		fs.Var(v, d.name, d.usage+" [$"+d.env+"]")
+	}
+	return f
+}
+
+// Resolve returns the configuration after flag parsing: a flag set on the
+// command line wins, then its environment variable, then the default. A
+// zero seed is replaced by a fresh one (and Config.Seed says which).
+func (f *Flags) Resolve(getenv func(string) string) (Config, error) {
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, d := range flagDefs {
+		if set[d.name] {
+			continue
+		}
+		if v := getenv(d.env); v != "" {
+			if err := f.fs.Set(d.name, v); err != nil {
+				return Config{}, fmt.Errorf("$%s (-%s): %w", d.env, d.name, err)
+			}
+		}
+	}
+	c := f.cfg
+	c.FS = append([]string(nil), c.FS...)
+	c.Workloads = append([]string(nil), c.Workloads...)
+	if c.Seed == 0 {
+		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.Artifacts == "" {
+		c.Artifacts = getenv("TEST_UNDECLARED_OUTPUTS_DIR")
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values that would otherwise fail late; each error names
+// the flag (and the known values, for name lists).
+func (c Config) Validate() error {
+	switch {
+	case c.Duration <= 0:
+		return fmt.Errorf("-crash.duration must be positive, got %v", c.Duration)
+	case c.MinCycles < 0:
+		return fmt.Errorf("-crash.min-cycles must not be negative, got %d", c.MinCycles)
+	case c.MaxDuration < 0 || (c.MaxDuration > 0 && c.MaxDuration < c.Duration):
+		return fmt.Errorf("-crash.max-duration must be 0 or at least -crash.duration (%v), got %v", c.Duration, c.MaxDuration)
+	case c.Interval <= 0:
+		return fmt.Errorf("-crash.interval must be positive, got %v", c.Interval)
+	case c.Jitter < 0 || c.Jitter >= c.Interval:
+		return fmt.Errorf("-crash.jitter must be in [0, -crash.interval), got %v", c.Jitter)
+	case c.Workers <= 0:
+		return fmt.Errorf("-crash.workers must be positive, got %d", c.Workers)
+	}
+	if _, err := model.ParseFlavor(c.Target); err != nil {
+		return fmt.Errorf("-crash.target: %w", err)
+	}
+	if _, err := LookupFS(c.FS); err != nil {
+		return err
+	}
+	if len(c.Workloads) == 0 {
+		return fmt.Errorf("-crash.workloads: no workloads given (known: %s)", strings.Join(model.Workloads, ", "))
+	}
+	if err := model.CheckWorkloads(c.Workloads); err != nil {
+		return fmt.Errorf("-crash.workloads: %w", err)
+	}
+	if c.Fault != "" {
+		if _, err := LookupFault(c.Fault); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReproFlags renders c as command-line flags: every flag of the table that
+// shapes a run.
+func (c Config) ReproFlags() []string {
+	var fl []string
+	for _, d := range flagDefs {
+		v := d.field(&c).String()
+		if d.repro == reproNever || (d.repro == reproIfSet && v == d.def) {
+			continue
+		}
+		fl = append(fl, "-"+d.name+"="+v)
+	}
+	return fl
+}
+
+// value is a flag.Value over a Config field.
+type value[T any] struct {
+	p      *T
+	parse  func(string) (T, error)
+	format func(T) string
+}
+
+func (v value[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	*v.p = x
+	return nil
+}
+
+func (v value[T]) String() string {
+	if v.p == nil { // the flag package's zero-value probe
+		return ""
+	}
+	return v.format(*v.p)
+}
+
+func durationValue(p *time.Duration) flag.Value {
+	return value[time.Duration]{p, time.ParseDuration, time.Duration.String}
+}
+
+func intValue(p *int) flag.Value { return value[int]{p, strconv.Atoi, strconv.Itoa} }
+
+func uintValue(p *uint64) flag.Value {
+	return value[uint64]{p, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) },
+		func(u uint64) string { return strconv.FormatUint(u, 10) }}
+}
+
+func stringValue(p *string) flag.Value {
+	return value[string]{p, func(s string) (string, error) { return s, nil }, func(s string) string { return s }}
+}
+
+// listValue is a comma-separated list; blanks around items are dropped.
+func listValue(p *[]string) flag.Value {
+	return value[[]string]{p, func(s string) ([]string, error) { return splitList(s), nil },
+		func(l []string) string { return strings.Join(l, ",") }}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

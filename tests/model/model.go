@@ -1,0 +1,72 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Workload names: one per traffic generator and its checker.
+const (
+	Set      = "set"
+	Register = "register"
+	Bank     = "bank"
+	DDL      = "ddl"
+	GC       = "gc"
+)
+
+// Workloads lists every workload, in the default order of -crash.workloads.
+var Workloads = []string{Set, Register, Bank, DDL, GC}
+
+// CheckWorkloads reports the first name that is not a known workload.
+func CheckWorkloads(names []string) error {
+	for _, n := range names {
+		if !slices.Contains(Workloads, n) {
+			return fmt.Errorf("unknown workload %q (known: %s)", n, strings.Join(Workloads, ", "))
+		}
+	}
+	return nil
+}
+
+// Flavor is the kind of server under test, where SQL differs.
+type Flavor string
+
+const (
+	// Bundled is cmd/crashrig-sqlserver.
+	Bundled Flavor = "bundled"
+	// MariaDB is a stock MariaDB/MySQL server.
+	MariaDB Flavor = "mariadb"
+)
+
+// Flavors lists the servers a run can target (-crash.target).
+var Flavors = []Flavor{Bundled, MariaDB}
+
+// ParseFlavor validates a -crash.target value.
+func ParseFlavor(s string) (Flavor, error) {
+	if f := Flavor(s); slices.Contains(Flavors, f) {
+		return f, nil
+	}
+	names := make([]string, len(Flavors))
+	for i, f := range Flavors {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown target %q (known: %s)", s, strings.Join(names, ", "))
+}
+
+// FSetupTable is the function name of a setup op creating a workload table
+// (set, register, bank).
+const FSetupTable = "create-table"
+
+// Client-numbered ids: set keys and bank transfer ids carry the history
+// process id of the client that made them in their upper 32 bits, so ids
+// are unique across clients without coordination.
+const clientShift = 32
+
+// ClientID returns the id of client's seq-th key or transfer.
+func ClientID(client int, seq int64) int64 { return int64(client)<<clientShift | seq }
+
+// DescribeID names the client and sequence number an id encodes, e.g.
+// "4294967301 (client 1, #5)".
+func DescribeID(id int64) string {
+	return fmt.Sprintf("%d (client %d, #%d)", id, id>>clientShift, id&(1<<clientShift-1))
+}

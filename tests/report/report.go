@@ -1,0 +1,193 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crashrig/crashrig/tests/checker"
+)
+
+// Artifact file names inside a run directory.
+const (
+	HistoryFile = "history.jsonl"
+	StateFile   = "state.json"
+	ReportFile  = "report.json"
+	ReproFile   = "repro.txt"
+)
+
+// CrashReport says how one crash went. Durations are measured from
+// Requested; zero means "not applicable/unknown".
+type CrashReport struct {
+	Requested time.Time `json:"requested"`
+	// Down: the process/VM is gone (kill reaped, reset acknowledged).
+	Down time.Duration `json:"down_ns"`
+	// AgentBack: the in-VM agent answers (VM backends).
+	AgentBack time.Duration `json:"agent_back_ns,omitempty"`
+	// Ready: the server accepts SQL again.
+	Ready time.Duration `json:"ready_ns"`
+	// ServerRecovery is the recovery time the server itself reported.
+	ServerRecovery time.Duration `json:"server_recovery_ns,omitempty"`
+	Detail         string        `json:"detail,omitempty"`
+}
+
+// Timeline is the crash's measured times, e.g. "ready 28.6s (down 0.1s,
+// agent back 20.0s, server's own recovery 1.2s)".
+func (c CrashReport) Timeline() string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		d    time.Duration
+	}{{"down", c.Down}, {"agent back", c.AgentBack}, {"server's own recovery", c.ServerRecovery}} {
+		if p.d > 0 {
+			parts = append(parts, fmt.Sprintf("%s %v", p.name, p.d.Round(time.Millisecond)))
+		}
+	}
+	s := "ready " + c.Ready.Round(time.Millisecond).String()
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
+}
+
+// Verdict is a run's outcome.
+type Verdict string
+
+const (
+	// Passed: the run reached its planned length and minimum number of
+	// crash cycles, and every check passed.
+	Passed Verdict = "passed"
+	// Failed: a durability finding (a check failed, the server did not
+	// recover or reported an error), a panic, or an infrastructure error.
+	Failed Verdict = "failed"
+	// Inconclusive: no check failed, but the infrastructure was too slow
+	// to reach the minimum number of crash cycles within the hard bound.
+	// Not a durability finding.
+	Inconclusive Verdict = "inconclusive"
+)
+
+// Report is the outcome of a run; it is also written as report.json.
+type Report struct {
+	Test    string        `json:"test"`
+	Seed    uint64        `json:"seed"`
+	Started time.Time     `json:"started"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+	// Cycles is the number of crashes requested; MinCycles the number the
+	// run needed to mean something.
+	Cycles     int              `json:"cycles"`
+	MinCycles  int              `json:"min_cycles,omitempty"`
+	Ops        map[string]int   `json:"ops"`
+	Recoveries []CrashReport    `json:"recoveries,omitempty"`
+	Results    []checker.Result `json:"results,omitempty"`
+	Failure    string           `json:"failure,omitempty"`
+	// FailedAt is the reset after which the failure was found (0: before
+	// the first reset, or at the end of a run without one).
+	FailedAt int           `json:"failed_cycle,omitempty"`
+	Detected time.Duration `json:"detected_after_ns,omitempty"`
+	Panic    string        `json:"panic,omitempty"`
+	// Inconclusive says why the run proved too little, with the measured
+	// reset times; set only when nothing failed.
+	Inconclusive string         `json:"inconclusive,omitempty"`
+	Dir          string         `json:"artifacts"`
+	Repro        string         `json:"repro"`
+	Config       map[string]any `json:"config"`
+}
+
+// Failed reports whether the run failed (see Verdict).
+func (r *Report) Failed() bool { return r.Failure != "" || r.Panic != "" }
+
+// Verdict is the run's outcome.
+func (r *Report) Verdict() Verdict {
+	switch {
+	case r.Failed():
+		return Failed
+	case r.Inconclusive != "":
+		return Inconclusive
+	}
+	return Passed
+}
+
+// Summary is a human-readable verdict. Under a failure it shows the
+// failing checks' results only (each once); the others passed, possibly in
+// an earlier check.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d: %d crash cycles in %v, ops ok=%d fail=%d info=%d", r.Seed, r.Cycles, r.Elapsed.Round(time.Millisecond), r.Ops["ok"], r.Ops["fail"], r.Ops["info"])
+	switch r.Verdict() {
+	case Failed:
+		if r.Failure != "" {
+			fmt.Fprintf(&b, "\nFAILED after %v (%s): %s", r.Detected.Round(time.Millisecond), AfterReset(r.FailedAt), r.Failure)
+		}
+		if r.Panic != "" {
+			fmt.Fprintf(&b, "\nPANIC: %s", r.Panic)
+		}
+		for _, res := range r.Results {
+			if !res.OK() {
+				b.WriteString("\n" + res.Summary())
+			}
+		}
+	case Inconclusive:
+		fmt.Fprintf(&b, "\nINCONCLUSIVE (not a durability finding): %s", r.Inconclusive)
+		fallthrough
+	default:
+		for _, res := range r.Results {
+			b.WriteString("\n" + res.Summary())
+		}
+	}
+	fmt.Fprintf(&b, "\nartifacts: %s\nrepro: %s", r.Dir, r.Repro)
+	return b.String()
+}
+
+// AfterReset names the point in a run after reset n ("before the first
+// reset" for 0).
+func AfterReset(n int) string {
+	if n == 0 {
+		return "before the first reset"
+	}
+	return fmt.Sprintf("after reset #%d", n)
+}
+
+// Write saves r as dir/report.json.
+func (r *Report) Write(dir string) error {
+	return WriteJSONAtomic(filepath.Join(dir, ReportFile), r)
+}
+
+// Read loads dir/report.json.
+func Read(dir string) (*Report, error) {
+	var r Report
+	if err := readJSON(filepath.Join(dir, ReportFile), &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// WriteJSONAtomic writes v as indented JSON to path through a temp file
+// and a rename, so a reader never sees half a file.
+func WriteJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("marshal %s: %w", filepath.Base(path), err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
