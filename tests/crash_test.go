@@ -274,6 +274,11 @@ func firstLines(s string, n int) string {
 // only a machine crash exposes (harness.Faults, ByReset; a process kill
 // keeps the page cache): each planted fault must make the run fail within
 // its time budget.
+// plantedMinCycles is how many resets a planted fault gets before it
+// counts as undetected: about what its 2-minute budget gives on a quiet
+// 2-core host (8-12 s per cycle).
+const plantedMinCycles = 8
+
 func TestPlantedFaultsVM(t *testing.T) {
 	base := config(t)
 	newBackend := backends["vm"]
@@ -284,7 +289,11 @@ func TestPlantedFaultsVM(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			cfg := base
 			cfg.Fault, cfg.Target = f.Name, string(model.Bundled)
-			cfg.Duration = 2 * time.Minute // the budget; the run stops at the first failure
+			// The budget: 2 minutes and at least plantedMinCycles resets
+			// (what 2 minutes give on a quiet host), so a busy host makes
+			// the run longer, never a false "undetected". The run stops at
+			// the first failure.
+			cfg.Duration, cfg.MinCycles, cfg.MaxDuration = 2*time.Minute, plantedMinCycles, 0
 			cfg.Artifacts = t.TempDir()
 			if f.Workloads != nil {
 				cfg.Workloads = f.Workloads
@@ -295,7 +304,10 @@ func TestPlantedFaultsVM(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep := runCrash(t, cfg, fs[0], newBackend(t, cfg))
-			if !rep.Failed() {
+			switch rep.Verdict() {
+			case report.Inconclusive:
+				t.Fatalf("planted fault %s: INCONCLUSIVE, the host was too slow for %d resets (not a verdict on the fault): %s", f.Name, cfg.MinCycles, rep.Inconclusive)
+			case report.Passed:
 				t.Fatalf("planted fault %s went undetected on %s in %v (%d resets):\n%s", f.Name, f.FS, rep.Elapsed, rep.Cycles, rep.Summary())
 			}
 			t.Logf("fault %s detected on %s after %v (%s): %s", f.Name, f.FS, rep.Detected.Round(time.Millisecond), report.AfterReset(rep.FailedAt), firstLines(rep.Failure, 4))
