@@ -15,7 +15,7 @@ import (
 	"github.com/digitalocean/go-qemu/qmp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
@@ -194,50 +194,6 @@ func dialQMP(ctx context.Context, path string, proc *vmimage.Process) (*qmp.Sock
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// errReset ends the session of a boot that a reset wiped out.
-var errReset = errors.New("VM was reset")
-
-// HardReset resets the VM like a power cut (QMP system_reset: RAM and
-// everything not yet written to the virtual disks is lost) and waits until
-// the agent of the new boot is back, the provisioned server reported ready
-// and the DSN answers a query. It returns how long that took.
-func (vm *VM) HardReset(ctx context.Context) (time.Duration, error) {
-	q := vm.qemu
-	if q == nil {
-		return 0, errors.New("hard reset: VM has no QEMU")
-	}
-	vm.mu.Lock()
-	old := vm.bootID
-	vm.mu.Unlock()
-	start := time.Now()
-	q.console.mark("==== crashrig: QMP system_reset ====")
-	if _, err := q.mon.Run([]byte(`{"execute":"system_reset"}`)); err != nil {
-		return 0, fmt.Errorf("VM %s: system_reset: %w", vm.ID, err)
-	}
-	// Only after the reset: until then the old agent could reconnect.
-	vm.retire(errReset)
-	if err := vm.waitBootReady(ctx, old); err != nil {
-		return 0, err
-	}
-	agentBack := time.Since(start)
-	if dsn := vm.DSN(); dsn != "" {
-		if err := pingUntil(ctx, dsn); err != nil {
-			return 0, fmt.Errorf("VM %s: server does not answer after reset: %w", vm.ID, err)
-		}
-	}
-	took := time.Since(start)
-	vm.mu.Lock()
-	hello, ready, up := vm.helloAt.Sub(start), vm.readyAt.Sub(start), vm.readyUptime
-	vm.mu.Unlock()
-	if vm.DSN() == "" {
-		ready, up = 0, 0
-	}
-	vm.logf("VM %s: reset timeline: agent hello +%s, server ready +%s (guest uptime %.2fs), agent and server back +%s, query answered +%s (boot %s)",
-		vm.ID, hello.Round(time.Millisecond), ready.Round(time.Millisecond), up, agentBack.Round(time.Millisecond),
-		took.Round(time.Millisecond), short(vm.BootID()))
-	return took, nil
 }
 
 // Shutdown stops the server cleanly and powers the guest off, waiting for

@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/workload"
 	"github.com/crashrig/crashrig/vmimage"

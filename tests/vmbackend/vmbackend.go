@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/crashrig/crashrig/controlplane"
-	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/workload"
 	"github.com/crashrig/crashrig/vmimage"
@@ -73,7 +73,6 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return fail(err)
 	}
-	inst.kind = server.Kind
 	if inst.dsn, err = vm.Provision(ctx, server); err != nil {
 		return fail(err)
 	}
@@ -152,7 +151,6 @@ type instance struct {
 	vm   *controlplane.VM
 	dir  string
 	dsn  string
-	kind string // serverkind name
 	logf func(format string, args ...any)
 
 	closeOnce sync.Once
@@ -163,26 +161,29 @@ func (in *instance) DSN() string { return in.dsn }
 // Crash hard-resets the VM and waits for the agent of the new boot and the
 // server. A server that crashed or logged an error since the last crash, or
 // that does not come back after the reset, is a finding (ErrNotRecovered);
-// a reset that cannot be done at all is an infrastructure error.
+// a reset that cannot be done at all (the VM does not come back) is an
+// infrastructure error.
 func (in *instance) Crash(ctx context.Context) (harness.CrashReport, error) {
 	rep := harness.CrashReport{Requested: time.Now()}
 	if ev := in.unexpectedEvents(); ev != "" {
 		return rep, fmt.Errorf("%w: before crash: %s", harness.ErrNotRecovered, ev)
 	}
-	oldBoot := in.vm.BootID()
-	took, err := in.vm.HardReset(ctx)
-	if err != nil {
-		if in.vm.BootID() != oldBoot {
-			// The VM rebooted and its agent is back: the server is what
-			// did not recover.
-			return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
+	res, err := in.vm.HardReset(ctx)
+	// The timeline counts from the system_reset, a moment after Requested.
+	since := func(d time.Duration) time.Duration {
+		if d == 0 || res.Timeline.Sent.IsZero() {
+			return 0
 		}
-		return rep, err
+		return res.Timeline.Sent.Add(d).Sub(rep.Requested)
 	}
-	rep.Ready = took
-	rep.Detail = "QMP system_reset, boot " + shortID(in.vm.BootID())
-	rep.ServerRecovery, _ = serverkind.RecoveryTime(in.kind, strings.Join(in.vm.ServerStartLog(), "\n"))
-	return rep, nil
+	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
+	rep.Ready = since(res.Timeline.Answered)
+	rep.ServerRecovery = res.ServerRecovery
+	rep.Detail = "QMP system_reset, boot " + shortID(res.BootID)
+	if errors.Is(err, controlplane.ErrServerNotRecovered) {
+		return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
+	}
+	return rep, err
 }
 
 // unexpectedEvents drains the VM's event channel: a server exit or an error
