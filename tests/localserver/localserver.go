@@ -140,8 +140,6 @@ func (s *Server) Addr() string { return s.addr }
 // DataDir is the server's data directory.
 func (s *Server) DataDir() string { return s.dataDir }
 
-var readyLine = "ready for connections"
-
 // start launches a process and waits until it logs readiness; it returns
 // the server-reported recovery time.
 func (s *Server) start(ctx context.Context) (time.Duration, error) {
@@ -180,7 +178,7 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	defer tick.Stop()
 	for {
 		log, _ := os.ReadFile(logPath)
-		if bytes.Contains(log, []byte(readyLine)) {
+		if bytes.Contains(log, []byte(serverkind.ReadyForConnections)) {
 			rec, _ := serverkind.RecoveryTime(serverkind.Bundled, string(log))
 			return rec, nil
 		}
