@@ -57,7 +57,7 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 		r := k.ServerReady
 		vm.mu.Lock()
 		if vm.sess == s {
-			vm.readyBoot = s.bootID
+			vm.readyBoot, vm.readyEventBoot = s.bootID, s.bootID
 			vm.readyAt, vm.ready = time.Now(), r
 			vm.broadcast()
 		}

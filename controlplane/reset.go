@@ -133,7 +133,10 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 			down = vm.downWhy
 			return true
 		}
-		return vm.readyBoot == res.BootID
+		// The event, not the hello's ready flag: it carries the recovery
+		// time, and it follows the hello even when the agent had the server
+		// up before it connected.
+		return vm.readyEventBoot == res.BootID && vm.readyBoot == res.BootID
 	})
 	switch {
 	case err != nil && vm.vmGone():

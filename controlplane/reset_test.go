@@ -77,6 +77,25 @@ func TestResetWaitsForTheNewBootsServer(t *testing.T) {
 	}
 }
 
+// The agent restores the server before it connects: its hello says ready,
+// and the ServerReady (with the recovery time) follows.
+func TestResetTakesTheServerReadyEventAfterAReadyHello(t *testing.T) {
+	cp, vm := provisionedAgentVM(t)
+	done := afterReset(ctxT(t, 10*time.Second), vm)
+	ag := dialAgent(t, cp, &pb.Hello{VmId: "a1", Token: vm.Token(), BootId: "boot-2",
+		Server: &pb.ServerStatus{Provisioned: true, Ready: true}})
+	select {
+	case o := <-done:
+		t.Fatalf("the reset ended on the hello, without the boot's ServerReady: %+v", o)
+	case <-time.After(200 * time.Millisecond):
+	}
+	require.NoError(t, ag.event(&pb.Event{Kind: &pb.Event_ServerReady{ServerReady: &pb.ServerReady{
+		Kind: serverkind.MariaDB, RecoveryNanos: proto.Int64(int64(2 * time.Second))}}}))
+	o := <-done
+	require.NoError(t, o.err)
+	assert.Equal(t, 2*time.Second, o.res.ServerRecovery)
+}
+
 func TestResetFailsFastWhenTheServerDoesNotComeBack(t *testing.T) {
 	for name, ev := range map[string]*pb.Event{
 		"restore failed": {Kind: &pb.Event_RestoreFailed{RestoreFailed: &pb.RestoreFailed{

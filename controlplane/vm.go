@@ -39,9 +39,12 @@ type VM struct {
 	spec              *pb.ProvisionServer
 	changed           chan struct{} // closed and replaced at every state change
 	// helloAt (the first hello of the latest boot) and readyAt time the
-	// latest boot, for reset timelines; ready is the agent's ServerReady.
+	// latest boot, for reset timelines; ready is the agent's latest
+	// ServerReady, received in boot readyEventBoot (a hello may say the
+	// server is ready before its ServerReady arrives).
 	helloAt, readyAt time.Time
 	ready            *pb.ServerReady
+	readyEventBoot   string
 	killed           bool
 }
 
