@@ -180,7 +180,8 @@ func (in *instance) Crash(ctx context.Context) (harness.CrashReport, error) {
 	rep.Ready = since(res.Timeline.Answered)
 	rep.ServerRecovery = res.ServerRecovery
 	rep.Detail = "QMP system_reset, boot " + shortID(res.BootID)
-	if errors.Is(err, controlplane.ErrServerNotRecovered) {
+	// A reset cut short by the end of the run is no verdict on the server.
+	if errors.Is(err, controlplane.ErrServerNotRecovered) && ctx.Err() == nil {
 		return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
 	}
 	return rep, err
