@@ -40,7 +40,7 @@ func TestWaitAnswerAnswersOnceTheServerListens(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	require.NoError(t, serverkind.WaitAnswer(ctx, serverkind.DSN("root", "pw", ln.Addr().String(), ""), nil))
-	ctx, cancel = context.WithTimeout(ctx, time.Second)
+	ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	err = serverkind.WaitAnswer(ctx, serverkind.DSN("root", "wrong", ln.Addr().String(), ""), make(chan struct{}),
 		serverkind.WithInterval(10*time.Millisecond))
