@@ -1,17 +1,3 @@
-// Package controlplane is the host side of crashrig: a library embedded in
-// tests. It runs the gRPC service the in-guest DCRTS agents dial (on
-// loopback only), launches a QEMU VM per test (qcow2 overlay over the image,
-// its own data disk, QMP socket, serial log), provisions servers through the
-// agent, hard-resets VMs and tells tests about unexpected server exits and
-// error log lines.
-//
-//	cp, err := controlplane.New(ctx)
-//	defer cp.Close()
-//	vm, err := cp.StartVM(ctx, controlplane.VMSpec{Image: im})
-//	dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.MariaDB})
-//	took, err := vm.HardReset(ctx)
-//
-// Tests use controlplane/cptest, which ties VMs to testing.TB.
 package controlplane
 
 import (

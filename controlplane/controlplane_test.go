@@ -22,8 +22,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
 // logBuffer collects the control plane's log lines.
@@ -229,41 +229,6 @@ func TestSecondLiveStreamRefusedReconnectAccepted(t *testing.T) {
 	assert.Equal(t, "boot-2", vm.BootID())
 }
 
-func TestRetiredSessionMakesRoomForNewBoot(t *testing.T) {
-	cp, _ := newTestCP(t)
-	vm, err := cp.AddAgent("a1")
-	require.NoError(t, err)
-	vm.mu.Lock()
-	vm.spec = &pb.ProvisionServer{Kind: serverkind.MariaDB}
-	vm.mu.Unlock()
-	ctx := ctxT(t, 10*time.Second)
-	dialAgent(t, cp, &pb.Hello{VmId: "a1", Token: vm.Token(), BootId: "boot-1",
-		Server: &pb.ServerStatus{Provisioned: true, Ready: true}})
-	_, err = vm.WaitAgent(ctx)
-	require.NoError(t, err)
-
-	// What HardReset does after system_reset: the old boot's stream (still
-	// open through slirp) is retired.
-	vm.retire(errReset)
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- vm.waitBootReady(ctx, "boot-1") }()
-	ag := dialAgent(t, cp, &pb.Hello{VmId: "a1", Token: vm.Token(), BootId: "boot-2",
-		Server: &pb.ServerStatus{Provisioned: true}})
-	select {
-	case err := <-waitErr:
-		t.Fatalf("ready before the server reported ready: %v", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	require.NoError(t, ag.event(&pb.Event{Kind: &pb.Event_ServerReady{ServerReady: &pb.ServerReady{Kind: serverkind.MariaDB}}}))
-	require.NoError(t, <-waitErr)
-	assert.Equal(t, "boot-2", vm.BootID())
-	select {
-	case e := <-vm.Events():
-		t.Fatalf("ServerReady is expected, not an event for the test: %s", e)
-	default:
-	}
-}
-
 func TestEventsDelivered(t *testing.T) {
 	cp, _ := newTestCP(t)
 	vm, err := cp.AddAgent("a1")
@@ -383,26 +348,4 @@ func TestServerSpecDefaults(t *testing.T) {
 	assert.Error(t, err)
 	dsn := serverkind.ClientDSN(&pb.ProvisionServer{RootPassword: "pw", Database: "db"}, "127.0.0.1:1234")
 	assert.True(t, strings.HasPrefix(dsn, "root:pw@tcp(127.0.0.1:1234)/db?"), dsn)
-}
-
-func TestResetWaitFailsFastWhenServerDoesNotComeBack(t *testing.T) {
-	cp, _ := newTestCP(t)
-	vm, err := cp.AddAgent("a1")
-	require.NoError(t, err)
-	vm.mu.Lock()
-	vm.spec = &pb.ProvisionServer{Kind: serverkind.MariaDB}
-	vm.mu.Unlock()
-	ctx := ctxT(t, 10*time.Second)
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- vm.waitBootReady(ctx, "boot-1") }()
-	ag := dialAgent(t, cp, &pb.Hello{VmId: "a1", Token: vm.Token(), BootId: "boot-2", Server: &pb.ServerStatus{Provisioned: true}})
-	require.NoError(t, ag.event(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{
-		Text: "dcrts: bringing the server back after boot failed: mount: wrong fs type", Pattern: serverkind.RestoreFailedPattern}}}))
-	select {
-	case err := <-waitErr:
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), "wrong fs type")
-	case <-time.After(5 * time.Second):
-		t.Fatal("waiting for the reset did not fail when the agent reported the server could not come back")
-	}
 }

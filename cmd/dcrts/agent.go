@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
 // Paths are the guest locations the agent uses; tests point them at a
@@ -28,11 +28,11 @@ type Paths struct {
 }
 
 var defaultPaths = Paths{
-	State:   "/var/lib/dcrts",
-	Data:    "/data",
-	Servers: "/opt/crashrig/servers",
-	Run:     "/run/dcrts",
-	Log:     "/var/log/dcrts.log",
+	State:   serverkind.GuestStateDir,
+	Data:    serverkind.GuestDataDir,
+	Servers: serverkind.GuestServersDir,
+	Run:     serverkind.GuestRunDir,
+	Log:     serverkind.GuestAgentLog,
 }
 
 // Reconnect pacing: a reset VM must find the control plane again quickly,
@@ -74,11 +74,8 @@ func NewAgent(cfg config, bootID string, paths Paths, log *slog.Logger, hs *heal
 // StartRestore brings a provisioned server back in the background.
 func (a *Agent) StartRestore(ctx context.Context) {
 	a.bg.Go(func() {
-		if err := a.server.Restore(ctx); err != nil {
-			a.log.Error("restore server", "err", err)
-			a.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{
-				Text: "dcrts: bringing the server back after boot failed: " + err.Error(), Pattern: serverkind.RestoreFailedPattern}}})
-		}
+		// A failure is logged and reported (RestoreFailed) by Restore.
+		_ = a.server.Restore(ctx)
 	})
 }
 

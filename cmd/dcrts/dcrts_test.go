@@ -26,8 +26,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/crashrig/crashrig/controlplane"
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
 func TestParseCmdline(t *testing.T) {
@@ -297,7 +297,7 @@ exit 3`}
 	spec := &pb.ProvisionServer{Kind: "fake", ErrorLogPatterns: []string{`\[ERROR\]`}, Env: []string{"CRASHRIG_TEST_ENV=yes"}}
 	p, err := m.start(k, serverkind.Instance{Spec: spec})
 	require.NoError(t, err)
-	pid, err := os.ReadFile(filepath.Join(m.paths.Run, pidFile))
+	pid, err := os.ReadFile(filepath.Join(m.paths.Run, serverkind.PIDFileName))
 	require.NoError(t, err)
 	assert.NotEmpty(t, pid, "pid file for kill -9 tests")
 
@@ -546,29 +546,4 @@ func TestStopDeleteDataForgetsProvisioning(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m2.Restore(t.Context()))
 	assert.False(t, m2.Status().GetProvisioned())
-}
-
-// ServerReady carries what the server logged up to readiness, including a
-// log-file line written just before, which the 100 ms poll has not seen yet.
-func TestServerReadyCarriesStartupLog(t *testing.T) {
-	m, events := testManager(t)
-	dir := t.TempDir()
-	logFile, marker := filepath.Join(dir, "server.log"), filepath.Join(dir, "ready")
-	k := fakeKind{logFile: logFile, script: `echo "starting"
-echo "recovered in 5ms" >> ` + logFile + `
-touch ` + marker + `
-exec sleep 60`}
-	spec := &pb.ProvisionServer{Kind: "fake"}
-	p, err := m.start(k, serverkind.Instance{Spec: spec})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		p.expectExit()
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	require.Eventually(t, func() bool { _, err := os.Stat(marker); return err == nil }, 10*time.Second, time.Millisecond)
-	m.setReady(spec, p)
-	ready := (<-events).GetServerReady()
-	require.NotNil(t, ready)
-	assert.Equal(t, []string{"starting", "recovered in 5ms"}, ready.GetStartupLog())
 }

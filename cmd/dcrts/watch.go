@@ -99,9 +99,8 @@ func (t *fileTailer) skipExisting() {
 
 const tailInterval = 100 * time.Millisecond
 
-// run polls until quit; a request on flush makes it poll at once and
-// close the request's channel afterwards.
-func (t *fileTailer) run(quit <-chan struct{}, flush <-chan chan struct{}, w io.Writer) {
+// run polls until quit.
+func (t *fileTailer) run(quit <-chan struct{}, w io.Writer) {
 	tick := time.NewTicker(tailInterval)
 	defer tick.Stop()
 	for {
@@ -110,9 +109,6 @@ func (t *fileTailer) run(quit <-chan struct{}, flush <-chan chan struct{}, w io.
 			return
 		case <-tick.C:
 			t.poll(w)
-		case done := <-flush:
-			t.poll(w)
-			close(done)
 		}
 	}
 }

@@ -538,12 +538,9 @@ func (x *InstallResult) GetSize() int64 {
 }
 
 type ProvisionResult struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Pid   int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
-	// guest_port is where the server listens in the guest.
-	GuestPort     int32   `protobuf:"varint,3,opt,name=guest_port,json=guestPort,proto3" json:"guest_port,omitempty"`
-	Seconds       float64 `protobuf:"fixed64,4,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,4,opt,name=seconds,proto3" json:"seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -578,23 +575,9 @@ func (*ProvisionResult) Descriptor() ([]byte, []int) {
 	return file_crashrig_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *ProvisionResult) GetKind() string {
-	if x != nil {
-		return x.Kind
-	}
-	return ""
-}
-
 func (x *ProvisionResult) GetPid() int32 {
 	if x != nil {
 		return x.Pid
-	}
-	return 0
-}
-
-func (x *ProvisionResult) GetGuestPort() int32 {
-	if x != nil {
-		return x.GuestPort
 	}
 	return 0
 }
@@ -711,6 +694,7 @@ type Event struct {
 	//	*Event_ServerExited
 	//	*Event_LogLine
 	//	*Event_ServerReady
+	//	*Event_RestoreFailed
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -787,6 +771,15 @@ func (x *Event) GetServerReady() *ServerReady {
 	return nil
 }
 
+func (x *Event) GetRestoreFailed() *RestoreFailed {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_RestoreFailed); ok {
+			return x.RestoreFailed
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -803,11 +796,17 @@ type Event_ServerReady struct {
 	ServerReady *ServerReady `protobuf:"bytes,4,opt,name=server_ready,json=serverReady,proto3,oneof"`
 }
 
+type Event_RestoreFailed struct {
+	RestoreFailed *RestoreFailed `protobuf:"bytes,5,opt,name=restore_failed,json=restoreFailed,proto3,oneof"`
+}
+
 func (*Event_ServerExited) isEvent_Kind() {}
 
 func (*Event_LogLine) isEvent_Kind() {}
 
 func (*Event_ServerReady) isEvent_Kind() {}
+
+func (*Event_RestoreFailed) isEvent_Kind() {}
 
 // ServerExited reports an exit the agent did not cause.
 type ServerExited struct {
@@ -889,7 +888,8 @@ func (x *ServerExited) GetLogTail() []string {
 	return nil
 }
 
-// LogLine is a server log line matching one of the configured patterns.
+// LogLine is a server log line matching one of the configured
+// error_log_patterns.
 type LogLine struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -950,9 +950,10 @@ type ServerReady struct {
 	Pid   int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	// uptime_seconds is the guest uptime when the server became ready.
 	UptimeSeconds float64 `protobuf:"fixed64,3,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
-	// startup_log holds the server's output and log lines from its start to
-	// readiness (the last 50), e.g. its own recovery report.
-	StartupLog    []string `protobuf:"bytes,4,rep,name=startup_log,json=startupLog,proto3" json:"startup_log,omitempty"`
+	// recovery_nanos is how long the server's own crash recovery took, as
+	// its startup log says (the agent asks the server kind to read it);
+	// unset when the server does not report it.
+	RecoveryNanos *int64 `protobuf:"varint,5,opt,name=recovery_nanos,json=recoveryNanos,proto3,oneof" json:"recovery_nanos,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1008,11 +1009,65 @@ func (x *ServerReady) GetUptimeSeconds() float64 {
 	return 0
 }
 
-func (x *ServerReady) GetStartupLog() []string {
-	if x != nil {
-		return x.StartupLog
+func (x *ServerReady) GetRecoveryNanos() int64 {
+	if x != nil && x.RecoveryNanos != nil {
+		return *x.RecoveryNanos
 	}
-	return nil
+	return 0
+}
+
+// RestoreFailed: after a boot, the agent could not bring the provisioned
+// server back (mount, start, or the server never answered).
+type RestoreFailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreFailed) Reset() {
+	*x = RestoreFailed{}
+	mi := &file_crashrig_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreFailed) ProtoMessage() {}
+
+func (x *RestoreFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreFailed.ProtoReflect.Descriptor instead.
+func (*RestoreFailed) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RestoreFailed) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RestoreFailed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 type Command struct {
@@ -1033,7 +1088,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_crashrig_proto_msgTypes[13]
+	mi := &file_crashrig_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1100,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[13]
+	mi := &file_crashrig_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1113,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{13}
+	return file_crashrig_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Command) GetId() string {
@@ -1189,7 +1244,7 @@ type InstallServer struct {
 
 func (x *InstallServer) Reset() {
 	*x = InstallServer{}
-	mi := &file_crashrig_proto_msgTypes[14]
+	mi := &file_crashrig_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1256,7 @@ func (x *InstallServer) String() string {
 func (*InstallServer) ProtoMessage() {}
 
 func (x *InstallServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[14]
+	mi := &file_crashrig_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1269,7 @@ func (x *InstallServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallServer.ProtoReflect.Descriptor instead.
 func (*InstallServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{14}
+	return file_crashrig_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InstallServer) GetName() string {
@@ -1261,7 +1316,7 @@ func (x *InstallServer) GetSha256() string {
 
 type ProvisionServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// kind names a server kind (see controlplane/serverkind).
+	// kind names a server kind (see the serverkind package).
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// version of an installed build, for kinds that are uploaded.
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
@@ -1292,7 +1347,7 @@ type ProvisionServer struct {
 
 func (x *ProvisionServer) Reset() {
 	*x = ProvisionServer{}
-	mi := &file_crashrig_proto_msgTypes[15]
+	mi := &file_crashrig_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1359,7 @@ func (x *ProvisionServer) String() string {
 func (*ProvisionServer) ProtoMessage() {}
 
 func (x *ProvisionServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[15]
+	mi := &file_crashrig_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1372,7 @@ func (x *ProvisionServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionServer.ProtoReflect.Descriptor instead.
 func (*ProvisionServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{15}
+	return file_crashrig_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ProvisionServer) GetKind() string {
@@ -1431,7 +1486,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[16]
+	mi := &file_crashrig_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1498,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[16]
+	mi := &file_crashrig_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1511,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{16}
+	return file_crashrig_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -1481,7 +1536,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[17]
+	mi := &file_crashrig_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1548,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[17]
+	mi := &file_crashrig_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1561,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{17}
+	return file_crashrig_proto_rawDescGZIP(), []int{18}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -1520,7 +1575,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[18]
+	mi := &file_crashrig_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1587,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[18]
+	mi := &file_crashrig_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1600,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{18}
+	return file_crashrig_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -1567,7 +1622,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1579,7 +1634,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1592,7 +1647,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{19}
+	return file_crashrig_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -1647,25 +1702,24 @@ const file_crashrig_proto_rawDesc = "" +
 	"\rInstallResult\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"p\n" +
-	"\x0fProvisionResult\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
-	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x1d\n" +
-	"\n" +
-	"guest_port\x18\x03 \x01(\x05R\tguestPort\x12\x18\n" +
-	"\aseconds\x18\x04 \x01(\x01R\aseconds\"A\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"[\n" +
+	"\x0fProvisionResult\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
+	"\aseconds\x18\x04 \x01(\x01R\asecondsJ\x04\b\x01\x10\x02J\x04\b\x03\x10\x04R\x04kindR\n" +
+	"guest_port\"A\n" +
 	"\n" +
 	"ExecResult\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x16\n" +
 	"\x06output\x18\x02 \x01(\fR\x06output\"\x1f\n" +
 	"\tFileChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\xe2\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xa7\x02\n" +
 	"\x05Event\x12\x1d\n" +
 	"\n" +
 	"unix_nanos\x18\x01 \x01(\x03R\tunixNanos\x12@\n" +
 	"\rserver_exited\x18\x02 \x01(\v2\x19.crashrig.v1.ServerExitedH\x00R\fserverExited\x121\n" +
 	"\blog_line\x18\x03 \x01(\v2\x14.crashrig.v1.LogLineH\x00R\alogLine\x12=\n" +
-	"\fserver_ready\x18\x04 \x01(\v2\x18.crashrig.v1.ServerReadyH\x00R\vserverReadyB\x06\n" +
+	"\fserver_ready\x18\x04 \x01(\v2\x18.crashrig.v1.ServerReadyH\x00R\vserverReady\x12C\n" +
+	"\x0erestore_failed\x18\x05 \x01(\v2\x1a.crashrig.v1.RestoreFailedH\x00R\rrestoreFailedB\x06\n" +
 	"\x04kind\"{\n" +
 	"\fServerExited\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
@@ -1675,13 +1729,16 @@ const file_crashrig_proto_rawDesc = "" +
 	"\blog_tail\x18\x05 \x03(\tR\alogTail\"7\n" +
 	"\aLogLine\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x18\n" +
-	"\apattern\x18\x02 \x01(\tR\apattern\"{\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\"\xac\x01\n" +
 	"\vServerReady\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12%\n" +
-	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\x12\x1f\n" +
-	"\vstartup_log\x18\x04 \x03(\tR\n" +
-	"startupLog\"\xa2\x03\n" +
+	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\x12*\n" +
+	"\x0erecovery_nanos\x18\x05 \x01(\x03H\x00R\rrecoveryNanos\x88\x01\x01B\x11\n" +
+	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
+	"\rRestoreFailed\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xa2\x03\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -1741,7 +1798,7 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 	return file_crashrig_proto_rawDescData
 }
 
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_crashrig_proto_goTypes = []any{
 	(*AgentMessage)(nil),    // 0: crashrig.v1.AgentMessage
 	(*Hello)(nil),           // 1: crashrig.v1.Hello
@@ -1756,13 +1813,14 @@ var file_crashrig_proto_goTypes = []any{
 	(*ServerExited)(nil),    // 10: crashrig.v1.ServerExited
 	(*LogLine)(nil),         // 11: crashrig.v1.LogLine
 	(*ServerReady)(nil),     // 12: crashrig.v1.ServerReady
-	(*Command)(nil),         // 13: crashrig.v1.Command
-	(*InstallServer)(nil),   // 14: crashrig.v1.InstallServer
-	(*ProvisionServer)(nil), // 15: crashrig.v1.ProvisionServer
-	(*StopServer)(nil),      // 16: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil), // 17: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),    // 18: crashrig.v1.CollectFiles
-	(*Exec)(nil),            // 19: crashrig.v1.Exec
+	(*RestoreFailed)(nil),   // 13: crashrig.v1.RestoreFailed
+	(*Command)(nil),         // 14: crashrig.v1.Command
+	(*InstallServer)(nil),   // 15: crashrig.v1.InstallServer
+	(*ProvisionServer)(nil), // 16: crashrig.v1.ProvisionServer
+	(*StopServer)(nil),      // 17: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil), // 18: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),    // 19: crashrig.v1.CollectFiles
+	(*Exec)(nil),            // 20: crashrig.v1.Exec
 }
 var file_crashrig_proto_depIdxs = []int32{
 	1,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
@@ -1777,19 +1835,20 @@ var file_crashrig_proto_depIdxs = []int32{
 	10, // 9: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
 	11, // 10: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
 	12, // 11: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
-	14, // 12: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
-	15, // 13: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	16, // 14: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	17, // 15: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	18, // 16: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	19, // 17: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
-	0,  // 18: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	13, // 19: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	19, // [19:20] is the sub-list for method output_type
-	18, // [18:19] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	13, // 12: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
+	15, // 13: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
+	16, // 14: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
+	17, // 15: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	18, // 16: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	19, // 17: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	20, // 18: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	0,  // 19: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	14, // 20: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	20, // [20:21] is the sub-list for method output_type
+	19, // [19:20] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -1813,8 +1872,10 @@ func file_crashrig_proto_init() {
 		(*Event_ServerExited)(nil),
 		(*Event_LogLine)(nil),
 		(*Event_ServerReady)(nil),
+		(*Event_RestoreFailed)(nil),
 	}
-	file_crashrig_proto_msgTypes[13].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[12].OneofWrappers = []any{}
+	file_crashrig_proto_msgTypes[14].OneofWrappers = []any{
 		(*Command_InstallServer)(nil),
 		(*Command_ProvisionServer)(nil),
 		(*Command_StopServer)(nil),
@@ -1828,7 +1889,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

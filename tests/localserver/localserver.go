@@ -14,11 +14,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	"github.com/crashrig/crashrig/database/chunk"
 	"github.com/crashrig/crashrig/database/fsys"
 	"github.com/crashrig/crashrig/database/journal"
 	"github.com/crashrig/crashrig/database/manifest"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
@@ -137,8 +137,6 @@ func (s *Server) Addr() string { return s.addr }
 // DataDir is the server's data directory.
 func (s *Server) DataDir() string { return s.dataDir }
 
-var readyLine = "ready for connections"
-
 // start launches a process and waits until it logs readiness; it returns
 // the server-reported recovery time.
 func (s *Server) start(ctx context.Context) (time.Duration, error) {
@@ -177,7 +175,7 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	defer tick.Stop()
 	for {
 		log, _ := os.ReadFile(logPath)
-		if bytes.Contains(log, []byte(readyLine)) {
+		if bytes.Contains(log, []byte(serverkind.ReadyForConnections)) {
 			rec, _ := serverkind.RecoveryTime(serverkind.Bundled, string(log))
 			return rec, nil
 		}
