@@ -81,7 +81,7 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		checks += time.Since(checkStart)
 		counts := r.rec.Counts()
 		recovery := "not reported by the server"
-		if cr.ServerRecovery > 0 {
+		if cr.RecoveryReported {
 			recovery = cr.ServerRecovery.String()
 		}
 		d.Logf("cycle %d: crash after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",

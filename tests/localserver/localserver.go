@@ -227,7 +227,7 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 		cr.Detail = fmt.Sprintf("appended a torn %d-byte root record to the journal", n)
 	}
 	rec, err := s.start(ctx)
-	cr.Ready, cr.ServerRecovery = time.Since(cr.Requested), rec
+	cr.Ready, cr.ServerRecovery, cr.RecoveryReported = time.Since(cr.Requested), rec, err == nil
 	return cr, err
 }
 

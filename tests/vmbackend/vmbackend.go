@@ -176,7 +176,7 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	}
 	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
 	rep.Ready = since(res.Timeline.Answered)
-	rep.ServerRecovery = res.ServerRecovery
+	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
 	rep.Detail = "QMP system_reset, boot " + shortID(res.BootID)
 	// A reset cut short by the end of the run is no verdict on the server.
 	if errors.Is(err, controlplane.ErrServerNotRecovered) && ctx.Err() == nil {
