@@ -33,6 +33,9 @@ type VMSpec struct {
 	// ID names the VM (default vm1, vm2, ...).
 	ID           string
 	DataDiskSize string
+	// DataDiskDir, if set, holds the data disk's file instead of Dir (e.g.
+	// a small filesystem, to test a full host disk).
+	DataDiskDir  string
 	MemMiB, CPUs int // 0: the image's
 	// Console, if set, receives a copy of the serial console.
 	Console io.Writer
@@ -54,6 +57,8 @@ type qemuVM struct {
 	image     *vmimage.Image
 	qmpPath   string
 	killOnce  sync.Once
+	ownFiles  []string // removed by Kill, outside dir
+	qmp       *qmpWatch
 }
 
 var (
@@ -111,6 +116,10 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 		return vm, err
 	}
 	data := filepath.Join(q.dir, "data.qcow2")
+	if spec.DataDiskDir != "" {
+		data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
+		q.ownFiles = append(q.ownFiles, data)
+	}
 	size := spec.DataDiskSize
 	if size == "" {
 		size = DefaultDataDiskSize
@@ -152,8 +161,12 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	}
 	m.Serial = "stdio"
 	m.QMPSocket = q.qmpPath
-	m.Append = fmt.Sprintf("%s crashrig.cp=%s:%d crashrig.token=%s crashrig.vm=%s",
-		vmimage.DefaultAppend, vmimage.GuestHostAddr, cp.Port(), vm.token, vm.ID)
+	m.Append = vmimage.DefaultAppend
+	agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), vm)
+	if err != nil {
+		return vm, err
+	}
+	m.Extra = append(m.Extra, agentConfigArgs(agentCfg)...)
 	if len(spec.KernelArgs) > 0 {
 		m.Append += " " + strings.Join(spec.KernelArgs, " ")
 	}
@@ -168,6 +181,11 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 		vm.ID, q.proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
 	if q.mon, err = dialQMP(ctx, q.qmpPath, q.proc); err != nil {
 		return vm, fmt.Errorf("VM %s: QMP: %w", vm.ID, err)
+	}
+	// QEMU has read the agent's config by now: keep no copy of the token.
+	os.Remove(agentCfg)
+	if q.qmp, err = vm.watchQMP(); err != nil {
+		return vm, fmt.Errorf("VM %s: QMP events: %w", vm.ID, err)
 	}
 	return vm, nil
 }
@@ -213,6 +231,7 @@ func (vm *VM) HardReset(ctx context.Context) (time.Duration, error) {
 	vm.mu.Unlock()
 	start := time.Now()
 	q.console.mark("==== crashrig: QMP system_reset ====")
+	vm.ExpectNewBoot() // the reset's boot, and no other
 	if _, err := q.mon.Run([]byte(`{"execute":"system_reset"}`)); err != nil {
 		return 0, fmt.Errorf("VM %s: system_reset: %w", vm.ID, err)
 	}
@@ -294,6 +313,12 @@ func (vm *VM) Kill() {
 		}
 		if q.qmpPath != "" {
 			os.Remove(q.qmpPath)
+		}
+		if q.qmp != nil {
+			q.qmp.wait()
+		}
+		for _, f := range q.ownFiles {
+			os.Remove(f)
 		}
 		if q.ownDir {
 			os.RemoveAll(q.dir)

@@ -1,0 +1,45 @@
+package controlplane
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	crproto "github.com/crashrig/crashrig/proto"
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+)
+
+// writeAgentConfig writes the agent's config (with its token) to a file
+// only the owner can read, for QEMU's -fw_cfg: a token on the kernel
+// command line would be in QEMU's argument list, which every local user
+// can read in /proc/PID/cmdline.
+func writeAgentConfig(dir, cpAddr string, vm *VM) (string, error) {
+	b, err := protojson.Marshal(&pb.AgentConfig{ControlPlane: cpAddr, VmId: vm.ID, Token: vm.token})
+	if err != nil {
+		return "", fmt.Errorf("agent config: %w", err)
+	}
+	path := filepath.Join(dir, "agent-config.json")
+	// O_EXCL after a remove: a file left in a reused Dir keeps its mode.
+	os.Remove(path)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("agent config: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return "", fmt.Errorf("agent config: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("agent config: %w", err)
+	}
+	return path, nil
+}
+
+// agentConfigArgs are the QEMU arguments that hand the config file to the
+// guest (the argument names the file; it does not hold the token).
+func agentConfigArgs(path string) []string {
+	return []string{"-fw_cfg", "name=" + crproto.AgentConfigName + ",file=" + strings.ReplaceAll(path, ",", ",,")}
+}
