@@ -210,11 +210,17 @@ func TestWrongTokenIsRefusedAndLogged(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded, "no session was attached")
 }
 
-func TestNotHelloFirstIsRefused(t *testing.T) {
-	cp, _ := newTestCP(t)
+func dialRaw(t *testing.T, cp *ControlPlane) *grpc.ClientConn {
+	t.Helper()
 	conn, err := grpc.NewClient(cp.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func TestNotHelloFirstIsRefused(t *testing.T) {
+	cp, _ := newTestCP(t)
+	conn := dialRaw(t, cp)
 	stream, err := pb.NewControlPlaneClient(conn).Connect(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, stream.Send(&pb.AgentMessage{Msg: &pb.AgentMessage_Heartbeat{Heartbeat: &pb.Heartbeat{}}}))
