@@ -69,6 +69,10 @@ func TestWhatPsShowsOfARealVMCannotTakeOverItsAgent(t *testing.T) {
 	assert.Zero(t, code)
 	assert.Equal(t, "still mine\n", out, "the real agent still answers")
 	assert.Equal(t, boot, vm.BootID())
+	_, out, err = vm.Exec(ctx, "grep", "msg=\"agent config\"", "/var/log/dcrts.log")
+	require.NoError(t, err)
+	assert.Contains(t, out, "found=true")
+	t.Logf("guest: %s", strings.TrimSpace(out))
 }
 
 // TestHostDiskFullIsReported puts the VM's data disk on a 64 MiB tmpfs and

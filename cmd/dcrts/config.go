@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	crproto "github.com/crashrig/crashrig/proto"
@@ -77,8 +78,8 @@ func loadConfig() (cfg config, ok bool, err error) {
 // qemu_fw_cfg module first if needed ("" when QEMU passed no such file).
 func fwCfgFile(name string) (string, error) {
 	if _, err := os.Stat(fwCfgRoot); errors.Is(err, fs.ErrNotExist) {
-		if out, err := exec.Command(modprobe(), "qemu_fw_cfg").CombinedOutput(); err != nil {
-			return "", fmt.Errorf("modprobe qemu_fw_cfg: %w: %s", err, out)
+		if err := loadFwCfgModule(); err != nil {
+			return "", err
 		}
 	}
 	path := filepath.Join(fwCfgRoot, "by_name", name, "raw")
@@ -97,12 +98,32 @@ func fwCfgFile(name string) (string, error) {
 	}
 }
 
-// modprobe is kmod's modprobe (init's PATH may not have /sbin).
-func modprobe() string {
-	for _, p := range []string{"/sbin/modprobe", "/usr/sbin/modprobe"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
+// loadFwCfgModule loads qemu_fw_cfg (a module in Debian's cloud kernel,
+// with no dependencies) straight from /lib/modules: an exec of modprobe
+// costs a noticeable part of a reset under TCG. modprobe is the fallback.
+func loadFwCfgModule() error {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return fmt.Errorf("uname: %w", err)
+	}
+	path := filepath.Join("/lib/modules", unix.ByteSliceToString(uts.Release[:]), "kernel/drivers/firmware/qemu_fw_cfg.ko")
+	f, err := os.Open(path)
+	if err == nil {
+		err = unix.FinitModule(int(f.Fd()), "", 0)
+		f.Close()
+		if err == nil || errors.Is(err, unix.EEXIST) {
+			return nil
 		}
 	}
-	return "modprobe"
+	modprobe := "modprobe"
+	for _, p := range []string{"/sbin/modprobe", "/usr/sbin/modprobe"} { // init's PATH may lack them
+		if _, err := os.Stat(p); err == nil {
+			modprobe = p
+			break
+		}
+	}
+	if out, merr := exec.Command(modprobe, "qemu_fw_cfg").CombinedOutput(); merr != nil {
+		return fmt.Errorf("load qemu_fw_cfg: %v; %s: %w: %s", err, modprobe, merr, out)
+	}
+	return nil
 }

@@ -99,10 +99,6 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	cfg, ok, err := loadConfig()
-	if err != nil {
-		logger.Error("no usable agent config; not connecting", "err", err)
-	}
 	bootID, err := readBootID()
 	if err != nil {
 		logger.Error("boot id", "err", err)
@@ -119,14 +115,23 @@ func run() int {
 		defer gs.Stop()
 	}
 
-	a, err := NewAgent(cfg, bootID, defaultPaths, logger, hs)
+	a, err := NewAgent(config{}, bootID, defaultPaths, logger, hs)
 	if err != nil {
 		logger.Error("agent", "err", err)
 		return 1
 	}
 	defer a.Close()
-	// The server comes back first, independent of the control plane.
+	// The server comes back first, independent of the control plane (and
+	// meanwhile the config is read: loading qemu_fw_cfg takes a while
+	// under TCG).
 	a.StartRestore(ctx)
+	cfgStart := time.Now()
+	cfg, ok, err := loadConfig()
+	logger.Info("agent config", "found", ok, "took", time.Since(cfgStart).Round(time.Millisecond))
+	if err != nil {
+		logger.Error("no usable agent config; not connecting", "err", err)
+	}
+	a.cfg = cfg
 	if !ok {
 		logger.Info("no agent config (fw_cfg or $" + configEnv + "): not connecting to a control plane; idling")
 		<-ctx.Done()
