@@ -69,6 +69,11 @@ func WithHeartbeatTimeout(d time.Duration) Option {
 	return func(o *options) { o.heartbeatTimeout = d }
 }
 
+// WithHelloTimeout is how long a new stream may take to send its hello.
+func WithHelloTimeout(d time.Duration) Option {
+	return func(o *options) { o.helloTimeout = d }
+}
+
 // ControlPlane serves agents and owns the VMs it started.
 type ControlPlane struct {
 	pb.UnimplementedControlPlaneServer
@@ -158,6 +163,7 @@ func (cp *ControlPlane) newVM(id string) (*VM, error) {
 	}
 	vm := &VM{ID: id, cp: cp, token: hex.EncodeToString(tok), changed: make(chan struct{}),
 		events: make(chan Event, 256)}
+	vm.boots.expect() // its first boot
 	cp.vms[id] = vm
 	return vm, nil
 }
@@ -201,7 +207,13 @@ func (cp *ControlPlane) Connect(stream grpc.BidiStreamingServer[pb.AgentMessage,
 		cp.logf("control plane: refused stream from %s for VM %s: %v", from, vm.ID, err)
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
-	cp.logf("control plane: VM %s: agent %s connected (boot %s, server %v)", vm.ID, hello.GetAgentVersion(), short(hello.GetBootId()), hello.GetServer())
+	cp.logf("control plane: VM %s: agent %s connected from %s (boot %s, server %v)", vm.ID, hello.GetAgentVersion(), from, short(hello.GetBootId()), hello.GetServer())
+	if s.welcomeKey != "" {
+		if err := s.send(&pb.Command{Cmd: &pb.Command_Welcome{Welcome: &pb.Welcome{SessionKey: s.welcomeKey}}}); err != nil {
+			vm.detach(s)
+			return err
+		}
+	}
 	err = s.serve(cp.opts.heartbeatTimeout)
 	vm.detach(s)
 	cp.logf("control plane: VM %s: agent stream of boot %s ended: %v", vm.ID, short(hello.GetBootId()), err)
@@ -237,5 +249,6 @@ func short(id string) string {
 
 // AddAgent registers a VM identity without starting QEMU, for an agent
 // that runs elsewhere (tests of the agent itself). Its Token goes to the
-// agent; Kill forgets it.
+// agent; Kill forgets it. It expects one boot; ExpectNewBoot admits the
+// next.
 func (cp *ControlPlane) AddAgent(id string) (*VM, error) { return cp.newVM(id) }

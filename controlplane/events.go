@@ -8,9 +8,10 @@ import (
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
 )
 
-// Event is something unexpected a VM's agent reported: the server exited
+// Event is something unexpected a VM's agent reported (the server exited
 // on its own, logged a line matching an error pattern, or could not be
-// brought back after a boot.
+// brought back after a boot) or QEMU reported (the VM stopped on a host
+// I/O error).
 type Event struct {
 	VM     string
 	BootID string
@@ -19,6 +20,8 @@ type Event struct {
 	ServerExited  *pb.ServerExited
 	LogLine       *pb.LogLine
 	RestoreFailed *pb.RestoreFailed
+	// VMFailed: QEMU stopped the VM (ErrHostDiskFull, ErrHostIO).
+	VMFailed error
 }
 
 func (e Event) String() string {
@@ -36,6 +39,8 @@ func (e Event) String() string {
 	case e.RestoreFailed != nil:
 		return fmt.Sprintf("VM %s: the agent could not bring server %s back after boot %s: %s",
 			e.VM, e.RestoreFailed.GetKind(), short(e.BootID), e.RestoreFailed.GetReason())
+	case e.VMFailed != nil:
+		return fmt.Sprintf("VM %s failed: %v", e.VM, e.VMFailed)
 	}
 	return fmt.Sprintf("VM %s: empty event", e.VM)
 }

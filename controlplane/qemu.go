@@ -13,6 +13,7 @@ import (
 	"github.com/digitalocean/go-qemu/qmp"
 	"golang.org/x/crypto/ssh"
 
+	crproto "github.com/crashrig/crashrig/proto"
 	"github.com/crashrig/crashrig/qemu"
 	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage"
@@ -32,6 +33,9 @@ type VMSpec struct {
 	// ID names the VM (default vm1, vm2, ...).
 	ID           string
 	DataDiskSize string
+	// DataDiskDir, if set, holds the data disk's file instead of Dir (e.g.
+	// a small filesystem, to test a full host disk).
+	DataDiskDir  string
 	MemMiB, CPUs int // 0: the image's
 	// Console, if set, receives a copy of the serial console.
 	Console io.Writer
@@ -60,6 +64,8 @@ type qemuVM struct {
 	cleanupMu sync.Mutex
 	cleanups  []func()
 	cleaned   bool
+	// qmp follows QEMU's events (host disk full, I/O errors).
+	qmp *qmpWatch
 }
 
 // onCleanup registers the undoing of a step that succeeded; after the
@@ -161,6 +167,10 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 		}},
 		{"data disk", func(ctx context.Context) error {
 			data = filepath.Join(q.dir, "data.qcow2")
+			if spec.DataDiskDir != "" {
+				data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
+				q.onCleanup(func() { os.Remove(data) })
+			}
 			size := spec.DataDiskSize
 			if size == "" {
 				size = DefaultDataDiskSize
@@ -213,8 +223,15 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			}
 			m.Serial = "stdio"
 			m.QMPSocket = q.qmpPath
-			m.Append = fmt.Sprintf("%s crashrig.cp=%s:%d crashrig.token=%s crashrig.vm=%s",
-				vmimage.DefaultAppend, vmimage.GuestHostAddr, cp.Port(), vm.token, vm.ID)
+			// The agent's secret goes by fw_cfg, never on the command
+			// line that every local user can read.
+			m.Append = vmimage.DefaultAppend
+			agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), vm)
+			if err != nil {
+				return err
+			}
+			q.onCleanup(func() { os.Remove(agentCfg) })
+			m.FwCfg = append(m.FwCfg, qemu.FwCfg{Name: crproto.AgentConfigName, File: agentCfg})
 			if len(spec.KernelArgs) > 0 {
 				m.Append += " " + strings.Join(spec.KernelArgs, " ")
 			}
@@ -241,6 +258,22 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			}
 			q.mon = mon
 			q.onCleanup(func() { mon.Disconnect() })
+			// QEMU has read the agent's config by now: keep no copy of
+			// the token.
+			os.Remove(filepath.Join(q.dir, agentConfigFile))
+			return nil
+		}},
+		{"QMP events", func(context.Context) error {
+			w, err := vm.watchQMP()
+			if err != nil {
+				return err
+			}
+			q.qmp = w
+			// The watcher ends when the monitor disconnects.
+			q.onCleanup(func() {
+				q.mon.Disconnect()
+				w.wait()
+			})
 			return nil
 		}},
 	}

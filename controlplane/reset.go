@@ -85,6 +85,7 @@ func (vm *VM) HardReset(ctx context.Context) (ResetResult, error) {
 	tl := &res.Timeline
 	tl.Sent = time.Now()
 	q.console.Mark("==== crashrig: QMP system_reset ====")
+	vm.ExpectNewBoot() // the reset's boot, and no other
 	if _, err := q.mon.Run([]byte(`{"execute":"system_reset"}`)); err != nil {
 		return res, vm.resetFailed(&res, ErrVMNotBack, fmt.Errorf("system_reset: %w", err))
 	}

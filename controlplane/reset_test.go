@@ -35,10 +35,11 @@ type resetOutcome struct {
 	err error
 }
 
-// afterReset does what HardReset does after system_reset (the old boot's
-// stream, still open through slirp, is retired) and waits in the
-// background.
+// afterReset does what HardReset does around system_reset (the new boot is
+// expected, the old boot's stream, still open through slirp, is retired)
+// and waits in the background.
 func afterReset(ctx context.Context, vm *VM) <-chan resetOutcome {
+	vm.ExpectNewBoot()
 	vm.retire(errReset)
 	out := make(chan resetOutcome, 1)
 	go func() {

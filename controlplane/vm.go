@@ -30,6 +30,7 @@ type VM struct {
 	events chan Event
 
 	mu        sync.Mutex
+	boots     bootGuard
 	sess      *session
 	bootID    string
 	readyBoot string // boot in which the server reported ready (and did not exit since)
@@ -46,6 +47,8 @@ type VM struct {
 	ready            *pb.ServerReady
 	readyEventBoot   string
 	killed           bool
+	// failed ends every wait: QEMU stopped the VM (host disk full).
+	failed error
 }
 
 func (vm *VM) logf(format string, args ...any) { vm.cp.logf(format, args...) }
@@ -83,8 +86,11 @@ func (vm *VM) broadcast() {
 func (vm *VM) waitFor(ctx context.Context, what string, cond func() bool) error {
 	for {
 		vm.mu.Lock()
-		ok, ch, killed := cond(), vm.changed, vm.killed
+		ok, ch, killed, failed := cond(), vm.changed, vm.killed, vm.failed
 		vm.mu.Unlock()
+		if failed != nil {
+			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, failed)
+		}
 		if ok {
 			return nil
 		}
@@ -112,7 +118,12 @@ func (vm *VM) attach(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command
 	if old := vm.sess; old != nil && !old.isRetired() {
 		return nil, fmt.Errorf("another stream of this VM is live (boot %s)", short(old.bootID))
 	}
+	welcome, err := vm.boots.admit(hello)
+	if err != nil {
+		return nil, err
+	}
 	s := newSession(vm, stream, hello.GetBootId())
+	s.welcomeKey = welcome
 	vm.sess = s
 	if vm.bootID != hello.GetBootId() {
 		vm.readyBoot = ""
@@ -348,7 +359,7 @@ func (vm *VM) Sync(ctx context.Context) error {
 
 // Exec runs argv in the guest and returns its exit code and output.
 func (vm *VM) Exec(ctx context.Context, argv ...string) (int, string, error) {
-	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_Exec{Exec: &pb.Exec{Argv: argv}}})
+	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_Exec{Exec: &pb.Exec{Argv: argv, TimeoutSeconds: execTimeout(ctx)}}})
 	if err != nil {
 		return -1, "", fmt.Errorf("VM %s: exec %v: %w", vm.ID, argv, err)
 	}

@@ -31,6 +31,7 @@ func newLineWatcher(max int, patterns []*regexp.Regexp, onMatch func(line, patte
 func (w *lineWatcher) source() io.Writer { return &lineSource{w: w} }
 
 func (w *lineWatcher) line(s string) {
+	s = truncateLine(s, maxEventString) // a tail of huge lines must stay small
 	w.mu.Lock()
 	w.lines[w.next] = s
 	w.next = (w.next + 1) % len(w.lines)
