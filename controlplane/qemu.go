@@ -247,6 +247,11 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 				proc.Kill()
 				cancel()
 			})
+			// Ends when QEMU does, which the cleanup above guarantees.
+			go func() {
+				<-proc.Done()
+				vm.markDown()
+			}()
 			cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
 				vm.ID, proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
 			return nil
@@ -319,6 +324,7 @@ func (vm *VM) Kill() {
 	vm.broadcast()
 	vm.mu.Unlock()
 	vm.retire(errors.New("VM killed"))
+	vm.markDown()
 	vm.cp.forget(vm)
 	if vm.qemu != nil {
 		vm.qemu.cleanup() // StartVM's steps, undone in reverse

@@ -152,6 +152,7 @@ func (vm *VM) fail(err error) {
 	boot := vm.bootID
 	vm.broadcast()
 	vm.mu.Unlock()
+	vm.markDown()
 	vm.retire(err) // commands in flight end with err as the cause
 	e := Event{VM: vm.ID, BootID: boot, Time: time.Now(), VMFailed: err}
 	vm.logf("%s", e)

@@ -159,6 +159,9 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 	if dsn := vm.DSN(); dsn != "" {
 		if err := serverkind.WaitAnswer(ctx, dsn, vm.qemuDone()); err != nil {
 			if errors.Is(err, serverkind.ErrGone) || vm.vmGone() {
+				if why := vm.failure(); why != nil {
+					return fail(ErrVMNotBack, why)
+				}
 				return fail(ErrVMNotBack, fmt.Errorf("QEMU exited: %w", err))
 			}
 			return fail(ErrServerNotRecovered, fmt.Errorf("does not answer from the host: %w", err))

@@ -49,6 +49,10 @@ type VM struct {
 	killed           bool
 	// failed ends every wait: QEMU stopped the VM (host disk full).
 	failed error
+	// down is closed when the VM can no longer answer: QEMU exited, or it
+	// failed (WaitAnswer's done).
+	down     chan struct{}
+	downOnce sync.Once
 }
 
 func (vm *VM) logf(format string, args ...any) { vm.cp.logf(format, args...) }
@@ -69,12 +73,18 @@ func (vm *VM) BootID() string {
 }
 
 // qemuDone is closed when QEMU exits (nil for agent-only VMs: never).
-func (vm *VM) qemuDone() <-chan struct{} {
-	if vm.qemu == nil || vm.qemu.proc == nil {
-		return nil
-	}
-	return vm.qemu.proc.Done()
+func (vm *VM) qemuDone() <-chan struct{} { return vm.down }
+
+// failure is why QEMU stopped the VM (nil if it did not).
+func (vm *VM) failure() error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.failed
 }
+
+// markDown closes vm.down: QEMU exited or QMP reported the VM stopped on a
+// host I/O error. Safe to call more than once.
+func (vm *VM) markDown() { vm.downOnce.Do(func() { close(vm.down) }) }
 
 // broadcast wakes waiters; vm.mu must be held.
 func (vm *VM) broadcast() {
@@ -263,6 +273,9 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 		return "", nil // agent-only VM: no port forward to check
 	}
 	if err := serverkind.WaitAnswer(ctx, dsn, vm.qemuDone()); err != nil {
+		if why := vm.failure(); why != nil {
+			err = why
+		}
 		return "", fmt.Errorf("VM %s: provisioned server does not answer from the host: %w", vm.ID, err)
 	}
 	return dsn, nil
