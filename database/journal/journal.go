@@ -40,9 +40,22 @@ const HeaderSize = len(Magic)
 // RecordHeaderSize is the size of a record's fixed prefix.
 const RecordHeaderSize = 9
 
-// MaxRecordBody bounds a record body; a length beyond it is treated as
-// garbage rather than an allocation request.
+// MaxRecordBody bounds a record body. The reader treats a longer length
+// as damage, so the writer must never produce one: CheckRecordSize is the
+// writer's side of that agreement and runs before anything is written.
 const MaxRecordBody = 64 << 20
+
+// ErrRecordTooLarge is returned for a record body over MaxRecordBody.
+var ErrRecordTooLarge = errors.New("journal: record body exceeds the maximum record size")
+
+// CheckRecordSize reports whether a body of n bytes can be written as one
+// record that the reader will accept.
+func CheckRecordSize(n int) error {
+	if n > MaxRecordBody {
+		return fmt.Errorf("%w (%d bytes, limit %d)", ErrRecordTooLarge, n, MaxRecordBody)
+	}
+	return nil
+}
 
 // Record kinds. Part of the on-disk format.
 const (

@@ -11,6 +11,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/crashrig/crashrig/database/journal"
 	"github.com/crashrig/crashrig/database/store"
 )
 
@@ -288,6 +289,9 @@ func mapErr(err error) error {
 		return sql.NewUniqueKeyErr(fmt.Sprintf("%v", dup.Key), dup.IsPK, sql.Row(dup.Existing))
 	case errors.Is(err, store.ErrRowNotFound):
 		return sql.ErrDeleteRowNotFound.New()
+	case errors.Is(err, journal.ErrRecordTooLarge):
+		return mysql.NewSQLError(mysql.ERTooBigRowSize, "42000",
+			"Row size too large: a row must fit one journal record of %d bytes; nothing was committed (%v)", journal.MaxRecordBody, err)
 	}
 	return err
 }

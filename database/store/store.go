@@ -590,6 +590,14 @@ func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash,
 	if closed {
 		return ErrClosed
 	}
+	// Refuse before writing anything: recovery would discard a record
+	// over the limit, with every commit after it, so it must never be
+	// written (let alone acknowledged).
+	for i, c := range newChunks {
+		if err := journal.CheckRecordSize(len(c)); err != nil {
+			return fmt.Errorf("commit refused: chunk %s: %w", hashes[i].Short(), err)
+		}
+	}
 	seq := s.head.Seq + 1
 	locs := make([]chunkLoc, len(newChunks))
 	for i, c := range newChunks {
