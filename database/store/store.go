@@ -239,6 +239,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	m, err := manifest.Read(s.fs, s.path(manifest.FileName))
 	if errors.Is(err, manifest.ErrNotExist) {
+		if err := s.checkNoJournals(); err != nil {
+			return nil, err
+		}
 		if err := s.initialize(); err != nil {
 			return nil, fmt.Errorf("initialise %s: %w", dir, err)
 		}
@@ -273,6 +276,74 @@ func (s *Store) writeManifest(m manifest.Manifest) error {
 	return manifest.Write(s.fs, s.path(manifest.FileName), m)
 }
 
+// ErrJournalsWithoutManifest means the data directory has journal files
+// but no manifest: the manifest was lost or removed. Initialising a new
+// database there would delete the data, so Open refuses.
+var ErrJournalsWithoutManifest = errors.New("journal files without a MANIFEST")
+
+// initialJournal returns the exact bytes initialize writes: the header,
+// the empty catalog's chunks and the first root record. It is
+// deterministic (chunks are content-addressed).
+func initialJournal() []byte {
+	mp := mapPutter{}
+	root := encodeCatalog(mp, &Catalog{DBs: map[string]*Database{}})
+	buf := append([]byte{}, journal.Magic[:]...)
+	_, chunks := postOrder(mp, root)
+	for _, c := range chunks {
+		buf = journal.AppendRecord(buf, journal.KindChunk, c)
+	}
+	return journal.AppendRecord(buf, journal.KindRoot, journal.RootBody(root, 1))
+}
+
+// isInterruptedInit reports whether data can only be what an interrupted
+// initialize left: no longer than the initial journal, and every byte
+// either that journal's byte or zero (a crash can leave unwritten blocks
+// zero-filled). Such a file holds no commit of anyone.
+func isInterruptedInit(data []byte) bool {
+	init := initialJournal()
+	if len(data) > len(init) {
+		return false
+	}
+	for i, b := range data {
+		if b != 0 && b != init[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkNoJournals runs when there is no manifest: it refuses to go on if
+// the directory holds any journal other than one left by an interrupted
+// initialisation, because initialize would delete it.
+func (s *Store) checkNoJournals() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list data dir %s: %w", s.dir, err)
+	}
+	var found []string
+	for _, n := range names {
+		if !isJournalName(n) {
+			continue
+		}
+		if n == journalName(1) {
+			data, err := s.fs.ReadFile(s.path(n))
+			if err != nil {
+				return fmt.Errorf("read %s: %w", s.path(n), err)
+			}
+			if isInterruptedInit(data) {
+				continue
+			}
+		}
+		found = append(found, n)
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%w: data directory %s has no %s but holds %s; refusing to initialise a new database over them "+
+			"(restore the MANIFEST, or run `crashrig-sqlserver fsck -data-dir %s` to see what the journals hold)",
+			ErrJournalsWithoutManifest, s.dir, manifest.FileName, strings.Join(found, ", "), s.dir)
+	}
+	return nil
+}
+
 // initialize creates generation 1: a journal whose first root record (an
 // empty catalog) is durable before the manifest that names it exists.
 // Until the manifest rename is durable the directory counts as empty, so
@@ -291,21 +362,12 @@ func (s *Store) initialize() error {
 		}
 	}
 	name := journalName(1)
-	f, err := s.fs.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := s.fs.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, fsys.FilePerm)
 	if err != nil {
 		return fmt.Errorf("create journal: %w", err)
 	}
 	defer f.Close()
-	empty := &Catalog{DBs: map[string]*Database{}}
-	mp := mapPutter{}
-	root := encodeCatalog(mp, empty)
-	buf := append([]byte{}, journal.Magic[:]...)
-	_, chunks := postOrder(mp, root)
-	for _, c := range chunks {
-		buf = journal.AppendRecord(buf, journal.KindChunk, c)
-	}
-	buf = journal.AppendRecord(buf, journal.KindRoot, journal.RootBody(root, 1))
-	if _, err := f.Write(buf); err != nil {
+	if _, err := f.Write(initialJournal()); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -360,7 +422,7 @@ func postOrder(g chunk.Getter, roots ...chunk.Hash) (hashes []chunk.Hash, data [
 func (s *Store) recover() error {
 	name := s.man.Journal
 	p := s.path(name)
-	f, err := s.fs.OpenFile(p, os.O_RDWR, 0o644)
+	f, err := s.fs.OpenFile(p, os.O_RDWR, fsys.FilePerm)
 	if err != nil {
 		return fmt.Errorf("open journal %s named by manifest (generation %d): %w", name, s.man.Generation, err)
 	}
@@ -726,7 +788,7 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 
 	oldName, gen := s.man.Journal, s.man.Generation+1
 	newName := journalName(gen)
-	f, err := s.fs.OpenFile(s.path(newName), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := s.fs.OpenFile(s.path(newName), os.O_RDWR|os.O_CREATE|os.O_TRUNC, fsys.FilePerm)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: create %s: %w", newName, err)
 	}
