@@ -124,6 +124,13 @@ type ScanResult struct {
 	Size int64
 	// StopReason says why the scan stopped before Size (empty at a clean end).
 	StopReason string
+	// ValidAfter counts valid records found after the invalid one that
+	// stopped the scan (RootsAfter of them root records; the first at
+	// FirstValidAfter). Non-zero means the journal is corrupt in the
+	// middle, not torn at its end. Not computed with SkipCRC.
+	ValidAfter      int
+	RootsAfter      int
+	FirstValidAfter int64
 }
 
 // ErrBadHeader is returned when a file does not start with Magic.
@@ -187,54 +194,95 @@ func scan(size int64, at func(off int64, n int) ([]byte, error), opts ScanOption
 	off := int64(HeaderSize)
 	res.ValidEnd = off
 	for off < size {
-		rh, err := at(off, RecordHeaderSize)
+		rec, next, reason, err := parseAt(size, at, off, opts)
 		if err != nil {
 			return res, err
 		}
-		if len(rh) < RecordHeaderSize {
-			res.StopReason = fmt.Sprintf("torn record header at offset %d", off)
+		if reason != "" {
+			res.StopReason = reason
 			break
 		}
-		n := int(binary.LittleEndian.Uint32(rh[0:4]))
-		sum := binary.LittleEndian.Uint32(rh[4:8])
-		kind := rh[8]
-		if kind != KindChunk && kind != KindRoot {
-			res.StopReason = fmt.Sprintf("invalid record kind %d at offset %d", kind, off)
-			break
-		}
-		if n > MaxRecordBody {
-			res.StopReason = fmt.Sprintf("implausible record length %d at offset %d", n, off)
-			break
-		}
-		start := off + RecordHeaderSize
-		body, err := at(start, n)
-		if err != nil {
+		if err := fn(rec); err != nil {
 			return res, err
 		}
-		if len(body) < n {
-			if !opts.SkipCRC {
-				res.StopReason = fmt.Sprintf("torn record body at offset %d (want %d bytes, have %d)", off, n, len(body))
-				break
-			}
-			// Planted bug: pretend the missing bytes were zeros.
-			padded := make([]byte, n)
-			copy(padded, body)
-			body = padded
-		} else if !opts.SkipCRC && checksum(kind, body) != sum {
-			res.StopReason = fmt.Sprintf("checksum mismatch at offset %d", off)
-			break
-		}
-		if kind == KindRoot && len(body) != RootBodySize {
-			res.StopReason = fmt.Sprintf("malformed root record at offset %d", off)
-			break
-		}
-		if err := fn(Record{Offset: off, Kind: kind, Body: body}); err != nil {
-			return res, err
-		}
-		off = min(start+int64(n), size)
+		off = next
 		res.ValidEnd = off
 	}
+	if res.StopReason != "" && !opts.SkipCRC {
+		if err := countValidAfter(size, at, res.ValidEnd, &res); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// parseAt decodes the record at off. A non-empty reason says why there is
+// no valid record there; next is the offset after the record.
+func parseAt(size int64, at func(off int64, n int) ([]byte, error), off int64, opts ScanOptions) (rec Record, next int64, reason string, err error) {
+	rh, err := at(off, RecordHeaderSize)
+	if err != nil {
+		return rec, 0, "", err
+	}
+	if len(rh) < RecordHeaderSize {
+		return rec, 0, fmt.Sprintf("torn record header at offset %d", off), nil
+	}
+	n := int(binary.LittleEndian.Uint32(rh[0:4]))
+	sum := binary.LittleEndian.Uint32(rh[4:8])
+	kind := rh[8]
+	if kind != KindChunk && kind != KindRoot {
+		return rec, 0, fmt.Sprintf("invalid record kind %d at offset %d", kind, off), nil
+	}
+	if n > MaxRecordBody {
+		return rec, 0, fmt.Sprintf("implausible record length %d at offset %d", n, off), nil
+	}
+	if kind == KindRoot && n != RootBodySize {
+		return rec, 0, fmt.Sprintf("malformed root record at offset %d", off), nil
+	}
+	start := off + RecordHeaderSize
+	body, err := at(start, n)
+	if err != nil {
+		return rec, 0, "", err
+	}
+	if len(body) < n {
+		if !opts.SkipCRC {
+			return rec, 0, fmt.Sprintf("torn record body at offset %d (want %d bytes, have %d)", off, n, len(body)), nil
+		}
+		// Planted bug: pretend the missing bytes were zeros.
+		padded := make([]byte, n)
+		copy(padded, body)
+		body = padded
+	} else if !opts.SkipCRC && checksum(kind, body) != sum {
+		return rec, 0, fmt.Sprintf("checksum mismatch at offset %d", off), nil
+	}
+	return Record{Offset: off, Kind: kind, Body: body}, min(start+int64(n), size), "", nil
+}
+
+// countValidAfter looks for valid records after the bad one at bad: a
+// torn tail can only be at the end of the file, so any valid record after
+// it means the damage is inside data that was once complete (corruption).
+// It resynchronises byte by byte and then follows the records it finds.
+// A false match needs a valid kind, a plausible length and a matching
+// CRC32C at the same offset by chance.
+func countValidAfter(size int64, at func(off int64, n int) ([]byte, error), bad int64, res *ScanResult) error {
+	for p := bad + 1; p+RecordHeaderSize <= size; {
+		rec, next, reason, err := parseAt(size, at, p, ScanOptions{})
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			p++
+			continue
+		}
+		if res.ValidAfter == 0 {
+			res.FirstValidAfter = p
+		}
+		res.ValidAfter++
+		if rec.Kind == KindRoot {
+			res.RootsAfter++
+		}
+		p = next
+	}
+	return nil
 }
 
 // Writer appends records to an open journal file. It is not safe for

@@ -276,6 +276,29 @@ func (s *Store) writeManifest(m manifest.Manifest) error {
 	return manifest.Write(s.fs, s.path(manifest.FileName), m)
 }
 
+// CorruptJournalError means a journal has an invalid record with valid
+// records after it: damage inside data that was once complete, which a
+// crash cannot produce (a torn write is only ever at the end). Open
+// refuses rather than cut off what follows; see Revive.
+type CorruptJournalError struct {
+	Dir, Journal    string
+	Offset          int64  // where the first invalid record starts
+	Reason          string // why it is invalid
+	ValidAfter      int    // valid records after it
+	RootsAfter      int    // of which root records (commits)
+	FirstValidAfter int64  // offset of the first of them
+	GoodSeq         uint64 // sequence of the last commit before the damage
+	GoodEnd         int64  // offset just past that commit's root record
+	Size            int64  // journal size
+}
+
+func (e *CorruptJournalError) Error() string {
+	return fmt.Sprintf("journal %s in %s is corrupt at offset %d (%s) and %d valid records (%d commits) follow it, the first at offset %d; "+
+		"this is not a torn tail, so refusing to start without changing anything. "+
+		"`crashrig-sqlserver fsck -data-dir %s` reports; `fsck -revive-with-data-loss` keeps the %d commits before the damage and discards the last %d bytes",
+		e.Journal, e.Dir, e.Offset, e.Reason, e.ValidAfter, e.RootsAfter, e.FirstValidAfter, e.Dir, e.GoodSeq, e.Size-e.GoodEnd)
+}
+
 // ErrJournalsWithoutManifest means the data directory has journal files
 // but no manifest: the manifest was lost or removed. Initialising a new
 // database there would delete the data, so Open refuses.
@@ -446,6 +469,15 @@ func (s *Store) recoverFrom(f fsys.File, name string) error {
 		return fmt.Errorf("scan journal %s: %w", name, err)
 	}
 	res, index, root, seq, rootEnd := sc.res, sc.index, sc.root, sc.seq, sc.rootEnd
+	if res.ValidAfter > 0 {
+		// Never truncate this: the records after the damage may be
+		// acknowledged commits, and only an operator may give them up.
+		return &CorruptJournalError{
+			Dir: s.dir, Journal: name, Offset: res.ValidEnd, Reason: res.StopReason,
+			ValidAfter: res.ValidAfter, RootsAfter: res.RootsAfter, FirstValidAfter: res.FirstValidAfter,
+			GoodSeq: seq, GoodEnd: rootEnd, Size: res.Size,
+		}
+	}
 	if !sc.haveRoot {
 		return fmt.Errorf("journal %s has no valid root record (%s); refusing to open", name, res.StopReason)
 	}
