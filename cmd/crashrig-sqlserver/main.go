@@ -6,6 +6,7 @@
 // Usage:
 //
 //	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW]
+//	crashrig-sqlserver fsck -data-dir DIR [-revive-with-data-loss]
 //
 // TEST-ONLY fault switches plant known durability bugs so the crash
 // harness can prove it detects them. They require both
@@ -21,6 +22,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +47,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "fsck" {
+		return runFsck(args[1:], os.Stdout, os.Stderr)
+	}
 	fs := flag.NewFlagSet("crashrig-sqlserver", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "data directory (required)")
 	listen := fs.String("listen", "127.0.0.1:3306", "address to listen on")
@@ -122,6 +127,9 @@ func run(args []string) int {
 		ri.Root.Short(), ri.Seq, ri.Generation, ri.Journal, ri.Chunks, ri.TornBytes, ri.Duration.Round(time.Microsecond), ri.Created)
 	if ri.StopReason != "" && ri.TornBytes > 0 {
 		logger.Printf("recovery: journal tail discarded: %s", ri.StopReason)
+	}
+	if losses, _ := filepath.Glob(filepath.Join(*dataDir, store.LossFilePrefix+"*")); len(losses) > 0 {
+		logger.Printf("WARNING: this database was revived with data loss; see %s", strings.Join(losses, ", "))
 	}
 
 	srv, err := sqlbackend.NewServer(st, sqlbackend.Config{Address: *listen, RootPassword: *rootPassword, Version: "8.0.33-crashrig-" + version})
