@@ -3,9 +3,11 @@ package sqlbackend
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -83,8 +85,7 @@ func (c *limitConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if c.maxPacket > 0 {
 		if seq, over := c.track(p[:n]); over {
-			_, _ = c.Conn.Write(errPacket(seq+1, mysql.ERNetPacketTooLarge, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"))
-			_ = c.Close()
+			c.refuse(errPacket(seq+1, mysql.ERNetPacketTooLarge, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"))
 			return 0, fmt.Errorf("client message over max_allowed_packet (%d bytes)", c.maxPacket)
 		}
 	}
@@ -121,6 +122,23 @@ func (c *limitConn) track(b []byte) (seq byte, over bool) {
 	}
 	return 0, false
 }
+
+// refuse sends pkt and ends the connection so that the client can read
+// pkt: closing a socket with unread input sends a reset, which can make
+// the client drop pkt, so the write side is shut first and the client's
+// input drained for a moment.
+func (c *limitConn) refuse(pkt []byte) {
+	_, _ = c.Conn.Write(pkt)
+	if tc, ok := c.Conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+		_ = tc.SetReadDeadline(time.Now().Add(drainTime))
+		_, _ = io.Copy(io.Discard, tc)
+	}
+	_ = c.Close()
+}
+
+// drainTime bounds how long refuse reads a refused client's input.
+const drainTime = 2 * time.Second
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()

@@ -117,7 +117,8 @@ func NewServer(st *store.Store, cfg Config) (*Server, error) {
 	if version == "" {
 		version = "8.0.33-crashrig"
 	}
-	srv, err := server.NewServer(server.Config{Protocol: "tcp", Listener: ln, Address: ln.Addr().String(), Version: version},
+	srv, err := server.NewServer(server.Config{Protocol: "tcp", Listener: ln, Address: ln.Addr().String(), Version: version,
+		ProtocolListenerFactory: listenerFactory(eng.Analyzer.Catalog.MySQLDb)},
 		eng, sql.NewContext, p.sessionBuilder, nil)
 	if err != nil {
 		_ = ln.Close()
