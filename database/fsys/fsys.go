@@ -126,6 +126,9 @@ type Counting struct {
 	// FailSync, if set, is consulted before each file sync; a non-nil
 	// result is returned instead of syncing.
 	FailSync func(name string) error
+	// FailWrite, if set, is consulted before each positional write; a
+	// non-nil result is returned instead of writing (e.g. ENOSPC).
+	FailWrite func(name string) error
 }
 
 // NewCounting returns a Counting FS over inner.
@@ -190,6 +193,25 @@ func (f countingFile) Sync() error {
 		}
 	}
 	return f.File.Sync()
+}
+
+// SetFailWrite sets FailWrite while files may be in use.
+func (c *Counting) SetFailWrite(fn func(name string) error) {
+	c.mu.Lock()
+	c.FailWrite = fn
+	c.mu.Unlock()
+}
+
+func (f countingFile) WriteAt(p []byte, off int64) (int, error) {
+	f.c.mu.Lock()
+	fail := f.c.FailWrite
+	f.c.mu.Unlock()
+	if fail != nil {
+		if err := fail(f.name); err != nil {
+			return 0, err
+		}
+	}
+	return f.File.WriteAt(p, off)
 }
 
 // OpenFile implements FS.

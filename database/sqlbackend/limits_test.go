@@ -5,12 +5,16 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/crashrig/crashrig/database/fsys"
 	"github.com/crashrig/crashrig/database/store"
 )
 
@@ -89,5 +93,36 @@ func TestMaxConnectionsIsEnforced(t *testing.T) {
 			t.Fatalf("no connection after one was closed: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Issue 17 item 6: on ENOSPC the server stopped itself (correct) but the
+// client only saw "lost connection". It must get a "disk full" error
+// first; nothing is acknowledged after the failure.
+func TestDiskFullErrorReachesTheClient(t *testing.T) {
+	fs := fsys.NewCounting(fsys.OS{})
+	var stops atomic.Int32
+	opts := store.Options{FS: fs, FailStop: func(error) { stops.Add(1) }}
+	ts := startServerCfg(t, t.TempDir(), opts, Config{RootPassword: "rootpw"})
+	db := ts.open("root", "rootpw", "")
+	mustExec(t, db, "CREATE DATABASE app")
+	mustExec(t, db, "CREATE TABLE app.t (id INT PRIMARY KEY)")
+	fs.SetFailWrite(func(name string) error {
+		if strings.HasPrefix(name, "journal-") {
+			return &os.PathError{Op: "write", Path: name, Err: syscall.ENOSPC}
+		}
+		return nil
+	})
+	_, err := db.Exec("INSERT INTO app.t VALUES (1)")
+	if mysqlErrNo(err) != 1021 || !strings.Contains(err.Error(), "Disk full") {
+		t.Fatalf("insert on a full disk: %v, want error 1021 (disk full)", err)
+	}
+	if stops.Load() != 1 {
+		t.Fatalf("fail-stop ran %d times, want 1", stops.Load())
+	}
+	fs.SetFailWrite(nil)
+	// Space is back, but the store stays stopped: nothing is acknowledged.
+	if _, err := db.Exec("INSERT INTO app.t VALUES (2)"); err == nil {
+		t.Fatal("a commit succeeded after fail-stop")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -289,6 +290,12 @@ func mapErr(err error) error {
 		return sql.NewUniqueKeyErr(fmt.Sprintf("%v", dup.Key), dup.IsPK, sql.Row(dup.Existing))
 	case errors.Is(err, store.ErrRowNotFound):
 		return sql.ErrDeleteRowNotFound.New()
+	case errors.Is(err, syscall.ENOSPC):
+		return mysql.NewSQLError(mysql.ERDiskFull, "HY000",
+			"Disk full: this commit is not acknowledged and the server is stopping (fail-stop); free space and restart it (%v)", err)
+	case errors.Is(err, store.ErrStopped):
+		return mysql.NewSQLError(mysql.ERUnknownError, "HY000",
+			"The server is stopping after a storage failure; nothing is committed any more (%v)", err)
 	case errors.Is(err, journal.ErrRecordTooLarge):
 		return mysql.NewSQLError(mysql.ERTooBigRowSize, "42000",
 			"Row size too large: a row must fit one journal record of %d bytes; nothing was committed (%v)", journal.MaxRecordBody, err)

@@ -130,6 +130,11 @@ type Options struct {
 	CacheBytes int64
 }
 
+// FailStopGrace is how long the default FailStop lets the process live
+// after an I/O failure (no commit succeeds meanwhile) so that the client
+// whose commit failed gets the error.
+const FailStopGrace = time.Second
+
 // DefaultCacheBytes is the default chunk cache budget.
 const DefaultCacheBytes = 64 << 20
 
@@ -214,8 +219,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.FailStop == nil {
 		logf := opts.Logf
 		opts.FailStop = func(err error) {
-			logf("FATAL: %v; stopping the process because the durable state is unknown (fail-stop)", err)
-			os.Exit(70)
+			// The store refuses every commit from now on, so waiting a
+			// moment acknowledges nothing; it lets the failing commit's
+			// client get its error (e.g. disk full) before the process goes.
+			logf("FATAL: %v; stopping the process in %v because the durable state is unknown (fail-stop)", err, FailStopGrace)
+			time.AfterFunc(FailStopGrace, func() { os.Exit(70) })
 		}
 	}
 	if opts.LockWait == 0 {
@@ -676,7 +684,7 @@ func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash,
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.broken != nil {
-		return fmt.Errorf("store is stopped after an earlier I/O failure: %w", s.broken)
+		return fmt.Errorf("%w: %w", ErrStopped, s.broken)
 	}
 	s.mu.RLock()
 	closed := s.closed
@@ -806,7 +814,7 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.broken != nil {
-		return GCStats{}, fmt.Errorf("store is stopped after an earlier I/O failure: %w", s.broken)
+		return GCStats{}, fmt.Errorf("%w: %w", ErrStopped, s.broken)
 	}
 
 	s.mu.RLock()
