@@ -126,3 +126,77 @@ func TestDiskFullErrorReachesTheClient(t *testing.T) {
 		t.Fatal("a commit succeeded after fail-stop")
 	}
 }
+
+// Issue 17 item 5: SELECT 1+1+... of 200k terms (or NOT NOT ... 1) kept
+// the planner busy for minutes, whether or not the client was still there.
+func TestDeeplyNestedStatementIsRefused(t *testing.T) {
+	ts := startServerCfg(t, t.TempDir(), store.Options{}, Config{RootPassword: "rootpw"})
+	db := ts.open("root", "rootpw", "")
+	for name, q := range map[string]string{
+		"plus": "SELECT 1" + strings.Repeat("+1", 200000),
+		"not":  "SELECT " + strings.Repeat("NOT ", 200000) + "1",
+		"or":   "SELECT 1 FROM dual WHERE 1=0" + strings.Repeat(" OR 1=0", MaxNestingDepth+5),
+	} {
+		// The engine re-wraps parser errors as its generic 1105, so the
+		// message is what identifies the refusal.
+		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "nested more than") {
+			t.Errorf("%s chain: %v, want the nesting refusal", name, errShort(err))
+		}
+	}
+	// Ordinary nesting and long flat lists stay fine.
+	if n := queryInt(t, db, "SELECT 1"+strings.Repeat("+1", 99)); n != 100 {
+		t.Fatalf("sum of 100 ones = %d", n)
+	}
+	in := "SELECT COUNT(*) FROM (SELECT 1 AS x) s WHERE x IN (1" + strings.Repeat(",2", 20000) + ")"
+	if n := queryInt(t, db, in); n != 1 {
+		t.Fatalf("IN list of 20001: %d", n)
+	}
+}
+
+func errShort(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+// Issue 17 item 5: a statement went on after its client had gone. The
+// engine only checks while it sends rows; a write that holds the write
+// lock (here for 30 s) must stop, and release the lock, once its client
+// closes the connection.
+func TestStatementStopsWhenClientGoesAway(t *testing.T) {
+	ts := startServerCfg(t, t.TempDir(), store.Options{}, Config{RootPassword: "rootpw"})
+	db := ts.open("root", "rootpw", "")
+	mustExec(t, db, "CREATE DATABASE app")
+	mustExec(t, db, "CREATE TABLE app.t (id INT PRIMARY KEY, v DOUBLE)")
+	mustExec(t, db, "INSERT INTO app.t VALUES (1, 7)")
+
+	gone := ts.open("root", "rootpw", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := gone.ExecContext(ctx, "UPDATE app.t SET v = SLEEP(30) WHERE id = 1")
+		done <- err
+	}()
+	// Wait until the UPDATE runs, then let its client vanish (the driver
+	// closes the connection when the context is cancelled).
+	deadline := time.Now().Add(10 * time.Second)
+	for queryInt(t, db, "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'UPDATE app.t SET v = SLEEP%'") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the UPDATE never showed up in the process list")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	// The lock is free long before the 30 s sleep would end: this insert
+	// waits for it at most LockWait (10 s) and fails with 1213 otherwise.
+	mustExec(t, db, "INSERT INTO app.t VALUES (2, 0)")
+	if v := queryInt(t, db, "SELECT CAST(v AS SIGNED) FROM app.t WHERE id = 1"); v != 7 {
+		t.Fatalf("v = %d: the abandoned UPDATE committed", v)
+	}
+}

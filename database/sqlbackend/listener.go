@@ -7,10 +7,12 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults as in MySQL 8.
@@ -47,7 +49,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if l.maxConns <= 0 {
 			l.open.Add(1)
 		}
-		return &limitConn{Conn: c, l: l, maxPacket: globalMaxAllowedPacket()}, nil
+		return &limitConn{Conn: c, l: l, maxPacket: globalMaxAllowedPacket(), closed: make(chan struct{})}, nil
 	}
 }
 
@@ -74,6 +76,9 @@ type limitConn struct {
 	maxPacket int64
 	closeOnce sync.Once
 
+	reading atomic.Bool   // inside Read: the server waits for the client (idle)
+	closed  chan struct{} // closed by Close; ends the watcher
+
 	hdr     [4]byte
 	hdrHave int
 	left    int64 // body bytes of the current packet still to come
@@ -82,7 +87,9 @@ type limitConn struct {
 }
 
 func (c *limitConn) Read(p []byte) (int, error) {
+	c.reading.Store(true)
 	n, err := c.Conn.Read(p)
+	c.reading.Store(false)
 	if c.maxPacket > 0 {
 		if seq, over := c.track(p[:n]); over {
 			c.refuse(errPacket(seq+1, mysql.ERNetPacketTooLarge, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes"))
@@ -142,9 +149,70 @@ const drainTime = 2 * time.Second
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.closeOnce.Do(func() { c.l.open.Add(-1) })
+	c.closeOnce.Do(func() {
+		c.l.open.Add(-1)
+		close(c.closed)
+	})
 	return err
 }
+
+// clientGonePoll is how often a busy connection checks for its client.
+const clientGonePoll = 200 * time.Millisecond
+
+// watchClient calls gone once if the client goes away (its socket is no
+// longer ESTABLISHED: it closed or reset the connection) while the server
+// is busy with its command, so that the command can be cancelled. The
+// engine's own check only runs while rows are sent, and not at all on
+// this wrapped connection. The goroutine ends when the connection closes.
+func (c *limitConn) watchClient(gone func()) {
+	tc, ok := c.Conn.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return
+	}
+	go func() {
+		t := time.NewTicker(clientGonePoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.closed:
+				return
+			case <-t.C:
+			}
+			if c.reading.Load() {
+				continue // idle: vitess notices a closed client itself
+			}
+			if !established(raw) {
+				gone()
+				return
+			}
+		}
+	}()
+}
+
+// established reports whether the socket is still in TCP state
+// ESTABLISHED (true also when the state cannot be read).
+func established(raw syscall.RawConn) bool {
+	var state uint8
+	ok := true
+	if err := raw.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			ok = false
+			return
+		}
+		state = info.State
+	}); err != nil || !ok {
+		return true
+	}
+	return state == tcpEstablished
+}
+
+// tcpEstablished is Linux's TCP_ESTABLISHED (include/net/tcp_states.h).
+const tcpEstablished = 1
 
 // errPacket is a MySQL ERR packet with the given sequence id.
 func errPacket(seq byte, code int, state, msg string) []byte {

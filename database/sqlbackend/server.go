@@ -101,7 +101,9 @@ func NewServer(st *store.Store, cfg Config) (*Server, error) {
 	}
 	a := analyzer.NewBuilder(p).AddPreValidationRule(checkPrivilegesRuleID, guard.rule).Build()
 	eng := sqle.New(a, nil)
+	eng.Parser = depthLimitedParser{Parser: eng.Parser, max: MaxNestingDepth}
 	guard.mdb = eng.Analyzer.Catalog.MySQLDb
+	p.processes = eng.ProcessList
 	if err := setupGrants(eng, st, cfg.RootPassword, cfg.AllowEmptyRootPassword); err != nil {
 		return nil, err
 	}
@@ -142,6 +144,14 @@ func (p *Provider) sessionBuilder(_ context.Context, conn *mysql.Conn, addr stri
 		client.User, client.Address = u.User, u.Host
 	}
 	base := sql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID)
+	if lc, ok := conn.Conn.(*limitConn); ok {
+		id, procs := conn.ConnectionID, p.processes
+		lc.watchClient(func() {
+			if procs != nil {
+				procs.Kill(id)
+			}
+		})
+	}
 	return &Session{BaseSession: base, p: p}, nil
 }
 
