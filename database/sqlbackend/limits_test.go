@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"net"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -198,5 +199,46 @@ func TestStatementStopsWhenClientGoesAway(t *testing.T) {
 	mustExec(t, db, "INSERT INTO app.t VALUES (2, 0)")
 	if v := queryInt(t, db, "SELECT CAST(v AS SIGNED) FROM app.t WHERE id = 1"); v != 7 {
 		t.Fatalf("v = %d: the abandoned UPDATE committed", v)
+	}
+}
+
+// Issue 17 item 6: root@'%' had no password unless -root-password was
+// given. Now that needs an explicit opt-out.
+func TestRootWithoutPasswordNeedsOptOut(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := NewServer(st, Config{Listener: ln}); !errors.Is(err, ErrRootWithoutPassword) {
+		t.Fatalf("new database without a root password: %v, want ErrRootWithoutPassword", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// With the opt-out the database gets a password-less root; starting
+	// it again without the opt-out is refused too.
+	ts := startServerCfg(t, dir, store.Options{}, Config{AllowEmptyRootPassword: true})
+	if err := ts.open("root", "", "").Ping(); err != nil {
+		t.Fatalf("root without password, opted out: %v", err)
+	}
+	ts.stop()
+	st2, err := store.Open(dir, store.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	if _, err := NewServer(st2, Config{Listener: ln2, RootPassword: "given-too-late"}); !errors.Is(err, ErrRootWithoutPassword) {
+		t.Fatalf("existing database whose root has no password: %v, want ErrRootWithoutPassword", err)
 	}
 }
