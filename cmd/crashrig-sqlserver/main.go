@@ -5,7 +5,8 @@
 //
 // Usage:
 //
-//	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW]
+//	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW | -insecure-no-root-password]
+//	    [-secure-file-priv DIR|off] [-max-connections N] [-max-allowed-packet BYTES]
 //	crashrig-sqlserver fsck -data-dir DIR [-revive-with-data-loss]
 //
 // TEST-ONLY fault switches plant known durability bugs so the crash
@@ -70,6 +71,7 @@ func run(args []string) int {
 	listen := fs.String("listen", "127.0.0.1:3306", "address to listen on")
 	logFile := fs.String("log-file", "", "append logs to this file (default stderr)")
 	rootPassword := fs.String("root-password", "", "password for root@'%' when the database is first created")
+	noRootPassword := fs.Bool("insecure-no-root-password", false, "allow root@'%' without a password (the server refuses to start otherwise)")
 	secureFilePriv := fs.String("secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA INFILE may use, for accounts with FILE "+
 		"(default DATA_DIR/"+defaultSecureDir+"; \"off\" disables server-side file access)")
 	maxConns := fs.Int("max-connections", sqlbackend.DefaultMaxConnections, "maximum simultaneous client connections (error 1040 beyond; -1: no limit)")
@@ -152,7 +154,7 @@ func run(args []string) int {
 	}
 
 	cfg := sqlbackend.Config{
-		Address: *listen, RootPassword: *rootPassword, AllowEmptyRootPassword: true,
+		Address: *listen, RootPassword: *rootPassword, AllowEmptyRootPassword: *noRootPassword,
 		Version:        "8.0.33-crashrig-" + version,
 		SecureFilePriv: secureDir(*dataDir, *secureFilePriv),
 		MaxConnections: *maxConns, MaxAllowedPacket: *maxPacket,
