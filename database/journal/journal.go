@@ -14,7 +14,7 @@
 //	body    length bytes
 //
 // A chunk record's body is an encoded chunk (its hash is recomputed when
-// read). A root record's body is the 32-byte root hash followed by a
+// read), so it starts with a chunk kind byte. A root record's body is the 32-byte root hash followed by a
 // uint64 commit sequence number. A zero-filled tail fails the CRC check
 // (CRC32C of a zero kind byte is non-zero) and an invalid kind is rejected,
 // so neither is ever mistaken for data.
@@ -257,6 +257,47 @@ func parseAt(size int64, at func(off int64, n int) ([]byte, error), off int64, o
 	return Record{Offset: off, Kind: kind, Body: body}, min(start+int64(n), size), "", nil
 }
 
+// plausibleAt is a cheap test of whether a record could start at p, run
+// before checking its CRC while resynchronising: inside a damaged record
+// of random bytes about one offset in 8,000 has a valid kind and length,
+// and checking each would read up to MaxRecordBody bytes. A chunk body
+// starts with a chunk kind; a root body has its fixed size; the record
+// must end at the end of the file or before a header with a valid kind
+// (or a header cut off by the end of the file).
+func plausibleAt(size int64, at func(off int64, n int) ([]byte, error), p int64) (bool, error) {
+	rh, err := at(p, RecordHeaderSize)
+	if err != nil || len(rh) < RecordHeaderSize {
+		return false, err
+	}
+	n := int64(binary.LittleEndian.Uint32(rh[0:4]))
+	start := p + RecordHeaderSize
+	switch kind := rh[8]; {
+	case kind == KindRoot && n == RootBodySize:
+	case kind == KindChunk && n >= 2 && n <= MaxRecordBody:
+		b, err := at(start, 1)
+		if err != nil || len(b) < 1 {
+			return false, err
+		}
+		if b[0] < byte(chunk.KindLeaf) || b[0] > byte(chunk.KindBlob) {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	end := start + n
+	if end > size {
+		return false, nil
+	}
+	if end+RecordHeaderSize > size {
+		return true, nil
+	}
+	next, err := at(end, RecordHeaderSize)
+	if err != nil || len(next) < RecordHeaderSize {
+		return false, err
+	}
+	return next[8] == KindChunk || next[8] == KindRoot, nil
+}
+
 // countValidAfter looks for valid records after the bad one at bad: a
 // torn tail can only be at the end of the file, so any valid record after
 // it means the damage is inside data that was once complete (corruption).
@@ -265,6 +306,14 @@ func parseAt(size int64, at func(off int64, n int) ([]byte, error), off int64, o
 // CRC32C at the same offset by chance.
 func countValidAfter(size int64, at func(off int64, n int) ([]byte, error), bad int64, res *ScanResult) error {
 	for p := bad + 1; p+RecordHeaderSize <= size; {
+		ok, err := plausibleAt(size, at, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p++
+			continue
+		}
 		rec, next, reason, err := parseAt(size, at, p, ScanOptions{})
 		if err != nil {
 			return err
