@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -343,6 +344,28 @@ func isInterruptedInit(data []byte) bool {
 	return true
 }
 
+// isInterruptedInitFile is isInterruptedInit for a file, reading it only
+// if it is small enough to qualify.
+func (s *Store) isInterruptedInitFile(p string) (bool, error) {
+	f, err := s.fs.OpenFile(p, os.O_RDONLY, 0)
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return false, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if size > int64(len(initialJournal())) {
+		return false, nil
+	}
+	data := make([]byte, size)
+	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read %s: %w", p, err)
+	}
+	return isInterruptedInit(data), nil
+}
+
 // checkNoJournals runs when there is no manifest: it refuses to go on if
 // the directory holds any journal other than one left by an interrupted
 // initialisation, because initialize would delete it.
@@ -357,11 +380,11 @@ func (s *Store) checkNoJournals() error {
 			continue
 		}
 		if n == journalName(1) {
-			data, err := s.fs.ReadFile(s.path(n))
+			leftover, err := s.isInterruptedInitFile(s.path(n))
 			if err != nil {
-				return fmt.Errorf("read %s: %w", s.path(n), err)
+				return err
 			}
-			if isInterruptedInit(data) {
+			if leftover {
 				continue
 			}
 		}
