@@ -5,7 +5,9 @@
 //
 // Usage:
 //
-//	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW]
+//	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW | -insecure-no-root-password]
+//	    [-secure-file-priv DIR|off] [-max-connections N] [-max-allowed-packet BYTES]
+//	crashrig-sqlserver fsck -data-dir DIR [-revive-with-data-loss]
 //
 // TEST-ONLY fault switches plant known durability bugs so the crash
 // harness can prove it detects them. They require both
@@ -21,6 +23,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +37,21 @@ import (
 // version is the server version; overridable with -ldflags "-X main.version=...".
 var version = "0.1.0"
 
+// defaultSecureDir is secure_file_priv's default, inside the data directory.
+const defaultSecureDir = "secure-files"
+
+// secureDir resolves -secure-file-priv: "" is the default directory in
+// the data directory, "off" (or MySQL's "NULL") turns file access off.
+func secureDir(dataDir, flag string) string {
+	switch strings.ToLower(flag) {
+	case "":
+		return filepath.Join(dataDir, defaultSecureDir)
+	case "off", "null":
+		return ""
+	}
+	return flag
+}
+
 // faultEnv is the environment variable that must accompany -unsafe-fault.
 const (
 	faultEnv     = "CRASHRIG_UNSAFE_FAULTS"
@@ -45,11 +63,19 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "fsck" {
+		return runFsck(args[1:], os.Stdout, os.Stderr)
+	}
 	fs := flag.NewFlagSet("crashrig-sqlserver", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "data directory (required)")
 	listen := fs.String("listen", "127.0.0.1:3306", "address to listen on")
 	logFile := fs.String("log-file", "", "append logs to this file (default stderr)")
 	rootPassword := fs.String("root-password", "", "password for root@'%' when the database is first created")
+	noRootPassword := fs.Bool("insecure-no-root-password", false, "allow root@'%' without a password (the server refuses to start otherwise)")
+	secureFilePriv := fs.String("secure-file-priv", "", "the only directory LOAD_FILE, INTO OUTFILE and LOAD DATA INFILE may use, for accounts with FILE "+
+		"(default DATA_DIR/"+defaultSecureDir+"; \"off\" disables server-side file access)")
+	maxConns := fs.Int("max-connections", sqlbackend.DefaultMaxConnections, "maximum simultaneous client connections (error 1040 beyond; -1: no limit)")
+	maxPacket := fs.Int64("max-allowed-packet", sqlbackend.DefaultMaxAllowedPacket, "default max_allowed_packet in bytes (largest client message)")
 	showVersion := fs.Bool("version", false, "print version and exit")
 	faults := fs.String("unsafe-fault", "", "TEST-ONLY: comma-separated durability bugs to plant ("+
 		strings.Join(store.FaultNames, ", ")+"); also requires "+faultEnv+"="+faultEnvWant)
@@ -123,8 +149,25 @@ func run(args []string) int {
 	if ri.StopReason != "" && ri.TornBytes > 0 {
 		logger.Printf("recovery: journal tail discarded: %s", ri.StopReason)
 	}
+	if losses, _ := filepath.Glob(filepath.Join(*dataDir, store.LossFilePrefix+"*")); len(losses) > 0 {
+		logger.Printf("WARNING: this database was revived with data loss; see %s", strings.Join(losses, ", "))
+	}
 
-	srv, err := sqlbackend.NewServer(st, sqlbackend.Config{Address: *listen, RootPassword: *rootPassword, Version: "8.0.33-crashrig-" + version})
+	cfg := sqlbackend.Config{
+		Address: *listen, RootPassword: *rootPassword, AllowEmptyRootPassword: *noRootPassword,
+		Version:        "8.0.33-crashrig-" + version,
+		SecureFilePriv: secureDir(*dataDir, *secureFilePriv),
+		MaxConnections: *maxConns, MaxAllowedPacket: *maxPacket,
+	}
+	if *maxConns == 0 {
+		cfg.MaxConnections = -1
+	}
+	srv, err := sqlbackend.NewServer(st, cfg)
+	if errors.Is(err, sqlbackend.ErrRootWithoutPassword) {
+		logger.Printf("start server: %v: pass -root-password PW when creating the database, or -insecure-no-root-password to accept a root without password", err)
+		_ = st.Close()
+		return 1
+	}
 	if err != nil {
 		logger.Printf("start server: %v", err)
 		_ = st.Close()

@@ -72,8 +72,21 @@ func (OS) Rename(o, n string) error { return os.Rename(o, n) }
 // Remove implements FS.
 func (OS) Remove(name string) error { return os.Remove(name) }
 
-// MkdirAll implements FS.
-func (OS) MkdirAll(dir string) error { return os.MkdirAll(dir, 0o755) }
+// Permissions of everything the store creates: the journals hold the grant
+// tables (password hashes) and all data, so only the owner may read them.
+const (
+	FilePerm os.FileMode = 0o600
+	DirPerm  os.FileMode = 0o700
+)
+
+// MkdirAll implements FS. An existing directory is made private too (the
+// operator may have created it with the umask's 0755).
+func (OS) MkdirAll(dir string) error {
+	if err := os.MkdirAll(dir, DirPerm); err != nil {
+		return err
+	}
+	return os.Chmod(dir, DirPerm)
+}
 
 // SyncDir implements FS.
 func (OS) SyncDir(dir string) error {
@@ -113,6 +126,9 @@ type Counting struct {
 	// FailSync, if set, is consulted before each file sync; a non-nil
 	// result is returned instead of syncing.
 	FailSync func(name string) error
+	// FailWrite, if set, is consulted before each positional write; a
+	// non-nil result is returned instead of writing (e.g. ENOSPC).
+	FailWrite func(name string) error
 }
 
 // NewCounting returns a Counting FS over inner.
@@ -179,6 +195,25 @@ func (f countingFile) Sync() error {
 	return f.File.Sync()
 }
 
+// SetFailWrite sets FailWrite while files may be in use.
+func (c *Counting) SetFailWrite(fn func(name string) error) {
+	c.mu.Lock()
+	c.FailWrite = fn
+	c.mu.Unlock()
+}
+
+func (f countingFile) WriteAt(p []byte, off int64) (int, error) {
+	f.c.mu.Lock()
+	fail := f.c.FailWrite
+	f.c.mu.Unlock()
+	if fail != nil {
+		if err := fail(f.name); err != nil {
+			return 0, err
+		}
+	}
+	return f.File.WriteAt(p, off)
+}
+
 // OpenFile implements FS.
 func (c *Counting) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 	f, err := c.Inner.OpenFile(name, flag, perm)
@@ -228,7 +263,7 @@ func (c *Counting) SyncDir(dir string) error {
 // mix, and the new content survives.
 func WriteFileAtomic(fs FS, name string, data []byte) error {
 	tmp := name + ".tmp"
-	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FilePerm)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}

@@ -14,7 +14,7 @@
 //	body    length bytes
 //
 // A chunk record's body is an encoded chunk (its hash is recomputed when
-// read). A root record's body is the 32-byte root hash followed by a
+// read), so it starts with a chunk kind byte. A root record's body is the 32-byte root hash followed by a
 // uint64 commit sequence number. A zero-filled tail fails the CRC check
 // (CRC32C of a zero kind byte is non-zero) and an invalid kind is rejected,
 // so neither is ever mistaken for data.
@@ -40,9 +40,22 @@ const HeaderSize = len(Magic)
 // RecordHeaderSize is the size of a record's fixed prefix.
 const RecordHeaderSize = 9
 
-// MaxRecordBody bounds a record body; a length beyond it is treated as
-// garbage rather than an allocation request.
+// MaxRecordBody bounds a record body. The reader treats a longer length
+// as damage, so the writer must never produce one: CheckRecordSize is the
+// writer's side of that agreement and runs before anything is written.
 const MaxRecordBody = 64 << 20
+
+// ErrRecordTooLarge is returned for a record body over MaxRecordBody.
+var ErrRecordTooLarge = errors.New("journal: record body exceeds the maximum record size")
+
+// CheckRecordSize reports whether a body of n bytes can be written as one
+// record that the reader will accept.
+func CheckRecordSize(n int) error {
+	if n > MaxRecordBody {
+		return fmt.Errorf("%w (%d bytes, limit %d)", ErrRecordTooLarge, n, MaxRecordBody)
+	}
+	return nil
+}
 
 // Record kinds. Part of the on-disk format.
 const (
@@ -111,6 +124,13 @@ type ScanResult struct {
 	Size int64
 	// StopReason says why the scan stopped before Size (empty at a clean end).
 	StopReason string
+	// ValidAfter counts valid records found after the invalid one that
+	// stopped the scan (RootsAfter of them root records; the first at
+	// FirstValidAfter). Non-zero means the journal is corrupt in the
+	// middle, not torn at its end. Not computed with SkipCRC.
+	ValidAfter      int
+	RootsAfter      int
+	FirstValidAfter int64
 }
 
 // ErrBadHeader is returned when a file does not start with Magic.
@@ -174,54 +194,144 @@ func scan(size int64, at func(off int64, n int) ([]byte, error), opts ScanOption
 	off := int64(HeaderSize)
 	res.ValidEnd = off
 	for off < size {
-		rh, err := at(off, RecordHeaderSize)
+		rec, next, reason, err := parseAt(size, at, off, opts)
 		if err != nil {
 			return res, err
 		}
-		if len(rh) < RecordHeaderSize {
-			res.StopReason = fmt.Sprintf("torn record header at offset %d", off)
+		if reason != "" {
+			res.StopReason = reason
 			break
 		}
-		n := int(binary.LittleEndian.Uint32(rh[0:4]))
-		sum := binary.LittleEndian.Uint32(rh[4:8])
-		kind := rh[8]
-		if kind != KindChunk && kind != KindRoot {
-			res.StopReason = fmt.Sprintf("invalid record kind %d at offset %d", kind, off)
-			break
-		}
-		if n > MaxRecordBody {
-			res.StopReason = fmt.Sprintf("implausible record length %d at offset %d", n, off)
-			break
-		}
-		start := off + RecordHeaderSize
-		body, err := at(start, n)
-		if err != nil {
+		if err := fn(rec); err != nil {
 			return res, err
 		}
-		if len(body) < n {
-			if !opts.SkipCRC {
-				res.StopReason = fmt.Sprintf("torn record body at offset %d (want %d bytes, have %d)", off, n, len(body))
-				break
-			}
-			// Planted bug: pretend the missing bytes were zeros.
-			padded := make([]byte, n)
-			copy(padded, body)
-			body = padded
-		} else if !opts.SkipCRC && checksum(kind, body) != sum {
-			res.StopReason = fmt.Sprintf("checksum mismatch at offset %d", off)
-			break
-		}
-		if kind == KindRoot && len(body) != RootBodySize {
-			res.StopReason = fmt.Sprintf("malformed root record at offset %d", off)
-			break
-		}
-		if err := fn(Record{Offset: off, Kind: kind, Body: body}); err != nil {
-			return res, err
-		}
-		off = min(start+int64(n), size)
+		off = next
 		res.ValidEnd = off
 	}
+	if res.StopReason != "" && !opts.SkipCRC {
+		if err := countValidAfter(size, at, res.ValidEnd, &res); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// parseAt decodes the record at off. A non-empty reason says why there is
+// no valid record there; next is the offset after the record.
+func parseAt(size int64, at func(off int64, n int) ([]byte, error), off int64, opts ScanOptions) (rec Record, next int64, reason string, err error) {
+	rh, err := at(off, RecordHeaderSize)
+	if err != nil {
+		return rec, 0, "", err
+	}
+	if len(rh) < RecordHeaderSize {
+		return rec, 0, fmt.Sprintf("torn record header at offset %d", off), nil
+	}
+	n := int(binary.LittleEndian.Uint32(rh[0:4]))
+	sum := binary.LittleEndian.Uint32(rh[4:8])
+	kind := rh[8]
+	if kind != KindChunk && kind != KindRoot {
+		return rec, 0, fmt.Sprintf("invalid record kind %d at offset %d", kind, off), nil
+	}
+	if n > MaxRecordBody {
+		return rec, 0, fmt.Sprintf("implausible record length %d at offset %d", n, off), nil
+	}
+	if kind == KindRoot && n != RootBodySize {
+		return rec, 0, fmt.Sprintf("malformed root record at offset %d", off), nil
+	}
+	start := off + RecordHeaderSize
+	body, err := at(start, n)
+	if err != nil {
+		return rec, 0, "", err
+	}
+	if len(body) < n {
+		if !opts.SkipCRC {
+			return rec, 0, fmt.Sprintf("torn record body at offset %d (want %d bytes, have %d)", off, n, len(body)), nil
+		}
+		// Planted bug: pretend the missing bytes were zeros.
+		padded := make([]byte, n)
+		copy(padded, body)
+		body = padded
+	} else if !opts.SkipCRC && checksum(kind, body) != sum {
+		return rec, 0, fmt.Sprintf("checksum mismatch at offset %d", off), nil
+	}
+	return Record{Offset: off, Kind: kind, Body: body}, min(start+int64(n), size), "", nil
+}
+
+// plausibleAt is a cheap test of whether a record could start at p, run
+// before checking its CRC while resynchronising: inside a damaged record
+// of random bytes about one offset in 8,000 has a valid kind and length,
+// and checking each would read up to MaxRecordBody bytes. A chunk body
+// starts with a chunk kind; a root body has its fixed size; the record
+// must end at the end of the file or before a header with a valid kind
+// (or a header cut off by the end of the file).
+func plausibleAt(size int64, at func(off int64, n int) ([]byte, error), p int64) (bool, error) {
+	rh, err := at(p, RecordHeaderSize)
+	if err != nil || len(rh) < RecordHeaderSize {
+		return false, err
+	}
+	n := int64(binary.LittleEndian.Uint32(rh[0:4]))
+	start := p + RecordHeaderSize
+	switch kind := rh[8]; {
+	case kind == KindRoot && n == RootBodySize:
+	case kind == KindChunk && n >= 2 && n <= MaxRecordBody:
+		b, err := at(start, 1)
+		if err != nil || len(b) < 1 {
+			return false, err
+		}
+		if b[0] < byte(chunk.KindLeaf) || b[0] > byte(chunk.KindBlob) {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	end := start + n
+	if end > size {
+		return false, nil
+	}
+	if end+RecordHeaderSize > size {
+		return true, nil
+	}
+	next, err := at(end, RecordHeaderSize)
+	if err != nil || len(next) < RecordHeaderSize {
+		return false, err
+	}
+	return next[8] == KindChunk || next[8] == KindRoot, nil
+}
+
+// countValidAfter looks for valid records after the bad one at bad: a
+// torn tail can only be at the end of the file, so any valid record after
+// it means the damage is inside data that was once complete (corruption).
+// It resynchronises byte by byte and then follows the records it finds.
+// A false match needs a valid kind, a plausible length and a matching
+// CRC32C at the same offset by chance.
+func countValidAfter(size int64, at func(off int64, n int) ([]byte, error), bad int64, res *ScanResult) error {
+	for p := bad + 1; p+RecordHeaderSize <= size; {
+		ok, err := plausibleAt(size, at, p)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p++
+			continue
+		}
+		rec, next, reason, err := parseAt(size, at, p, ScanOptions{})
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			p++
+			continue
+		}
+		if res.ValidAfter == 0 {
+			res.FirstValidAfter = p
+		}
+		res.ValidAfter++
+		if rec.Kind == KindRoot {
+			res.RootsAfter++
+		}
+		p = next
+	}
+	return nil
 }
 
 // Writer appends records to an open journal file. It is not safe for

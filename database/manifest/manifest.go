@@ -117,7 +117,7 @@ func Write(fs fsys.FS, path string, m Manifest) error {
 // rename or fsync. It plants the manifest-in-place durability bug for the
 // test harness and must not be used otherwise.
 func WriteInPlace(fs fsys.FS, path string, m Manifest) error {
-	f, err := fs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := fs.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fsys.FilePerm)
 	if err != nil {
 		return fmt.Errorf("open manifest: %w", err)
 	}

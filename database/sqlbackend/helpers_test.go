@@ -26,6 +26,12 @@ type testServer struct {
 
 func startServer(t testing.TB, dir string, opts store.Options, rootPassword string) *testServer {
 	t.Helper()
+	return startServerCfg(t, dir, opts, Config{RootPassword: rootPassword, AllowEmptyRootPassword: rootPassword == ""})
+}
+
+// startServerCfg starts a server with cfg (its Listener is set here).
+func startServerCfg(t testing.TB, dir string, opts store.Options, cfg Config) *testServer {
+	t.Helper()
 	if opts.Logf == nil {
 		opts.Logf = t.Logf
 	}
@@ -40,8 +46,11 @@ func startServer(t testing.TB, dir string, opts store.Options, rootPassword stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(st, Config{Listener: ln, RootPassword: rootPassword})
+	cfg.Listener = ln
+	srv, err := NewServer(st, cfg)
 	if err != nil {
+		_ = ln.Close()
+		_ = st.Close()
 		t.Fatalf("new server: %v", err)
 	}
 	ts := &testServer{t: t, dir: dir, st: st, srv: srv, addr: ln.Addr().String(), done: make(chan struct{})}

@@ -17,6 +17,9 @@ import (
 // Provider is the engine's database provider over one store.
 type Provider struct {
 	st *store.Store
+	// processes is the engine's process list (set by NewServer), used to
+	// cancel the commands of clients that went away.
+	processes sql.ProcessList
 }
 
 var (

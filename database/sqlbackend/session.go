@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/crashrig/crashrig/database/journal"
 	"github.com/crashrig/crashrig/database/store"
 )
 
@@ -288,6 +290,15 @@ func mapErr(err error) error {
 		return sql.NewUniqueKeyErr(fmt.Sprintf("%v", dup.Key), dup.IsPK, sql.Row(dup.Existing))
 	case errors.Is(err, store.ErrRowNotFound):
 		return sql.ErrDeleteRowNotFound.New()
+	case errors.Is(err, syscall.ENOSPC):
+		return mysql.NewSQLError(mysql.ERDiskFull, "HY000",
+			"Disk full: this commit is not acknowledged and the server is stopping (fail-stop); free space and restart it (%v)", err)
+	case errors.Is(err, store.ErrStopped):
+		return mysql.NewSQLError(mysql.ERUnknownError, "HY000",
+			"The server is stopping after a storage failure; nothing is committed any more (%v)", err)
+	case errors.Is(err, journal.ErrRecordTooLarge):
+		return mysql.NewSQLError(mysql.ERTooBigRowSize, "42000",
+			"Row size too large: a row must fit one journal record of %d bytes; nothing was committed (%v)", journal.MaxRecordBody, err)
 	}
 	return err
 }

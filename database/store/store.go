@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -130,6 +131,11 @@ type Options struct {
 	CacheBytes int64
 }
 
+// FailStopGrace is how long the default FailStop lets the process live
+// after an I/O failure (no commit succeeds meanwhile) so that the client
+// whose commit failed gets the error.
+const FailStopGrace = time.Second
+
 // DefaultCacheBytes is the default chunk cache budget.
 const DefaultCacheBytes = 64 << 20
 
@@ -214,8 +220,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.FailStop == nil {
 		logf := opts.Logf
 		opts.FailStop = func(err error) {
-			logf("FATAL: %v; stopping the process because the durable state is unknown (fail-stop)", err)
-			os.Exit(70)
+			// The store refuses every commit from now on, so waiting a
+			// moment acknowledges nothing; it lets the failing commit's
+			// client get its error (e.g. disk full) before the process goes.
+			logf("FATAL: %v; stopping the process in %v because the durable state is unknown (fail-stop)", err, FailStopGrace)
+			time.AfterFunc(FailStopGrace, func() { os.Exit(70) })
 		}
 	}
 	if opts.LockWait == 0 {
@@ -239,6 +248,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	m, err := manifest.Read(s.fs, s.path(manifest.FileName))
 	if errors.Is(err, manifest.ErrNotExist) {
+		if err := s.checkNoJournals(); err != nil {
+			return nil, err
+		}
 		if err := s.initialize(); err != nil {
 			return nil, fmt.Errorf("initialise %s: %w", dir, err)
 		}
@@ -273,6 +285,119 @@ func (s *Store) writeManifest(m manifest.Manifest) error {
 	return manifest.Write(s.fs, s.path(manifest.FileName), m)
 }
 
+// CorruptJournalError means a journal has an invalid record with valid
+// records after it: damage inside data that was once complete, which a
+// crash cannot produce (a torn write is only ever at the end). Open
+// refuses rather than cut off what follows; see Revive.
+type CorruptJournalError struct {
+	Dir, Journal    string
+	Offset          int64  // where the first invalid record starts
+	Reason          string // why it is invalid
+	ValidAfter      int    // valid records after it
+	RootsAfter      int    // of which root records (commits)
+	FirstValidAfter int64  // offset of the first of them
+	GoodSeq         uint64 // sequence of the last commit before the damage
+	GoodEnd         int64  // offset just past that commit's root record
+	Size            int64  // journal size
+}
+
+func (e *CorruptJournalError) Error() string {
+	return fmt.Sprintf("journal %s in %s is corrupt at offset %d (%s) and %d valid records (%d commits) follow it, the first at offset %d; "+
+		"this is not a torn tail, so refusing to start without changing anything. "+
+		"`crashrig-sqlserver fsck -data-dir %s` reports; `fsck -revive-with-data-loss` keeps the %d commits before the damage and discards the last %d bytes",
+		e.Journal, e.Dir, e.Offset, e.Reason, e.ValidAfter, e.RootsAfter, e.FirstValidAfter, e.Dir, e.GoodSeq, e.Size-e.GoodEnd)
+}
+
+// ErrJournalsWithoutManifest means the data directory has journal files
+// but no manifest: the manifest was lost or removed. Initialising a new
+// database there would delete the data, so Open refuses.
+var ErrJournalsWithoutManifest = errors.New("journal files without a MANIFEST")
+
+// initialJournal returns the exact bytes initialize writes: the header,
+// the empty catalog's chunks and the first root record. It is
+// deterministic (chunks are content-addressed).
+func initialJournal() []byte {
+	mp := mapPutter{}
+	root := encodeCatalog(mp, &Catalog{DBs: map[string]*Database{}})
+	buf := append([]byte{}, journal.Magic[:]...)
+	_, chunks := postOrder(mp, root)
+	for _, c := range chunks {
+		buf = journal.AppendRecord(buf, journal.KindChunk, c)
+	}
+	return journal.AppendRecord(buf, journal.KindRoot, journal.RootBody(root, 1))
+}
+
+// isInterruptedInit reports whether data can only be what an interrupted
+// initialize left: no longer than the initial journal, and every byte
+// either that journal's byte or zero (a crash can leave unwritten blocks
+// zero-filled). Such a file holds no commit of anyone.
+func isInterruptedInit(data []byte) bool {
+	init := initialJournal()
+	if len(data) > len(init) {
+		return false
+	}
+	for i, b := range data {
+		if b != 0 && b != init[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isInterruptedInitFile is isInterruptedInit for a file, reading it only
+// if it is small enough to qualify.
+func (s *Store) isInterruptedInitFile(p string) (bool, error) {
+	f, err := s.fs.OpenFile(p, os.O_RDONLY, 0)
+	if err != nil {
+		return false, fmt.Errorf("open %s: %w", p, err)
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return false, fmt.Errorf("stat %s: %w", p, err)
+	}
+	if size > int64(len(initialJournal())) {
+		return false, nil
+	}
+	data := make([]byte, size)
+	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read %s: %w", p, err)
+	}
+	return isInterruptedInit(data), nil
+}
+
+// checkNoJournals runs when there is no manifest: it refuses to go on if
+// the directory holds any journal other than one left by an interrupted
+// initialisation, because initialize would delete it.
+func (s *Store) checkNoJournals() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list data dir %s: %w", s.dir, err)
+	}
+	var found []string
+	for _, n := range names {
+		if !isJournalName(n) {
+			continue
+		}
+		if n == journalName(1) {
+			leftover, err := s.isInterruptedInitFile(s.path(n))
+			if err != nil {
+				return err
+			}
+			if leftover {
+				continue
+			}
+		}
+		found = append(found, n)
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%w: data directory %s has no %s but holds %s; refusing to initialise a new database over them "+
+			"(restore the MANIFEST, or run `crashrig-sqlserver fsck -data-dir %s` to see what the journals hold)",
+			ErrJournalsWithoutManifest, s.dir, manifest.FileName, strings.Join(found, ", "), s.dir)
+	}
+	return nil
+}
+
 // initialize creates generation 1: a journal whose first root record (an
 // empty catalog) is durable before the manifest that names it exists.
 // Until the manifest rename is durable the directory counts as empty, so
@@ -291,21 +416,12 @@ func (s *Store) initialize() error {
 		}
 	}
 	name := journalName(1)
-	f, err := s.fs.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := s.fs.OpenFile(s.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, fsys.FilePerm)
 	if err != nil {
 		return fmt.Errorf("create journal: %w", err)
 	}
 	defer f.Close()
-	empty := &Catalog{DBs: map[string]*Database{}}
-	mp := mapPutter{}
-	root := encodeCatalog(mp, empty)
-	buf := append([]byte{}, journal.Magic[:]...)
-	_, chunks := postOrder(mp, root)
-	for _, c := range chunks {
-		buf = journal.AppendRecord(buf, journal.KindChunk, c)
-	}
-	buf = journal.AppendRecord(buf, journal.KindRoot, journal.RootBody(root, 1))
-	if _, err := f.Write(buf); err != nil {
+	if _, err := f.Write(initialJournal()); err != nil {
 		return fmt.Errorf("write journal: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -360,7 +476,7 @@ func postOrder(g chunk.Getter, roots ...chunk.Hash) (hashes []chunk.Hash, data [
 func (s *Store) recover() error {
 	name := s.man.Journal
 	p := s.path(name)
-	f, err := s.fs.OpenFile(p, os.O_RDWR, 0o644)
+	f, err := s.fs.OpenFile(p, os.O_RDWR, fsys.FilePerm)
 	if err != nil {
 		return fmt.Errorf("open journal %s named by manifest (generation %d): %w", name, s.man.Generation, err)
 	}
@@ -384,6 +500,15 @@ func (s *Store) recoverFrom(f fsys.File, name string) error {
 		return fmt.Errorf("scan journal %s: %w", name, err)
 	}
 	res, index, root, seq, rootEnd := sc.res, sc.index, sc.root, sc.seq, sc.rootEnd
+	if res.ValidAfter > 0 {
+		// Never truncate this: the records after the damage may be
+		// acknowledged commits, and only an operator may give them up.
+		return &CorruptJournalError{
+			Dir: s.dir, Journal: name, Offset: res.ValidEnd, Reason: res.StopReason,
+			ValidAfter: res.ValidAfter, RootsAfter: res.RootsAfter, FirstValidAfter: res.FirstValidAfter,
+			GoodSeq: seq, GoodEnd: rootEnd, Size: res.Size,
+		}
+	}
 	if !sc.haveRoot {
 		return fmt.Errorf("journal %s has no valid root record (%s); refusing to open", name, res.StopReason)
 	}
@@ -582,13 +707,21 @@ func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash,
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.broken != nil {
-		return fmt.Errorf("store is stopped after an earlier I/O failure: %w", s.broken)
+		return fmt.Errorf("%w: %w", ErrStopped, s.broken)
 	}
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
 		return ErrClosed
+	}
+	// Refuse before writing anything: recovery would discard a record
+	// over the limit, with every commit after it, so it must never be
+	// written (let alone acknowledged).
+	for i, c := range newChunks {
+		if err := journal.CheckRecordSize(len(c)); err != nil {
+			return fmt.Errorf("commit refused: chunk %s: %w", hashes[i].Short(), err)
+		}
 	}
 	seq := s.head.Seq + 1
 	locs := make([]chunkLoc, len(newChunks))
@@ -704,7 +837,7 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.broken != nil {
-		return GCStats{}, fmt.Errorf("store is stopped after an earlier I/O failure: %w", s.broken)
+		return GCStats{}, fmt.Errorf("%w: %w", ErrStopped, s.broken)
 	}
 
 	s.mu.RLock()
@@ -718,7 +851,7 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 
 	oldName, gen := s.man.Journal, s.man.Generation+1
 	newName := journalName(gen)
-	f, err := s.fs.OpenFile(s.path(newName), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := s.fs.OpenFile(s.path(newName), os.O_RDWR|os.O_CREATE|os.O_TRUNC, fsys.FilePerm)
 	if err != nil {
 		return GCStats{}, fmt.Errorf("gc: create %s: %w", newName, err)
 	}

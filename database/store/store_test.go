@@ -141,16 +141,94 @@ func TestNewDatabaseIsDurableBeforeUse(t *testing.T) {
 }
 
 func TestCrashBeforeManifestReinitialises(t *testing.T) {
+	// What a crash during initialisation can leave (a prefix of the first
+	// journal, parts of it possibly zero-filled) must not be opened; the
+	// directory counts as new.
+	init := initialJournal()
+	partial := append([]byte{}, init[:len(init)-7]...)
+	clear(partial[20:30])
+	for name, data := range map[string][]byte{
+		"empty": nil, "zeros": make([]byte, len(init)), "whole": init, "partial": partial,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "journal-000001.crj"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := open(t, dir, testOpts(t))
+			defer s.Close()
+			if !s.Recovery().Created || s.Recovery().Root.IsZero() {
+				t.Fatalf("%+v", s.Recovery())
+			}
+		})
+	}
+}
+
+// Issue 17 item 2: a data directory whose MANIFEST is gone but whose
+// journals hold data must not be initialised (that deleted the journals).
+func TestMissingManifestWithJournalsRefuses(t *testing.T) {
 	dir := t.TempDir()
-	// A journal without a manifest (crash during initialisation) must not
-	// be opened; the directory counts as new.
-	if err := os.WriteFile(filepath.Join(dir, "journal-000001.crj"), make([]byte, 100), 0o644); err != nil {
+	s := setup(t, dir, testOpts(t))
+	put(t, s, 1, "one")
+	jp := journalPath(t, s)
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := open(t, dir, testOpts(t))
+	before, err := os.ReadFile(jp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "MANIFEST")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, testOpts(t))
+	if !errors.Is(err, ErrJournalsWithoutManifest) {
+		t.Fatalf("open without manifest: %v, want ErrJournalsWithoutManifest", err)
+	}
+	for _, want := range []string{dir, filepath.Base(jp)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+	after, err := os.ReadFile(jp)
+	if err != nil || string(after) != string(before) {
+		t.Fatalf("journal changed by the refused open (err %v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); !os.IsNotExist(err) {
+		t.Fatalf("refused open wrote a manifest: %v", err)
+	}
+}
+
+func TestDataFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := setup(t, dir, testOpts(t))
+	put(t, s, 1, "one")
+	if _, err := s.GC(bg, nil); err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
-	if !s.Recovery().Created || s.Recovery().Root.IsZero() {
-		t.Fatalf("%+v", s.Recovery())
+	st, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode %v, want 0700", st.Mode().Perm())
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", e.Name(), info.Mode().Perm())
+		}
 	}
 }
 

@@ -29,6 +29,9 @@ var (
 	ErrNoTable        = errors.New("table does not exist")
 	ErrRowNotFound    = errors.New("row not found")
 	ErrClosed         = errors.New("store is closed")
+	// ErrStopped: an earlier journal write or fsync failed (fail-stop);
+	// the store commits nothing any more.
+	ErrStopped = errors.New("store is stopped after an earlier I/O failure")
 )
 
 // DuplicateKeyError reports a primary or unique key violation.

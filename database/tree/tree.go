@@ -31,9 +31,14 @@ type Store interface {
 
 // Node size targets: a node is split once its payload exceeds maxNodeBytes
 // (and it has at least minSplitEntries entries).
+//
+// Leaves over bigLeafBytes split even below minSplitEntries (see split).
+// It is well above maxNodeBytes so that trees of ordinary rows keep their
+// shape.
 const (
 	maxNodeBytes    = 4096
 	minSplitEntries = 4
+	bigLeafBytes    = 1 << 20
 )
 
 type node struct {
@@ -224,8 +229,16 @@ type ref struct {
 }
 
 // split stores n, splitting it into several nodes if it is too large.
+// A leaf larger than bigLeafBytes is split down to single entries if need
+// be: otherwise a few multi-MiB rows would share one chunk, and a chunk
+// must fit one journal record (journal.MaxRecordBody). Internal nodes keep
+// at least two children per part so that growing the tree terminates.
 func split(s Store, n *node) []ref {
-	if n.size <= maxNodeBytes || len(n.keys) < minSplitEntries {
+	minPart, minEntries := 2, minSplitEntries
+	if n.leaf && n.size > bigLeafBytes {
+		minPart, minEntries = 1, 2
+	}
+	if n.size <= maxNodeBytes || len(n.keys) < minEntries {
 		return []ref{{first: n.keys[0], hash: store(s, n)}}
 	}
 	var out []ref
@@ -233,7 +246,7 @@ func split(s Store, n *node) []ref {
 	target := n.size / ((n.size + maxNodeBytes - 1) / maxNodeBytes)
 	for i := range n.keys {
 		acc += entrySize(n, i)
-		if (acc >= target && i+1-start >= 2 && len(n.keys)-(i+1) >= 2) || i == len(n.keys)-1 {
+		if (acc >= target && i+1-start >= minPart && len(n.keys)-(i+1) >= minPart) || i == len(n.keys)-1 {
 			part := &node{leaf: n.leaf, keys: n.keys[start : i+1 : i+1]}
 			if n.leaf {
 				part.vals = n.vals[start : i+1 : i+1]
