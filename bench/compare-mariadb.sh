@@ -112,7 +112,7 @@ wait_sql "$mport" 60 || die "MariaDB did not answer within 60s: $(tail -20 "$wor
 echo "== start crashrig-sqlserver on $work/crashrig"
 cport=$(free_port)
 "$work/crashrig-sqlserver" -data-dir "$work/crashrig" -listen "127.0.0.1:$cport" \
-	-log-file "$work/crashrig.log" &
+	-log-file "$work/crashrig.log" -insecure-no-root-password &
 pids+=($!)
 wait_sql "$cport" 60 || die "crashrig-sqlserver did not answer within 60s: $(tail -20 "$work/crashrig.log")"
 
@@ -193,7 +193,7 @@ if [ "$RECOVERY_MB" -gt 0 ]; then
 	ls -l "$work/crashrig-big"
 	start=$(date +%s.%N)
 	"$work/crashrig-sqlserver" -data-dir "$work/crashrig-big" -listen "127.0.0.1:$cport" \
-		-log-file "$work/crashrig-big.log" &
+		-log-file "$work/crashrig-big.log" -insecure-no-root-password &
 	pids+=($!)
 	wait_sql "$cport" 120 || die "crashrig-sqlserver did not answer within 120s: $(tail -20 "$work/crashrig-big.log")"
 	end=$(date +%s.%N)

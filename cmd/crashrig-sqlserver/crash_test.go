@@ -83,7 +83,7 @@ func start(t *testing.T, dataDir string, env []string, args ...string) (*proc, e
 	if err := os.MkdirAll(filepath.Dir(p.logPath), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(binary(t), append([]string{"-data-dir", dataDir, "-listen", p.addr, "-log-file", p.logPath}, args...)...)
+	p.cmd = exec.Command(binary(t), append([]string{"-data-dir", dataDir, "-listen", p.addr, "-log-file", p.logPath, "-insecure-no-root-password"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

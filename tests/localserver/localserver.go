@@ -143,7 +143,8 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	s.mu.Lock()
 	logPath := filepath.Join(s.opts.Dir, fmt.Sprintf("server-%03d.log", len(s.logs)+1))
 	s.logs = append(s.logs, logPath)
-	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath}
+	// Root without a password is an explicit opt-out; the local DSN is root@.
+	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath, "-insecure-no-root-password"}
 	env := os.Environ()
 	if s.opts.Fault != "" || s.opts.GCPause > 0 {
 		env = append(env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
