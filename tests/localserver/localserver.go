@@ -61,17 +61,27 @@ type Options struct {
 	// unacknowledged write leaves on disk (length header written, body
 	// not). A correct server discards it.
 	TearTail float64
-	Seed     uint64
+	// CleanRestart is the probability, per crash, of a clean restart
+	// instead of a kill: SIGTERM, wait for a clean exit, start again. A
+	// server must keep every acknowledged commit across it too (issue 17:
+	// one lost commits whose journal record was over 64 MiB after any
+	// restart, clean or not).
+	CleanRestart float64
+	// StopTimeout bounds a clean shutdown; a server that takes longer is
+	// a finding (default 30s).
+	StopTimeout time.Duration
+	Seed        uint64
 	// ReadyTimeout bounds each (re)start.
 	ReadyTimeout time.Duration
 }
 
 // Backend starts local servers in fresh directories under Root.
 type Backend struct {
-	Binary   string
-	Root     string
-	TearTail float64
-	Logf     func(string, ...any)
+	Binary       string
+	Root         string
+	TearTail     float64
+	CleanRestart float64
+	Logf         func(string, ...any)
 }
 
 // Start implements harness.Backend. Filesystem configs cannot be applied
@@ -87,7 +97,7 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return nil, fmt.Errorf("create server dir: %w", err)
 	}
-	return Start(ctx, Options{Binary: b.Binary, Dir: dir, Fault: spec.Fault, GCPause: spec.GCPause, TearTail: b.TearTail, Seed: spec.Seed})
+	return Start(ctx, Options{Binary: b.Binary, Dir: dir, Fault: spec.Fault, GCPause: spec.GCPause, TearTail: b.TearTail, CleanRestart: b.CleanRestart, Seed: spec.Seed})
 }
 
 // Server is a running (or crashed) local server.
@@ -107,6 +117,9 @@ type Server struct {
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 30 * time.Second
+	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 30 * time.Second
 	}
 	addr, err := freeAddr()
 	if err != nil {
@@ -215,10 +228,30 @@ func (s *Server) kill() {
 	<-exited
 }
 
-// Crash implements harness.Nemesis: kill -9, maybe tear the journal tail,
-// restart, wait until ready.
+// Crash kinds this nemesis records in report.CrashReport.Kind.
+const (
+	KindKill         = "kill"
+	KindCleanRestart = "clean-restart"
+)
+
+// Crash implements harness.Nemesis: kill -9 and maybe tear the journal
+// tail, or (with probability CleanRestart) stop cleanly with SIGTERM; then
+// restart and wait until ready.
 func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
-	cr := report.CrashReport{Requested: time.Now()}
+	cr := report.CrashReport{Requested: time.Now(), Kind: KindKill}
+	// Draw only when clean restarts are on, so runs without them keep the
+	// choices a seed gave before.
+	if s.opts.CleanRestart > 0 && s.rng.Float64() < s.opts.CleanRestart {
+		cr.Kind = KindCleanRestart
+		if err := s.stop(ctx); err != nil {
+			cr.Down = time.Since(cr.Requested)
+			return cr, err
+		}
+		cr.Down = time.Since(cr.Requested)
+		rec, err := s.start(ctx)
+		cr.Ready, cr.ServerRecovery = time.Since(cr.Requested), rec
+		return cr, err
+	}
 	s.kill()
 	cr.Down = time.Since(cr.Requested)
 	if s.opts.TearTail > 0 && s.rng.Float64() < s.opts.TearTail {
@@ -231,6 +264,38 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 	rec, err := s.start(ctx)
 	cr.Ready, cr.ServerRecovery = time.Since(cr.Requested), rec
 	return cr, err
+}
+
+// stop sends SIGTERM and waits for the process to exit. A server that does
+// not exit within StopTimeout (it is then killed) or exits with an error is
+// a finding: ErrNotRecovered, as for a server that does not come back.
+func (s *Server) stop(ctx context.Context) error {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	select {
+	case <-exited:
+		return fmt.Errorf("%w: the server had exited before the clean restart (%v)", harness.ErrFailedBeforeCrash, cmd.ProcessState)
+	default:
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("send SIGTERM: %w", err)
+	}
+	t := time.NewTimer(s.opts.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		s.kill()
+		return fmt.Errorf("%w: no clean exit %v after SIGTERM (killed)", harness.ErrNotRecovered, s.opts.StopTimeout)
+	case <-ctx.Done():
+		s.kill()
+		return fmt.Errorf("waiting for a clean exit: %w", ctx.Err())
+	}
+	if !cmd.ProcessState.Success() {
+		return fmt.Errorf("%w: clean shutdown after SIGTERM exited with %v", harness.ErrNotRecovered, cmd.ProcessState)
+	}
+	return nil
 }
 
 // tearTail appends a root record whose header made it to disk but whose

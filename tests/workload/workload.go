@@ -54,6 +54,9 @@ type Options struct {
 	// 1213 whenever another commit lands between its BEGIN and its first
 	// write, which under unthrottled autocommit traffic is always.
 	ThinkTime time.Duration
+	// ValueSizes is the payload length distribution of the set workload's
+	// inserts (-crash.value-size); the zero value writes none.
+	ValueSizes model.ValueSizes
 }
 
 func (o Options) withDefaults() Options {
