@@ -112,7 +112,11 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := workload.Options{Flavor: flavor, ValueSizes: cfg.ValueSize}
+	iso, err := model.LookupIsolation(cfg.Isolation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := workload.Options{Flavor: flavor, ValueSizes: cfg.ValueSize, Isolation: iso}
 	var wls []workload.Workload
 	for _, name := range cfg.Workloads {
 		w, err := workload.New(name, opts)

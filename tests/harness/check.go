@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,6 +47,11 @@ func (r *run) check(ctx context.Context, cycle int, final bool) (bool, error) {
 	for _, res := range results {
 		if !res.OK() {
 			bad = append(bad, res.Workload)
+		}
+		for name, data := range res.Files {
+			if err := os.WriteFile(filepath.Join(r.dir, name), data, 0o644); err != nil {
+				return false, fmt.Errorf("write %s explanation %s: %w", res.Workload, name, err)
+			}
 		}
 		if len(res.Resolved) > 0 {
 			r.rec.Log(history.CheckerProcess, res.Workload, history.FResolve, res.Resolved)

@@ -57,6 +57,10 @@ type Options struct {
 	// ValueSizes is the payload length distribution of the set workload's
 	// inserts (-crash.value-size); the zero value writes none.
 	ValueSizes model.ValueSizes
+	// Isolation is the level the append workload's transactions ask for
+	// (SET TRANSACTION ISOLATION LEVEL) and are judged against; the zero
+	// value is model.DefaultIsolation.
+	Isolation model.Isolation
 }
 
 func (o Options) withDefaults() Options {
@@ -72,6 +76,9 @@ func (o Options) withDefaults() Options {
 	if o.ThinkTime == 0 {
 		o.ThinkTime = 5 * time.Millisecond
 	}
+	if o.Isolation.Name == "" {
+		o.Isolation, _ = model.LookupIsolation(model.DefaultIsolation)
+	}
 	return o
 }
 
@@ -82,6 +89,7 @@ var (
 	_ Workload = (*bank)(nil)
 	_ Workload = (*ddl)(nil)
 	_ Workload = (*gc)(nil)
+	_ Workload = (*appendW)(nil)
 )
 
 // generators builds each workload of model.Workloads.
@@ -91,6 +99,7 @@ var generators = map[string]func(Options) Workload{
 	model.Bank:     func(o Options) Workload { return newBank(o) },
 	model.DDL:      func(o Options) Workload { return newDDL(o) },
 	model.GC:       func(o Options) Workload { return newGC(o) },
+	model.Append:   func(o Options) Workload { return newAppend(o) },
 }
 
 // New returns the named workload.
@@ -238,6 +247,50 @@ func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx contex
 		}
 		return true, tx.Commit()
 	})
+}
+
+// TxResult performs fn in an explicit transaction at the given isolation
+// level (SET TRANSACTION ISOLATION LEVEL, then BEGIN ... COMMIT) as
+// operation f. Like Tx, an error before COMMIT is sent is a definite
+// failure; an ok completion carries fn's result (what the transaction
+// read) as its value.
+func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return ""
+	}
+	p := c.rec.Invoke(c.ID, c.workload, f, value)
+	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
+	defer cancel()
+	var (
+		result any
+		sent   bool
+	)
+	err = func() error {
+		if isolationSQL != "" {
+			if _, err := conn.ExecContext(octx, "SET TRANSACTION ISOLATION LEVEL "+isolationSQL); err != nil {
+				return fmt.Errorf("set isolation level: %w", err)
+			}
+		}
+		tx, err := conn.BeginTx(octx, nil)
+		if err != nil {
+			return err
+		}
+		if result, err = fn(octx, tx); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		sent = true
+		return tx.Commit()
+	}()
+	c.after(err)
+	t := history.Classify(err, sent)
+	if t == history.OK {
+		p.Complete(t, result, nil)
+	} else {
+		p.Complete(t, nil, err)
+	}
+	return t
 }
 
 // Think pauses for a random time around the configured think time; it
