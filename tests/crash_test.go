@@ -199,6 +199,13 @@ func recheck(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatalf("re-check %s: %v", dir, err)
 	}
+	names, err := report.WriteExplanations(context.Background(), dir, results)
+	if err != nil {
+		t.Errorf("write explanations: %v", err)
+	}
+	if len(names) > 0 {
+		t.Logf("explanations written to %s: %s", dir, strings.Join(names, ", "))
+	}
 	failed := false
 	for _, r := range results {
 		t.Log(r.Summary())

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,15 +41,13 @@ func (r *run) check(ctx context.Context, cycle int, final bool) (bool, error) {
 	}
 	results := sf.Check(r.rec.Entries().Before(sf.HistoryIndex))
 	r.rep.Results = results
+	if _, err := report.WriteExplanations(cctx, r.dir, results); err != nil {
+		return false, err
+	}
 	var bad []string
 	for _, res := range results {
 		if !res.OK() {
 			bad = append(bad, res.Workload)
-		}
-		for name, data := range res.Files {
-			if err := os.WriteFile(filepath.Join(r.dir, name), data, 0o644); err != nil {
-				return false, fmt.Errorf("write %s explanation %s: %w", res.Workload, name, err)
-			}
 		}
 		if len(res.Resolved) > 0 {
 			r.rec.Log(history.CheckerProcess, res.Workload, history.FResolve, res.Resolved)
