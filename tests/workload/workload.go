@@ -194,9 +194,11 @@ func (c *Client) after(err error) {
 
 // op performs operation f with value: it connects (returning "" if ctx
 // ended first), records the invoke, runs run under the op timeout and
-// records the outcome. run reports whether the statement that makes the op
-// take effect may have reached the server (see history.Pending.Done).
-func (c *Client) op(ctx context.Context, f string, value any, run func(ctx context.Context, conn *sql.Conn) (sent bool, err error)) history.Type {
+// records the outcome; an ok completion carries run's result as its value
+// when there is one (what a read returned). run reports whether the
+// statement that makes the op take effect may have reached the server (see
+// history.Pending.Done).
+func (c *Client) op(ctx context.Context, f string, value any, run func(ctx context.Context, conn *sql.Conn) (result any, sent bool, err error)) history.Type {
 	conn, err := c.connect(ctx)
 	if err != nil {
 		return ""
@@ -204,85 +206,7 @@ func (c *Client) op(ctx context.Context, f string, value any, run func(ctx conte
 	p := c.rec.Invoke(c.ID, c.workload, f, value)
 	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
 	defer cancel()
-	sent, err := run(octx, conn)
-	c.after(err)
-	return p.Done(err, sent)
-}
-
-// Exec performs one autocommit statement as operation f with value and
-// returns its outcome, or "" if ctx ended before the op was invoked.
-func (c *Client) Exec(ctx context.Context, f string, value any, query string, args ...any) history.Type {
-	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
-		_, err := conn.ExecContext(ctx, query, args...)
-		return true, err
-	})
-}
-
-// Query performs one statement whose result set is discarded (e.g. a
-// procedure call or OPTIMIZE TABLE) as operation f.
-func (c *Client) Query(ctx context.Context, f string, value any, query string) history.Type {
-	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
-		rows, err := conn.QueryContext(ctx, query)
-		if err != nil {
-			return true, err
-		}
-		for rows.Next() {
-		}
-		return true, errors.Join(rows.Err(), rows.Close())
-	})
-}
-
-// Tx performs fn in an explicit transaction and commits it, as operation
-// f. Any error before COMMIT is sent is a definite failure (the server
-// rolls the transaction back); an error from COMMIT is classified.
-func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx context.Context, tx *sql.Tx) error) history.Type {
-	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return false, err
-		}
-		if err := fn(ctx, tx); err != nil {
-			_ = tx.Rollback()
-			return false, err
-		}
-		return true, tx.Commit()
-	})
-}
-
-// TxResult performs fn in an explicit transaction at the given isolation
-// level (SET TRANSACTION ISOLATION LEVEL, then BEGIN ... COMMIT) as
-// operation f. Like Tx, an error before COMMIT is sent is a definite
-// failure; an ok completion carries fn's result (what the transaction
-// read) as its value.
-func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
-	conn, err := c.connect(ctx)
-	if err != nil {
-		return ""
-	}
-	p := c.rec.Invoke(c.ID, c.workload, f, value)
-	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
-	defer cancel()
-	var (
-		result any
-		sent   bool
-	)
-	err = func() error {
-		if isolationSQL != "" {
-			if _, err := conn.ExecContext(octx, "SET TRANSACTION ISOLATION LEVEL "+isolationSQL); err != nil {
-				return fmt.Errorf("set isolation level: %w", err)
-			}
-		}
-		tx, err := conn.BeginTx(octx, nil)
-		if err != nil {
-			return err
-		}
-		if result, err = fn(octx, tx); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		sent = true
-		return tx.Commit()
-	}()
+	result, sent, err := run(octx, conn)
 	c.after(err)
 	t := history.Classify(err, sent)
 	if t == history.OK {
@@ -291,6 +215,68 @@ func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL
 		p.Complete(t, nil, err)
 	}
 	return t
+}
+
+// Exec performs one autocommit statement as operation f with value and
+// returns its outcome, or "" if ctx ended before the op was invoked.
+func (c *Client) Exec(ctx context.Context, f string, value any, query string, args ...any) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return nil, true, err
+	})
+}
+
+// Read performs one autocommit read as operation f; the ok completion
+// carries what read returned.
+func (c *Client) Read(ctx context.Context, f string, value any, read func(ctx context.Context, conn *sql.Conn) (any, error)) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+		result, err := read(ctx, conn)
+		return result, true, err
+	})
+}
+
+// Query performs one statement whose result set is discarded (e.g. a
+// procedure call or OPTIMIZE TABLE) as operation f.
+func (c *Client) Query(ctx context.Context, f string, value any, query string) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+		rows, err := conn.QueryContext(ctx, query)
+		if err != nil {
+			return nil, true, err
+		}
+		for rows.Next() {
+		}
+		return nil, true, errors.Join(rows.Err(), rows.Close())
+	})
+}
+
+// Tx performs fn in an explicit transaction and commits it, as operation
+// f. Any error before COMMIT is sent is a definite failure (the server
+// rolls the transaction back); an error from COMMIT is classified.
+func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx context.Context, tx *sql.Tx) error) history.Type {
+	return c.TxResult(ctx, f, value, "", func(ctx context.Context, tx *sql.Tx) (any, error) { return nil, fn(ctx, tx) })
+}
+
+// TxResult is Tx at the given isolation level (SET TRANSACTION ISOLATION
+// LEVEL before BEGIN; empty: the server's default), whose ok completion
+// carries fn's result (what the transaction read) as its value.
+func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+		if isolationSQL != "" {
+			if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL "+isolationSQL); err != nil {
+				return nil, false, fmt.Errorf("set isolation level: %w", err)
+			}
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, false, err
+		}
+		result, err := fn(ctx, tx)
+		if err != nil {
+			_ = tx.Rollback()
+			return nil, false, err
+		}
+		return result, true, tx.Commit()
+	})
 }
 
 // Think pauses for a random time around the configured think time; it
