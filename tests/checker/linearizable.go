@@ -56,8 +56,26 @@ const maxVisualizations = 5
 // invoke (its return is open-ended), and an info read says nothing. The
 // state read back after the run is judged by CheckRegisters' durability
 // rules, not here.
+//
+// An info write whose value no read returned is left out as well: under
+// the max semantics a history is linearizable with it (placed last) exactly
+// when it is without it, and each such open-ended write (one per crash and
+// client) would multiply porcupine's search space.
 func checkLinearizable(b *builder, ops []history.Op, vals []model.RegisterValue) {
 	byReg := map[int64][]porcupine.Operation{}
+	results := make(map[int]int64, len(ops))
+	seen := map[[2]int64]bool{}
+	for i := range ops {
+		if op := &ops[i]; op.F == model.FRead && op.Type == history.OK {
+			var got model.RegisterValue
+			if err := json.Unmarshal(op.Value, &got); err != nil {
+				b.problem("history", "op #%d: decode read result %s: %v", op.Invoke.Index, op.Value, err)
+				return
+			}
+			results[i] = got.V
+			seen[[2]int64{vals[i].ID, got.V}] = true
+		}
+	}
 	reads := 0
 	for i := range ops {
 		op, v := &ops[i], vals[i]
@@ -67,16 +85,11 @@ func checkLinearizable(b *builder, ops []history.Op, vals []model.RegisterValue)
 			ret = op.Complete.Index
 		}
 		switch {
-		case op.F == model.FWrite && op.Type != history.Fail:
+		case op.F == model.FWrite && (op.Type == history.OK || op.Type == history.Info && seen[[2]int64{v.ID, v.V}]):
 			byReg[v.ID] = append(byReg[v.ID], porcupine.Operation{ClientId: op.Process, Input: regInput{write: true, v: v.V}, Call: call, Output: int64(0), Return: ret})
 		case op.F == model.FRead && op.Type == history.OK:
-			var got model.RegisterValue
-			if err := json.Unmarshal(op.Value, &got); err != nil {
-				b.problem("history", "op #%d: decode read result %s: %v", op.Invoke.Index, op.Value, err)
-				continue
-			}
 			reads++
-			byReg[v.ID] = append(byReg[v.ID], porcupine.Operation{ClientId: op.Process, Input: regInput{}, Call: call, Output: got.V, Return: ret})
+			byReg[v.ID] = append(byReg[v.ID], porcupine.Operation{ClientId: op.Process, Input: regInput{}, Call: call, Output: results[i], Return: ret})
 		}
 	}
 	if reads == 0 {
