@@ -3,6 +3,8 @@ package localserver
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -106,6 +108,9 @@ type Server struct {
 	addr    string
 	dataDir string
 	rng     *rand.Rand
+	// rootPassword is set when the database is created: the server
+	// refuses a root without one unless told it is insecure (issue 17).
+	rootPassword string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -125,7 +130,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, addr: addr, dataDir: filepath.Join(opts.Dir, "data"), rng: rand.New(rand.NewPCG(opts.Seed, 2))}
+	pw := make([]byte, 8)
+	if _, err := cryptorand.Read(pw); err != nil {
+		return nil, fmt.Errorf("root password: %w", err)
+	}
+	s := &Server{opts: opts, addr: addr, dataDir: filepath.Join(opts.Dir, "data"), rng: rand.New(rand.NewPCG(opts.Seed, 2)), rootPassword: hex.EncodeToString(pw)}
 	if _, err := s.start(ctx); err != nil {
 		return nil, err
 	}
@@ -142,7 +151,7 @@ func freeAddr() (string, error) {
 }
 
 // DSN implements harness.Target.
-func (s *Server) DSN() string { return "root@tcp(" + s.addr + ")/" }
+func (s *Server) DSN() string { return "root:" + s.rootPassword + "@tcp(" + s.addr + ")/" }
 
 // Addr is the server's listen address.
 func (s *Server) Addr() string { return s.addr }
@@ -158,7 +167,7 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	s.mu.Lock()
 	logPath := filepath.Join(s.opts.Dir, fmt.Sprintf("server-%03d.log", len(s.logs)+1))
 	s.logs = append(s.logs, logPath)
-	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath}
+	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath, "-root-password", s.rootPassword}
 	env := os.Environ()
 	if s.opts.Fault != "" || s.opts.GCPause > 0 {
 		env = append(env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
