@@ -1,17 +1,3 @@
-// Package controlplane is the host side of crashrig: a library embedded in
-// tests. It runs the gRPC service the in-guest DCRTS agents dial (on
-// loopback only), launches a QEMU VM per test (qcow2 overlay over the image,
-// its own data disk, QMP socket, serial log), provisions servers through the
-// agent, hard-resets VMs and tells tests about unexpected server exits and
-// error log lines.
-//
-//	cp, err := controlplane.New(ctx)
-//	defer cp.Close()
-//	vm, err := cp.StartVM(ctx, controlplane.VMSpec{Image: im})
-//	dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.MariaDB})
-//	took, err := vm.HardReset(ctx)
-//
-// Tests use controlplane/cptest, which ties VMs to testing.TB.
 package controlplane
 
 import (
@@ -81,6 +67,11 @@ func (cp *ControlPlane) startOptions() []qemu.StartOption {
 // it counts as dead (the agent sends a heartbeat every second).
 func WithHeartbeatTimeout(d time.Duration) Option {
 	return func(o *options) { o.heartbeatTimeout = d }
+}
+
+// WithHelloTimeout is how long a new stream may take to send its hello.
+func WithHelloTimeout(d time.Duration) Option {
+	return func(o *options) { o.helloTimeout = d }
 }
 
 // ControlPlane serves agents and owns the VMs it started.
@@ -171,7 +162,8 @@ func (cp *ControlPlane) newVM(id string) (*VM, error) {
 		return nil, fmt.Errorf("VM id %q is taken", id)
 	}
 	vm := &VM{ID: id, cp: cp, token: hex.EncodeToString(tok), changed: make(chan struct{}),
-		events: make(chan Event, 256)}
+		events: make(chan Event, 256), down: make(chan struct{})}
+	vm.boots.expect() // its first boot
 	cp.vms[id] = vm
 	return vm, nil
 }
@@ -215,7 +207,13 @@ func (cp *ControlPlane) Connect(stream grpc.BidiStreamingServer[pb.AgentMessage,
 		cp.logf("control plane: refused stream from %s for VM %s: %v", from, vm.ID, err)
 		return status.Error(codes.PermissionDenied, err.Error())
 	}
-	cp.logf("control plane: VM %s: agent %s connected (boot %s, server %v)", vm.ID, hello.GetAgentVersion(), short(hello.GetBootId()), hello.GetServer())
+	cp.logf("control plane: VM %s: agent %s connected from %s (boot %s, server %v)", vm.ID, hello.GetAgentVersion(), from, short(hello.GetBootId()), hello.GetServer())
+	if s.welcomeKey != "" {
+		if err := s.send(&pb.Command{Cmd: &pb.Command_Welcome{Welcome: &pb.Welcome{SessionKey: s.welcomeKey}}}); err != nil {
+			vm.detach(s)
+			return err
+		}
+	}
 	err = s.serve(cp.opts.heartbeatTimeout)
 	vm.detach(s)
 	cp.logf("control plane: VM %s: agent stream of boot %s ended: %v", vm.ID, short(hello.GetBootId()), err)
@@ -251,5 +249,6 @@ func short(id string) string {
 
 // AddAgent registers a VM identity without starting QEMU, for an agent
 // that runs elsewhere (tests of the agent itself). Its Token goes to the
-// agent; Kill forgets it.
+// agent; Kill forgets it. It expects one boot; ExpectNewBoot admits the
+// next.
 func (cp *ControlPlane) AddAgent(id string) (*VM, error) { return cp.newVM(id) }

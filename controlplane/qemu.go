@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/digitalocean/go-qemu/qmp"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
+	crproto "github.com/crashrig/crashrig/proto"
 	"github.com/crashrig/crashrig/qemu"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
@@ -33,6 +33,9 @@ type VMSpec struct {
 	// ID names the VM (default vm1, vm2, ...).
 	ID           string
 	DataDiskSize string
+	// DataDiskDir, if set, holds the data disk's file instead of Dir (e.g.
+	// a small filesystem, to test a full host disk).
+	DataDiskDir  string
 	MemMiB, CPUs int // 0: the image's
 	// Console, if set, receives a copy of the serial console.
 	Console io.Writer
@@ -49,16 +52,51 @@ type VMSpec struct {
 // qemuVM is the QEMU side of a VM.
 type qemuVM struct {
 	proc      *qemu.Process
-	cancel    context.CancelFunc
 	mon       *qmp.SocketMonitor
 	dir       string
-	ownDir    bool
 	console   *qemu.ConsoleLog
 	sshPort   int
 	mysqlPort int
 	image     *vmimage.Image
 	qmpPath   string
-	killOnce  sync.Once
+
+	// cleanups undo StartVM's steps; Kill runs them once, in reverse.
+	cleanupMu sync.Mutex
+	cleanups  []func()
+	cleaned   bool
+	// qmp follows QEMU's events (host disk full, I/O errors).
+	qmp *qmpWatch
+}
+
+// onCleanup registers the undoing of a step that succeeded; after the
+// cleanup (a Kill during StartVM) it undoes the step at once.
+func (q *qemuVM) onCleanup(f func()) {
+	q.cleanupMu.Lock()
+	done := q.cleaned
+	if !done {
+		q.cleanups = append(q.cleanups, f)
+	}
+	q.cleanupMu.Unlock()
+	if done {
+		f()
+	}
+}
+
+// cleanup runs the cleanups once, last step first.
+func (q *qemuVM) cleanup() {
+	q.cleanupMu.Lock()
+	fs := q.cleanups
+	q.cleanups, q.cleaned = nil, true
+	q.cleanupMu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+// startStep is one named step of StartVM.
+type startStep struct {
+	name string
+	run  func(ctx context.Context) error
 }
 
 var (
@@ -85,7 +123,9 @@ func (cp *ControlPlane) chooseAccel(ctx context.Context, im *vmimage.Image) (qem
 
 // StartVM boots a VM from spec.Image whose agent connects to this control
 // plane. It returns once QEMU runs and its QMP socket answers; use
-// WaitAgent to wait for the agent.
+// WaitAgent to wait for the agent. It runs named steps, each registering
+// its undoing: an error names the step that failed, and the steps done so
+// far are undone (as Kill does).
 func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err error) {
 	if spec.Image == nil {
 		return nil, errors.New("start VM: no image")
@@ -105,120 +145,149 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			vm.Kill()
 		}
 	}()
-	if q.dir == "" {
-		if q.dir, err = os.MkdirTemp("", "crashrig-"+vm.ID+"-"); err != nil {
-			return vm, err
-		}
-		q.ownDir = true
-	}
-	overlay := filepath.Join(q.dir, "root.qcow2")
-	if err := qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay); err != nil {
-		return vm, err
-	}
-	data := filepath.Join(q.dir, "data.qcow2")
-	size := spec.DataDiskSize
-	if size == "" {
-		size = DefaultDataDiskSize
-	}
-	if err := qemu.CreateDisk(ctx, data, size); err != nil {
-		return vm, err
-	}
-	ports, err := qemu.FreePorts(2)
-	if err != nil {
-		return vm, err
-	}
-	q.sshPort, q.mysqlPort = ports[0], ports[1]
-	q.qmpPath = filepath.Join(q.dir, "qmp.sock")
-	if len(q.qmpPath) > 100 { // sun_path is 108 bytes
-		f, err := os.CreateTemp("", "crashrig-qmp-*.sock")
-		if err != nil {
-			return vm, err
-		}
-		f.Close()
-		os.Remove(f.Name())
-		q.qmpPath = f.Name()
-	}
-	if q.console, err = qemu.NewConsoleLog(filepath.Join(q.dir, "console.log"), spec.Console); err != nil {
-		return vm, err
-	}
-
 	m := spec.Image.Machine()
 	m.Accel = accel
-	if spec.MemMiB > 0 {
-		m.MemMiB = spec.MemMiB
+	var overlay, data string
+	steps := []startStep{
+		{"VM directory", func(context.Context) error {
+			if q.dir != "" {
+				return nil
+			}
+			dir, err := os.MkdirTemp("", "crashrig-"+vm.ID+"-")
+			if err != nil {
+				return err
+			}
+			q.dir = dir
+			q.onCleanup(func() { os.RemoveAll(dir) })
+			return nil
+		}},
+		{"root disk overlay", func(ctx context.Context) error {
+			overlay = filepath.Join(q.dir, "root.qcow2")
+			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay)
+		}},
+		{"data disk", func(ctx context.Context) error {
+			data = filepath.Join(q.dir, "data.qcow2")
+			if spec.DataDiskDir != "" {
+				data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
+				q.onCleanup(func() { os.Remove(data) })
+			}
+			size := spec.DataDiskSize
+			if size == "" {
+				size = DefaultDataDiskSize
+			}
+			return qemu.CreateDisk(ctx, data, size)
+		}},
+		{"host ports", func(context.Context) error {
+			ports, err := qemu.FreePorts(2)
+			if err != nil {
+				return err
+			}
+			q.sshPort, q.mysqlPort = ports[0], ports[1]
+			return nil
+		}},
+		{"QMP socket path", func(context.Context) error {
+			q.qmpPath = filepath.Join(q.dir, "qmp.sock")
+			if len(q.qmpPath) > 100 { // sun_path is 108 bytes
+				f, err := os.CreateTemp("", "crashrig-qmp-*.sock")
+				if err != nil {
+					return err
+				}
+				f.Close()
+				os.Remove(f.Name())
+				q.qmpPath = f.Name()
+			}
+			path := q.qmpPath
+			q.onCleanup(func() { os.Remove(path) })
+			return nil
+		}},
+		{"console log", func(context.Context) error {
+			c, err := qemu.NewConsoleLog(filepath.Join(q.dir, "console.log"), spec.Console)
+			if err != nil {
+				return err
+			}
+			q.console = c
+			q.onCleanup(func() { c.Close() })
+			return nil
+		}},
+		{"QEMU", func(context.Context) error {
+			if spec.MemMiB > 0 {
+				m.MemMiB = spec.MemMiB
+			}
+			if spec.CPUs > 0 {
+				m.CPUs = spec.CPUs
+			}
+			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}, {Path: data, Format: "qcow2", Cache: spec.DataDiskCache}}
+			m.HostFwds = []qemu.HostFwd{
+				{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
+				{HostPort: q.mysqlPort, GuestPort: serverkind.GuestPort},
+			}
+			m.Serial = "stdio"
+			m.QMPSocket = q.qmpPath
+			// The agent's secret goes by fw_cfg, never on the command
+			// line that every local user can read.
+			m.Append = vmimage.DefaultAppend
+			agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), vm)
+			if err != nil {
+				return err
+			}
+			q.onCleanup(func() { os.Remove(agentCfg) })
+			m.FwCfg = append(m.FwCfg, qemu.FwCfg{Name: crproto.AgentConfigName, File: agentCfg})
+			if len(spec.KernelArgs) > 0 {
+				m.Append += " " + strings.Join(spec.KernelArgs, " ")
+			}
+			// QEMU lives as long as the VM, not as long as this call's ctx.
+			qctx, cancel := context.WithCancel(context.Background())
+			proc, err := qemu.Start(qctx, m, q.console, cp.startOptions()...)
+			if err != nil {
+				cancel()
+				return err
+			}
+			q.proc = proc
+			q.onCleanup(func() {
+				proc.Kill()
+				cancel()
+			})
+			// Ends when QEMU does, which the cleanup above guarantees.
+			go func() {
+				<-proc.Done()
+				vm.markDown()
+			}()
+			cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
+				vm.ID, proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
+			return nil
+		}},
+		{"QMP connection", func(ctx context.Context) error {
+			mon, err := qemu.DialQMP(ctx, q.qmpPath, q.proc)
+			if err != nil {
+				return err
+			}
+			q.mon = mon
+			q.onCleanup(func() { mon.Disconnect() })
+			// QEMU has read the agent's config by now: keep no copy of
+			// the token.
+			os.Remove(filepath.Join(q.dir, agentConfigFile))
+			return nil
+		}},
+		{"QMP events", func(context.Context) error {
+			w, err := vm.watchQMP()
+			if err != nil {
+				return err
+			}
+			q.qmp = w
+			// The watcher ends when the monitor disconnects.
+			q.onCleanup(func() {
+				q.mon.Disconnect()
+				w.wait()
+			})
+			return nil
+		}},
 	}
-	if spec.CPUs > 0 {
-		m.CPUs = spec.CPUs
-	}
-	m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}, {Path: data, Format: "qcow2", Cache: spec.DataDiskCache}}
-	m.HostFwds = []qemu.HostFwd{
-		{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
-		{HostPort: q.mysqlPort, GuestPort: serverkind.GuestPort},
-	}
-	m.Serial = "stdio"
-	m.QMPSocket = q.qmpPath
-	m.Append = fmt.Sprintf("%s crashrig.cp=%s:%d crashrig.token=%s crashrig.vm=%s",
-		vmimage.DefaultAppend, vmimage.GuestHostAddr, cp.Port(), vm.token, vm.ID)
-	if len(spec.KernelArgs) > 0 {
-		m.Append += " " + strings.Join(spec.KernelArgs, " ")
-	}
-
-	// QEMU lives as long as the VM, not as long as this call's ctx.
-	qctx, cancel := context.WithCancel(context.Background())
-	q.cancel = cancel
-	if q.proc, err = qemu.Start(qctx, m, q.console, cp.startOptions()...); err != nil {
-		return vm, err
-	}
-	cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
-		vm.ID, q.proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
-	if q.mon, err = qemu.DialQMP(ctx, q.qmpPath, q.proc); err != nil {
-		return vm, fmt.Errorf("VM %s: QMP: %w", vm.ID, err)
-	}
-	return vm, nil
-}
-
-// errReset ends the session of a boot that a reset wiped out.
-var errReset = errors.New("VM was reset")
-
-// HardReset resets the VM like a power cut (QMP system_reset: RAM and
-// everything not yet written to the virtual disks is lost) and waits until
-// the agent of the new boot is back, the provisioned server reported ready
-// and the DSN answers a query. It returns how long that took.
-func (vm *VM) HardReset(ctx context.Context) (time.Duration, error) {
-	q := vm.qemu
-	if q == nil {
-		return 0, errors.New("hard reset: VM has no QEMU")
-	}
-	vm.mu.Lock()
-	old := vm.bootID
-	vm.mu.Unlock()
-	start := time.Now()
-	q.console.Mark("==== crashrig: QMP system_reset ====")
-	if _, err := q.mon.Run([]byte(`{"execute":"system_reset"}`)); err != nil {
-		return 0, fmt.Errorf("VM %s: system_reset: %w", vm.ID, err)
-	}
-	// Only after the reset: until then the old agent could reconnect.
-	vm.retire(errReset)
-	if err := vm.waitBootReady(ctx, old); err != nil {
-		return 0, err
-	}
-	agentBack := time.Since(start)
-	if dsn := vm.DSN(); dsn != "" {
-		if err := pingUntil(ctx, dsn); err != nil {
-			return 0, fmt.Errorf("VM %s: server does not answer after reset: %w", vm.ID, err)
+	for _, st := range steps {
+		if err := st.run(ctx); err != nil {
+			return vm, fmt.Errorf("start VM %s: %s: %w", vm.ID, st.name, err)
 		}
 	}
-	took := time.Since(start)
-	vm.mu.Lock()
-	hello, ready, up := vm.helloAt.Sub(start), vm.readyAt.Sub(start), vm.readyUptime
-	vm.mu.Unlock()
-	if vm.DSN() == "" {
-		ready, up = 0, 0
-	}
-	vm.logf("VM %s: reset timeline: agent hello +%s, server ready +%s (guest uptime %.2fs), agent and server back +%s, query answered +%s (boot %s)",
-		vm.ID, hello.Round(time.Millisecond), ready.Round(time.Millisecond), up, agentBack.Round(time.Millisecond),
-		took.Round(time.Millisecond), short(vm.BootID()))
-	return took, nil
+	return vm, nil
 }
 
 // Shutdown stops the server cleanly and powers the guest off, waiting for
@@ -255,31 +324,11 @@ func (vm *VM) Kill() {
 	vm.broadcast()
 	vm.mu.Unlock()
 	vm.retire(errors.New("VM killed"))
+	vm.markDown()
 	vm.cp.forget(vm)
-	q := vm.qemu
-	if q == nil {
-		return
+	if vm.qemu != nil {
+		vm.qemu.cleanup() // StartVM's steps, undone in reverse
 	}
-	q.killOnce.Do(func() {
-		if q.proc != nil {
-			q.proc.Kill()
-		}
-		if q.cancel != nil {
-			q.cancel()
-		}
-		if q.mon != nil {
-			q.mon.Disconnect()
-		}
-		if q.console != nil {
-			q.console.Close()
-		}
-		if q.qmpPath != "" {
-			os.Remove(q.qmpPath)
-		}
-		if q.ownDir {
-			os.RemoveAll(q.dir)
-		}
-	})
 }
 
 // QEMUPid is the QEMU process id (0 without QEMU).

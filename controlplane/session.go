@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,9 @@ type session struct {
 	vm     *VM
 	bootID string
 	stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command]
+	// welcomeKey, when set, is the session key of a new boot, sent as the
+	// stream's first command.
+	welcomeKey string
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -125,7 +129,7 @@ func (s *session) send(c *pb.Command) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if err := s.ctx.Err(); err != nil {
-		return fmt.Errorf("%w: %v", ErrAgentLost, context.Cause(s.ctx))
+		return fmt.Errorf("%w: %w", ErrAgentLost, context.Cause(s.ctx))
 	}
 	if err := s.stream.Send(c); err != nil {
 		return fmt.Errorf("send command: %w", err)
@@ -174,7 +178,7 @@ func (x *exchange) recv(ctx context.Context) (*pb.Result, error) {
 	case r := <-x.ch:
 		return got(r)
 	case <-x.s.ctx.Done():
-		return nil, fmt.Errorf("%w: %v", ErrAgentLost, context.Cause(x.s.ctx))
+		return nil, fmt.Errorf("%w: %w", ErrAgentLost, context.Cause(x.s.ctx))
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -184,4 +188,16 @@ func (x *exchange) close() {
 	x.s.mu.Lock()
 	delete(x.s.pending, x.id)
 	x.s.mu.Unlock()
+}
+
+// execTimeout is the agent-side timeout of an Exec: the caller's deadline,
+// rounded up to a second, so that a command the caller no longer waits for
+// does not run on; 0 (the agent's default) without a deadline.
+func execTimeout(ctx context.Context) int32 {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	secs := math.Ceil(time.Until(dl).Seconds())
+	return int32(min(max(secs, 1), math.MaxInt32))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,47 +12,11 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // the DSN check
 	"google.golang.org/grpc"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
-
-// Event is something unexpected a VM's agent reported: the server exited
-// on its own, or logged a line matching an error pattern.
-type Event struct {
-	VM     string
-	BootID string
-	Time   time.Time
-	// Exactly one is set.
-	ServerExited *pb.ServerExited
-	LogLine      *pb.LogLine
-}
-
-func (e Event) String() string {
-	switch {
-	case e.ServerExited != nil:
-		x := e.ServerExited
-		how := fmt.Sprintf("exit code %d", x.GetCode())
-		if x.GetSignal() != "" {
-			how = "signal " + x.GetSignal()
-		}
-		return fmt.Sprintf("VM %s: server %s (pid %d) exited unexpectedly: %s; last log lines:\n%s",
-			e.VM, x.GetKind(), x.GetPid(), how, joinLines(x.GetLogTail()))
-	case e.LogLine != nil:
-		return fmt.Sprintf("VM %s: server log line matches %q: %s", e.VM, e.LogLine.GetPattern(), e.LogLine.GetText())
-	}
-	return fmt.Sprintf("VM %s: empty event", e.VM)
-}
-
-func joinLines(lines []string) string {
-	s := ""
-	for _, l := range lines {
-		s += "  | " + l + "\n"
-	}
-	return s
-}
 
 // VM is one VM (or, in unit tests, one agent identity) of the control plane.
 type VM struct {
@@ -67,6 +30,7 @@ type VM struct {
 	events chan Event
 
 	mu        sync.Mutex
+	boots     bootGuard
 	sess      *session
 	bootID    string
 	readyBoot string // boot in which the server reported ready (and did not exit since)
@@ -75,13 +39,20 @@ type VM struct {
 	downBoot, downWhy string
 	spec              *pb.ProvisionServer
 	changed           chan struct{} // closed and replaced at every state change
-	// helloAt and readyAt time the latest boot, for reset timelines;
-	// readyUptime is the guest uptime the agent reported at ServerReady.
+	// helloAt (the first hello of the latest boot) and readyAt time the
+	// latest boot, for reset timelines; ready is the agent's latest
+	// ServerReady, received in boot readyEventBoot (a hello may say the
+	// server is ready before its ServerReady arrives).
 	helloAt, readyAt time.Time
-	readyUptime      float64
-	// readyLog is the server's startup log the agent sent with ServerReady.
-	readyLog []string
-	killed   bool
+	ready            *pb.ServerReady
+	readyEventBoot   string
+	killed           bool
+	// failed ends every wait: QEMU stopped the VM (host disk full).
+	failed error
+	// down is closed when the VM can no longer answer: QEMU exited, or it
+	// failed (WaitAnswer's done).
+	down     chan struct{}
+	downOnce sync.Once
 }
 
 func (vm *VM) logf(format string, args ...any) { vm.cp.logf(format, args...) }
@@ -94,20 +65,26 @@ func (vm *VM) Token() string { return vm.token }
 // logged) once 256 are queued.
 func (vm *VM) Events() <-chan Event { return vm.events }
 
-// ServerStartLog is what the server logged from its latest start until it
-// was ready (the last lines, as the agent reported them).
-func (vm *VM) ServerStartLog() []string {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	return append([]string(nil), vm.readyLog...)
-}
-
 // BootID is the boot id of the agent's latest hello.
 func (vm *VM) BootID() string {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	return vm.bootID
 }
+
+// qemuDone is closed when QEMU exits (nil for agent-only VMs: never).
+func (vm *VM) qemuDone() <-chan struct{} { return vm.down }
+
+// failure is why QEMU stopped the VM (nil if it did not).
+func (vm *VM) failure() error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.failed
+}
+
+// markDown closes vm.down: QEMU exited or QMP reported the VM stopped on a
+// host I/O error. Safe to call more than once.
+func (vm *VM) markDown() { vm.downOnce.Do(func() { close(vm.down) }) }
 
 // broadcast wakes waiters; vm.mu must be held.
 func (vm *VM) broadcast() {
@@ -119,21 +96,20 @@ func (vm *VM) broadcast() {
 func (vm *VM) waitFor(ctx context.Context, what string, cond func() bool) error {
 	for {
 		vm.mu.Lock()
-		ok, ch, killed := cond(), vm.changed, vm.killed
+		ok, ch, killed, failed := cond(), vm.changed, vm.killed, vm.failed
 		vm.mu.Unlock()
+		if failed != nil {
+			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, failed)
+		}
 		if ok {
 			return nil
 		}
 		if killed {
 			return fmt.Errorf("VM %s: waiting for %s: VM was killed", vm.ID, what)
 		}
-		var qemuDone <-chan struct{}
-		if vm.qemu != nil {
-			qemuDone = vm.qemu.proc.Done()
-		}
 		select {
 		case <-ch:
-		case <-qemuDone:
+		case <-vm.qemuDone():
 			return fmt.Errorf("VM %s: waiting for %s: QEMU exited", vm.ID, what)
 		case <-ctx.Done():
 			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, ctx.Err())
@@ -152,13 +128,18 @@ func (vm *VM) attach(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command
 	if old := vm.sess; old != nil && !old.isRetired() {
 		return nil, fmt.Errorf("another stream of this VM is live (boot %s)", short(old.bootID))
 	}
+	welcome, err := vm.boots.admit(hello)
+	if err != nil {
+		return nil, err
+	}
 	s := newSession(vm, stream, hello.GetBootId())
+	s.welcomeKey = welcome
 	vm.sess = s
 	if vm.bootID != hello.GetBootId() {
 		vm.readyBoot = ""
+		vm.helloAt = time.Now()
 	}
 	vm.bootID = hello.GetBootId()
-	vm.helloAt = time.Now()
 	if hello.GetServer().GetReady() {
 		vm.readyBoot = vm.bootID
 	}
@@ -183,49 +164,6 @@ func (vm *VM) retire(why error) {
 	if s != nil {
 		s.retire(why)
 	}
-}
-
-func (vm *VM) onEvent(s *session, ev *pb.Event) {
-	e := Event{VM: vm.ID, BootID: s.bootID, Time: time.Unix(0, ev.GetUnixNanos())}
-	switch k := ev.GetKind().(type) {
-	case *pb.Event_ServerReady:
-		vm.mu.Lock()
-		if vm.sess == s {
-			vm.readyBoot = s.bootID
-			vm.readyAt, vm.readyUptime = time.Now(), k.ServerReady.GetUptimeSeconds()
-			vm.readyLog = k.ServerReady.GetStartupLog()
-			vm.broadcast()
-		}
-		vm.mu.Unlock()
-		vm.logf("VM %s: server %s ready (pid %d, guest uptime %.2fs)", vm.ID, k.ServerReady.GetKind(), k.ServerReady.GetPid(), k.ServerReady.GetUptimeSeconds())
-		return
-	case *pb.Event_ServerExited:
-		e.ServerExited = k.ServerExited
-		vm.serverDown(s, e.String())
-	case *pb.Event_LogLine:
-		e.LogLine = k.LogLine
-		if k.LogLine.GetPattern() == serverkind.RestoreFailedPattern {
-			vm.serverDown(s, k.LogLine.GetText())
-		}
-	default:
-		return
-	}
-	vm.logf("%s", e)
-	select {
-	case vm.events <- e:
-	default:
-		vm.logf("VM %s: event queue full, dropped: %s", vm.ID, e)
-	}
-}
-
-func (vm *VM) serverDown(s *session, why string) {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	if vm.readyBoot == s.bootID {
-		vm.readyBoot = ""
-	}
-	vm.downBoot, vm.downWhy = s.bootID, why
-	vm.broadcast()
 }
 
 // WaitAgent waits until the VM's agent is connected and returns its boot id.
@@ -334,7 +272,10 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 	if dsn == "" {
 		return "", nil // agent-only VM: no port forward to check
 	}
-	if err := pingUntil(ctx, dsn); err != nil {
+	if err := serverkind.WaitAnswer(ctx, dsn, vm.qemuDone()); err != nil {
+		if why := vm.failure(); why != nil {
+			err = why
+		}
 		return "", fmt.Errorf("VM %s: provisioned server does not answer from the host: %w", vm.ID, err)
 	}
 	return dsn, nil
@@ -349,31 +290,6 @@ func (vm *VM) DSN() string {
 		return ""
 	}
 	return serverkind.ClientDSN(spec, fmt.Sprintf("127.0.0.1:%d", vm.qemu.mysqlPort))
-}
-
-// pingUntil runs a query on dsn until it succeeds or ctx ends.
-func pingUntil(ctx context.Context, dsn string) error {
-	db, err := sql.Open("mysql", dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxIdleConns(0) // a fresh connection each try: old ones died with the reset
-	var last error
-	for {
-		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		var one int
-		last = db.QueryRowContext(qctx, "SELECT 1").Scan(&one)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // Install streams a server build (e.g. the crashrig-sqlserver binary at
@@ -456,7 +372,7 @@ func (vm *VM) Sync(ctx context.Context) error {
 
 // Exec runs argv in the guest and returns its exit code and output.
 func (vm *VM) Exec(ctx context.Context, argv ...string) (int, string, error) {
-	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_Exec{Exec: &pb.Exec{Argv: argv}}})
+	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_Exec{Exec: &pb.Exec{Argv: argv, TimeoutSeconds: execTimeout(ctx)}}})
 	if err != nil {
 		return -1, "", fmt.Errorf("VM %s: exec %v: %w", vm.ID, argv, err)
 	}
@@ -466,7 +382,7 @@ func (vm *VM) Exec(ctx context.Context, argv ...string) (int, string, error) {
 // KillServer kills the server with SIGKILL behind the agent's back, as a
 // crash would: the agent reports it as an unexpected exit.
 func (vm *VM) KillServer(ctx context.Context) error {
-	code, out, err := vm.Exec(ctx, "sh", "-c", "kill -9 $(cat /run/dcrts/server.pid)")
+	code, out, err := vm.Exec(ctx, "sh", "-c", "kill -9 $(cat "+serverkind.GuestPIDFile+")")
 	if err != nil {
 		return err
 	}
@@ -499,25 +415,4 @@ func (vm *VM) Collect(ctx context.Context, paths []string, dst io.Writer) error 
 			return nil
 		}
 	}
-}
-
-// waitBootReady waits for an agent of a boot other than oldBoot whose
-// server (if one is provisioned) reported ready. It fails early when the
-// server of that boot failed instead.
-func (vm *VM) waitBootReady(ctx context.Context, oldBoot string) error {
-	var failed error
-	err := vm.waitFor(ctx, "the agent of a new boot with its server ready", func() bool {
-		if vm.bootID != oldBoot && vm.downBoot != "" && vm.downBoot == vm.bootID && vm.spec != nil {
-			failed = fmt.Errorf("VM %s: the server did not come back after the reset: %s", vm.ID, vm.downWhy)
-			return true
-		}
-		if vm.sess == nil || vm.sess.isRetired() || vm.bootID == oldBoot {
-			return false
-		}
-		return vm.spec == nil || vm.readyBoot == vm.bootID
-	})
-	if err != nil {
-		return err
-	}
-	return failed
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 
 	"github.com/crashrig/crashrig/controlplane"
 	"github.com/crashrig/crashrig/controlplane/cptest"
-	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage"
 	"github.com/crashrig/crashrig/vmimage/vmtest"
 )
@@ -73,12 +74,16 @@ func TestMariaDBSurvivesHardResets(t *testing.T) {
 		insert(0)
 		boots := map[string]bool{vm.BootID(): true}
 		for round := 1; round <= 3; round++ {
-			took, err := vm.HardReset(ctx)
+			res, err := vm.HardReset(ctx)
 			require.NoError(t, err, "reset %d", round)
-			boot := vm.BootID()
+			boot := res.BootID
+			assert.Equal(t, vm.BootID(), boot)
 			assert.False(t, boots[boot], "reset %d: the agent reports a new boot id", round)
 			boots[boot] = true
-			t.Logf("reset %d: server answered %s after system_reset", round, took.Round(time.Millisecond))
+			tl := res.Timeline
+			assert.True(t, 0 < tl.Acked && tl.Acked <= tl.AgentBack && tl.AgentBack <= tl.ServerReady && tl.ServerReady <= tl.Answered,
+				"reset %d: timeline in order: %s", round, &tl)
+			t.Logf("reset %d: %s; MariaDB's own recovery %s (reported %v)", round, &tl, res.ServerRecovery, res.RecoveryReported)
 			db = openDB(t, dsn) // the old pool's connections died with the reset
 			var n int
 			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
@@ -120,6 +125,15 @@ func TestMariaDBSurvivesHardResets(t *testing.T) {
 		var n int
 		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
 		assert.Equal(t, rows, n)
+
+		// A VM whose QEMU dies during the reset did not come back; the
+		// reset says so at once instead of waiting for its context.
+		killQEMU := time.AfterFunc(time.Second, func() { syscall.Kill(vm.QEMUPid(), syscall.SIGKILL) })
+		defer killQEMU.Stop()
+		_, err = vm.HardReset(ctx)
+		assert.ErrorIs(t, err, controlplane.ErrVMNotBack)
+		assert.NotErrorIs(t, err, controlplane.ErrServerNotRecovered)
+		assert.NoError(t, ctx.Err(), "the reset ended before its context")
 	})
 	assertGone(t, qemuPid)
 }
@@ -151,10 +165,11 @@ func TestBundledServerSurvivesHardReset(t *testing.T) {
 			require.NoError(t, err)
 		}
 		old := vm.BootID()
-		took, err := vm.HardReset(ctx)
+		res, err := vm.HardReset(ctx)
 		require.NoError(t, err)
-		assert.NotEqual(t, old, vm.BootID())
-		t.Logf("reset: server answered %s after system_reset", took.Round(time.Millisecond))
+		assert.NotEqual(t, old, res.BootID)
+		assert.True(t, res.RecoveryReported, "the bundled server logs its recovery time")
+		t.Logf("reset: %s; the server's own recovery %s", &res.Timeline, res.ServerRecovery)
 		db = openDB(t, dsn)
 		var n int
 		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
@@ -191,14 +206,14 @@ func BenchmarkHardReset(b *testing.B) {
 	require.NoError(b, err)
 	var times []time.Duration
 	for b.Loop() {
-		took, err := vm.HardReset(ctx)
+		res, err := vm.HardReset(ctx)
 		require.NoError(b, err)
-		times = append(times, took)
+		times = append(times, res.Timeline.Answered)
 	}
 	for len(times) < 10 { // at least 10 resets for the median
-		took, err := vm.HardReset(ctx)
+		res, err := vm.HardReset(ctx)
 		require.NoError(b, err)
-		times = append(times, took)
+		times = append(times, res.Timeline.Answered)
 	}
 	cptest.NoEvents(b, vm)
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })

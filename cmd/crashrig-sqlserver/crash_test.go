@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage"
 )
 
@@ -91,7 +92,7 @@ func start(t *testing.T, dataDir string, env []string, args ...string) (*proc, e
 	t.Cleanup(p.kill)
 	deadline := time.After(20 * time.Second)
 	for {
-		if strings.Contains(p.log(), "ready for connections") {
+		if strings.Contains(p.log(), serverkind.ReadyForConnections) {
 			return p, nil
 		}
 		select {

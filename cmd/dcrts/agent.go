@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +16,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
 // Paths are the guest locations the agent uses; tests point them at a
@@ -28,11 +31,11 @@ type Paths struct {
 }
 
 var defaultPaths = Paths{
-	State:   "/var/lib/dcrts",
-	Data:    "/data",
-	Servers: "/opt/crashrig/servers",
-	Run:     "/run/dcrts",
-	Log:     "/var/log/dcrts.log",
+	State:   serverkind.GuestStateDir,
+	Data:    serverkind.GuestDataDir,
+	Servers: serverkind.GuestServersDir,
+	Run:     serverkind.GuestRunDir,
+	Log:     serverkind.GuestAgentLog,
 }
 
 // Reconnect pacing: a reset VM must find the control plane again quickly,
@@ -42,6 +45,21 @@ const (
 	reconnectMax      = time.Second
 	heartbeatInterval = time.Second
 )
+
+// sendAttempts is how many sessions may try to send one event: an event
+// that broke the stream that often is dropped (and logged), never
+// re-queued forever.
+const sendAttempts = 3
+
+// sessionKeyFile (under Paths.Run, a per-boot tmpfs) keeps the boot's
+// session key for an agent that init respawns within the same boot.
+const sessionKeyFile = "session-key"
+
+// queuedEvent is an event waiting for a stream.
+type queuedEvent struct {
+	ev       *pb.Event
+	attempts int
+}
 
 // Agent is the in-guest side of the protocol.
 type Agent struct {
@@ -53,7 +71,10 @@ type Agent struct {
 	server  *serverManager
 	install *installer
 	// events queue up while no stream is open and are sent by the next one.
-	events chan *pb.Event
+	events chan queuedEvent
+
+	keyMu      sync.Mutex
+	sessionKey string // this boot's, from the control plane's Welcome
 
 	bg sync.WaitGroup // background work owned by the agent (restore)
 }
@@ -61,7 +82,8 @@ type Agent struct {
 // NewAgent makes an agent; it loads the durable provisioning spec, if any,
 // so that the first hello already says a server is provisioned.
 func NewAgent(cfg config, bootID string, paths Paths, log *slog.Logger, hs *health.Server) (*Agent, error) {
-	a := &Agent{cfg: cfg, bootID: bootID, log: log, paths: paths, events: make(chan *pb.Event, 1024)}
+	a := &Agent{cfg: cfg, bootID: bootID, log: log, paths: paths, events: make(chan queuedEvent, 1024)}
+	a.sessionKey = a.loadSessionKey()
 	a.install = &installer{root: paths.Servers}
 	sm, err := newServerManager(paths, log, a.emit, hs)
 	if err != nil {
@@ -74,11 +96,8 @@ func NewAgent(cfg config, bootID string, paths Paths, log *slog.Logger, hs *heal
 // StartRestore brings a provisioned server back in the background.
 func (a *Agent) StartRestore(ctx context.Context) {
 	a.bg.Go(func() {
-		if err := a.server.Restore(ctx); err != nil {
-			a.log.Error("restore server", "err", err)
-			a.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{
-				Text: "dcrts: bringing the server back after boot failed: " + err.Error(), Pattern: serverkind.RestoreFailedPattern}}})
-		}
+		// A failure is logged and reported (RestoreFailed) by Restore.
+		_ = a.server.Restore(ctx)
 	})
 }
 
@@ -91,15 +110,65 @@ func (a *Agent) Close() {
 
 // emit queues an event for the control plane; it never blocks the caller
 // (a server watcher must not stall because the control plane is away).
+// Oversized events are cut down first (boundEvent).
 func (a *Agent) emit(ev *pb.Event) {
 	if ev.UnixNanos == 0 {
 		ev.UnixNanos = time.Now().UnixNano()
 	}
-	select {
-	case a.events <- ev:
-	default:
-		a.log.Warn("event queue full; dropping event", "event", ev.String())
+	if !boundEvent(ev) {
+		a.log.Error("event too large even after truncation; dropping it", "kind", fmt.Sprintf("%T", ev.GetKind()))
+		return
 	}
+	a.queue(queuedEvent{ev: ev})
+}
+
+func (a *Agent) queue(q queuedEvent) {
+	select {
+	case a.events <- q:
+	default:
+		a.log.Warn("event queue full; dropping event", "kind", fmt.Sprintf("%T", q.ev.GetKind()))
+	}
+}
+
+// loadSessionKey returns the key a previous agent process of this boot
+// got ("" if none).
+func (a *Agent) loadSessionKey() string {
+	b, err := os.ReadFile(filepath.Join(a.paths.Run, sessionKeyFile))
+	if err != nil {
+		return ""
+	}
+	boot, key, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if boot != a.bootID {
+		return ""
+	}
+	return key
+}
+
+// setSessionKey keeps the boot's session key, in memory and in the
+// per-boot runtime directory (root only).
+func (a *Agent) setSessionKey(key string) {
+	a.keyMu.Lock()
+	a.sessionKey = key
+	a.keyMu.Unlock()
+	if err := os.MkdirAll(a.paths.Run, 0o700); err != nil {
+		a.log.Warn("keep session key", "err", err)
+		return
+	}
+	// tmpfs: no fsync needed, only a whole file or none.
+	path := filepath.Join(a.paths.Run, sessionKeyFile)
+	err := os.WriteFile(path+".tmp", []byte(a.bootID+" "+key+"\n"), 0o600)
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	if err != nil {
+		a.log.Warn("keep session key", "err", err)
+	}
+}
+
+func (a *Agent) currentSessionKey() string {
+	a.keyMu.Lock()
+	defer a.keyMu.Unlock()
+	return a.sessionKey
 }
 
 // Run keeps a session with the control plane open until ctx ends,
@@ -150,7 +219,7 @@ func (a *Agent) session(ctx context.Context, client pb.ControlPlaneClient) error
 	}
 	s := &streamSender{stream: stream}
 	hello := &pb.Hello{VmId: a.cfg.VMID, Token: a.cfg.Token, BootId: a.bootID,
-		AgentVersion: version, Server: a.server.Status()}
+		AgentVersion: version, Server: a.server.Status(), SessionKey: a.currentSessionKey()}
 	if err := s.send(&pb.AgentMessage{Msg: &pb.AgentMessage_Hello{Hello: hello}}); err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
@@ -165,7 +234,8 @@ func (a *Agent) session(ctx context.Context, client pb.ControlPlaneClient) error
 
 	// Commands run one at a time in arrival order (install chunks depend on
 	// it) on their own goroutine, so a long provisioning never delays a
-	// heartbeat.
+	// heartbeat. Exec commands run each on their own goroutine: a slow one
+	// must not stall the agent.
 	cmds := make(chan *pb.Command, 64)
 	wg.Go(func() {
 		for {
@@ -183,6 +253,14 @@ func (a *Agent) session(ctx context.Context, client pb.ControlPlaneClient) error
 		if err != nil {
 			return fmt.Errorf("receive: %w", err)
 		}
+		switch {
+		case c.GetWelcome() != nil:
+			a.setSessionKey(c.GetWelcome().GetSessionKey())
+			continue
+		case c.GetExec() != nil:
+			wg.Go(func() { a.handle(ctx, s, c) })
+			continue
+		}
 		select {
 		case cmds <- c:
 		case <-ctx.Done():
@@ -197,18 +275,24 @@ func (a *Agent) pump(ctx context.Context, s *streamSender) {
 	defer tick.Stop()
 	for {
 		var msg *pb.AgentMessage
+		var q queuedEvent
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			msg = &pb.AgentMessage{Msg: &pb.AgentMessage_Heartbeat{Heartbeat: &pb.Heartbeat{UptimeSeconds: uptime()}}}
-		case ev := <-a.events:
-			msg = &pb.AgentMessage{Msg: &pb.AgentMessage_Event{Event: ev}}
+			msg = &pb.AgentMessage{Msg: &pb.AgentMessage_Heartbeat{Heartbeat: &pb.Heartbeat{}}}
+		case q = <-a.events:
+			msg = &pb.AgentMessage{Msg: &pb.AgentMessage_Event{Event: q.ev}}
 		}
 		if err := s.send(msg); err != nil {
-			if ev := msg.GetEvent(); ev != nil {
-				// Not delivered: keep it for the next session.
-				a.emit(ev)
+			if q.ev != nil {
+				// Not delivered: keep it for the next session, unless it
+				// has broken streams before (then it is the cause).
+				if q.attempts++; q.attempts < sendAttempts {
+					a.queue(q)
+				} else {
+					a.log.Error("event failed to send; dropping it", "attempts", q.attempts, "kind", fmt.Sprintf("%T", q.ev.GetKind()), "err", err)
+				}
 			}
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -128,24 +129,41 @@ func (c *chunkWriter) flush() error {
 
 const maxExecOutput = 1 << 20
 
-// execCommand runs argv with a timeout (default one minute).
+// Exec timing: defaultExecTimeout applies when the control plane sends
+// none; execPipeGrace is how long output is still read after the command
+// exited, for a background child that keeps its stdout open ("sleep 8 &").
+const (
+	defaultExecTimeout = time.Minute
+	execPipeGrace      = 250 * time.Millisecond
+)
+
+// execCommand runs argv in its own process group with a timeout. The
+// timeout kills the whole group, so a background child that holds the
+// output pipe cannot keep the command (and its caller) waiting.
 func execCommand(ctx context.Context, argv []string, timeout time.Duration) (*pb.ExecResult, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("exec: empty argv")
 	}
 	if timeout <= 0 {
-		timeout = time.Minute
+		timeout = defaultExecTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out limitedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = execPipeGrace
 	err := cmd.Run()
-	res := &pb.ExecResult{Output: out.b.Bytes()}
+	res := &pb.ExecResult{Output: out.bytes()}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("exec %s: killed after %s: %w", argv[0], timeout, ctx.Err())
+	}
 	var ee *exec.ExitError
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, exec.ErrWaitDelay):
+		// Exited 0; a background child kept the output open.
 	case errors.As(err, &ee):
 		res.ExitCode = int32(ee.ExitCode())
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -157,11 +175,25 @@ func execCommand(ctx context.Context, argv []string, timeout time.Duration) (*pb
 	return res, nil
 }
 
-type limitedBuffer struct{ b bytes.Buffer }
+// limitedBuffer keeps the first maxExecOutput bytes. It is written by the
+// copying goroutines and read after Wait, which may return (WaitDelay)
+// while a copy is still running: hence the lock.
+type limitedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
 
 func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if room := maxExecOutput - l.b.Len(); room > 0 {
 		l.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+func (l *limitedBuffer) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,35 +24,48 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/crashrig/crashrig/controlplane"
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
-func TestParseCmdline(t *testing.T) {
+func TestParseConfig(t *testing.T) {
 	tok := strings.Repeat("ab", 16)
-	cfg, ok, err := parseCmdline("console=ttyS0 root=/dev/vda crashrig.cp=10.0.2.2:4567 crashrig.token=" + tok + " crashrig.vm=vm3 quiet\n")
+	cfg, err := parseConfig([]byte(`{"controlPlane": "10.0.2.2:4567", "token": "` + tok + `", "vmId": "vm3"}`))
 	require.NoError(t, err)
-	assert.True(t, ok)
 	assert.Equal(t, config{CP: "10.0.2.2:4567", Token: tok, VMID: "vm3"}, cfg)
 
-	_, ok, err = parseCmdline("console=ttyS0 root=/dev/vda quiet")
-	assert.NoError(t, err, "no settings: idle quietly, not an error")
-	assert.False(t, ok)
-
-	for name, line := range map[string]string{
-		"missing token": "crashrig.cp=10.0.2.2:1 crashrig.vm=x",
-		"bad address":   "crashrig.cp=10.0.2.2 crashrig.token=" + tok + " crashrig.vm=x",
-		"token not hex": "crashrig.cp=10.0.2.2:1 crashrig.token=zz" + tok + " crashrig.vm=x",
-		"short token":   "crashrig.cp=10.0.2.2:1 crashrig.token=abcd crashrig.vm=x",
+	for name, js := range map[string]string{
+		"not json":      `crashrig.cp=10.0.2.2:1`,
+		"missing token": `{"controlPlane": "10.0.2.2:1", "vmId": "x"}`,
+		"bad address":   `{"controlPlane": "10.0.2.2", "token": "` + tok + `", "vmId": "x"}`,
+		"token not hex": `{"controlPlane": "10.0.2.2:1", "token": "zz` + tok + `", "vmId": "x"}`,
+		"short token":   `{"controlPlane": "10.0.2.2:1", "token": "abcd", "vmId": "x"}`,
 	} {
-		_, ok, err := parseCmdline(line)
+		_, err := parseConfig([]byte(js))
 		assert.Error(t, err, name)
-		assert.False(t, ok, name)
 	}
+}
+
+func TestLoadConfigFromEnvFile(t *testing.T) {
+	tok := strings.Repeat("cd", 16)
+	path := filepath.Join(t.TempDir(), "agent.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"controlPlane": "127.0.0.1:1", "token": "`+tok+`", "vmId": "v"}`), 0o600))
+	t.Setenv(configEnv, path)
+	cfg, ok, err := loadConfig()
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, tok, cfg.Token)
+
+	t.Setenv(configEnv, filepath.Join(t.TempDir(), "missing"))
+	_, ok, err = loadConfig()
+	assert.Error(t, err, "a named config that cannot be read is an error, not 'no config'")
+	assert.False(t, ok)
 }
 
 func TestSpecFileIsDurableAndRoundTrips(t *testing.T) {
@@ -259,6 +274,92 @@ func TestExecCommand(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestExecLingeringChildDoesNotHoldTheResult(t *testing.T) {
+	// The command exits at once, but its background child keeps stdout.
+	start := time.Now()
+	res, err := execCommand(t.Context(), []string{"sh", "-c", "sleep 8 & echo started"}, time.Second)
+	took := time.Since(start)
+	require.NoError(t, err)
+	assert.Equal(t, "started\n", string(res.GetOutput()))
+	assert.Less(t, took, 4*time.Second, "returned after %s: it waited for the child's pipe", took)
+
+	// The command itself outlives its timeout, with a child in its group.
+	start = time.Now()
+	res, err = execCommand(t.Context(), []string{"sh", "-c", "sleep 8 & echo $!; wait"}, time.Second)
+	took = time.Since(start)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "killed after 1s")
+	assert.Less(t, took, 4*time.Second, "returned after %s", took)
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(res.GetOutput())))
+	require.NoError(t, perr, "output so far comes back: %q", res.GetOutput())
+	require.Eventually(t, func() bool { return processGoneOrZombie(pid) }, 5*time.Second, 20*time.Millisecond,
+		"the timeout kills the whole process group, not only its leader")
+}
+
+func processGoneOrZombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return strings.HasPrefix(rest, "Z")
+}
+
+func TestBoundEvent(t *testing.T) {
+	huge := strings.Repeat("x", 10<<20) + "\n"
+	ll := &pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{Text: huge, Pattern: "x"}}}
+	require.True(t, boundEvent(ll))
+	text := ll.GetLogLine().GetText()
+	assert.LessOrEqual(t, len(text), maxEventString+64)
+	assert.Contains(t, text, "bytes cut]", "truncation is marked")
+
+	tail := make([]string, 5000)
+	for i := range tail {
+		tail[i] = fmt.Sprintf("line %d %s", i, strings.Repeat("y", 1000))
+	}
+	tail[10] = "bad utf-8 \xff\xfe"
+	ex := &pb.Event{Kind: &pb.Event_ServerExited{ServerExited: &pb.ServerExited{LogTail: tail}}}
+	require.Greater(t, proto.Size(ex), maxEventBytes)
+	require.True(t, boundEvent(ex))
+	assert.LessOrEqual(t, proto.Size(ex), maxEventBytes)
+	got := ex.GetServerExited().GetLogTail()
+	assert.Contains(t, got[0], "earlier lines cut", "the cut is marked")
+	assert.True(t, strings.HasPrefix(got[len(got)-1], "line 4999 "), "the newest lines are kept")
+	_, err := proto.Marshal(ex)
+	assert.NoError(t, err, "the event marshals (valid UTF-8)")
+
+	rf := &pb.Event{Kind: &pb.Event_RestoreFailed{RestoreFailed: &pb.RestoreFailed{Reason: strings.Repeat("x", 1<<20)}}}
+	require.True(t, boundEvent(rf))
+	assert.LessOrEqual(t, proto.Size(rf), maxEventBytes)
+}
+
+// failingStream is an agent stream whose every Send fails.
+type failingStream struct {
+	grpc.BidiStreamingClient[pb.AgentMessage, pb.Command]
+	sends int
+}
+
+func (f *failingStream) Send(*pb.AgentMessage) error {
+	f.sends++
+	return errors.New("stream broken")
+}
+
+func TestEventThatKeepsFailingIsDropped(t *testing.T) {
+	var logBuf bytes.Buffer
+	a := &Agent{log: slog.New(slog.NewTextHandler(&logBuf, nil)), events: make(chan queuedEvent, 8)}
+	a.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{Text: "x"}}})
+	fs := &failingStream{}
+	for range sendAttempts + 2 { // a session each
+		a.pump(t.Context(), &streamSender{stream: fs})
+		if len(a.events) == 0 {
+			break
+		}
+	}
+	assert.Equal(t, sendAttempts, fs.sends, "tried once per session, %d times", sendAttempts)
+	assert.Empty(t, a.events, "then dropped, not re-queued forever")
+	assert.Contains(t, logBuf.String(), "dropping it")
+}
+
 // fakeKind runs a shell script as "the server", to test the watcher.
 type fakeKind struct{ script, logFile string }
 
@@ -297,7 +398,7 @@ exit 3`}
 	spec := &pb.ProvisionServer{Kind: "fake", ErrorLogPatterns: []string{`\[ERROR\]`}, Env: []string{"CRASHRIG_TEST_ENV=yes"}}
 	p, err := m.start(k, serverkind.Instance{Spec: spec})
 	require.NoError(t, err)
-	pid, err := os.ReadFile(filepath.Join(m.paths.Run, pidFile))
+	pid, err := os.ReadFile(filepath.Join(m.paths.Run, serverkind.PIDFileName))
 	require.NoError(t, err)
 	assert.NotEmpty(t, pid, "pid file for kill -9 tests")
 
@@ -407,6 +508,30 @@ func TestAgentAgainstControlPlane(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, code)
 	assert.Equal(t, "hello\n", out)
+
+	// Exec commands run concurrently: a slow one does not hold back the
+	// next, and the caller's deadline becomes the agent's timeout.
+	slowCtx, slowCancel := context.WithTimeout(wctx, 3*time.Second)
+	defer slowCancel()
+	slowDone := make(chan error, 1)
+	go func() {
+		_, _, err := vm.Exec(slowCtx, "sleep", "37.25")
+		slowDone <- err
+	}()
+	slowRuns := func() bool {
+		code, _, err := vm.Exec(wctx, "pgrep", "-f", "^sleep 37.25$")
+		require.NoError(t, err)
+		return code == 0
+	}
+	require.Eventually(t, slowRuns, 2*time.Second, 20*time.Millisecond, "a second Exec runs while the first one does")
+	select {
+	case err := <-slowDone:
+		t.Fatalf("the slow command ended early: %v", err)
+	default:
+	}
+	require.Error(t, <-slowDone, "the slow command ends at the caller's deadline")
+	require.Eventually(t, func() bool { return !slowRuns() }, 5*time.Second, 50*time.Millisecond,
+		"the agent kills the slow command at its timeout, which comes from the caller's deadline")
 
 	bin := bytes.Repeat([]byte{0xAB}, 3<<20+17)
 	binPath := filepath.Join(dir, "upload")
@@ -546,29 +671,4 @@ func TestStopDeleteDataForgetsProvisioning(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m2.Restore(t.Context()))
 	assert.False(t, m2.Status().GetProvisioned())
-}
-
-// ServerReady carries what the server logged up to readiness, including a
-// log-file line written just before, which the 100 ms poll has not seen yet.
-func TestServerReadyCarriesStartupLog(t *testing.T) {
-	m, events := testManager(t)
-	dir := t.TempDir()
-	logFile, marker := filepath.Join(dir, "server.log"), filepath.Join(dir, "ready")
-	k := fakeKind{logFile: logFile, script: `echo "starting"
-echo "recovered in 5ms" >> ` + logFile + `
-touch ` + marker + `
-exec sleep 60`}
-	spec := &pb.ProvisionServer{Kind: "fake"}
-	p, err := m.start(k, serverkind.Instance{Spec: spec})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		p.expectExit()
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	require.Eventually(t, func() bool { _, err := os.Stat(marker); return err == nil }, 10*time.Second, time.Millisecond)
-	m.setReady(spec, p)
-	ready := (<-events).GetServerReady()
-	require.NotNil(t, ready)
-	assert.Equal(t, []string{"starting", "recovered in 5ms"}, ready.GetStartupLog())
 }

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
 // installedPath is where build NAME VERSION lives.

@@ -1,9 +1,13 @@
 // Command dcrts is crashrig's in-guest agent (the "DCRTS" daemon). Busybox
 // init starts it at every boot (/etc/crashrig/rc.dcrts) and respawns it.
-// It learns where the control plane is from the kernel command line
-// (crashrig.cp=HOST:PORT crashrig.token=HEX crashrig.vm=ID), so one image
-// serves every test, dials OUT to it, and keeps one gRPC stream open:
-// hello, heartbeats, command results and events up; commands down.
+// It learns where the control plane is, its VM id and its token from QEMU's
+// fw_cfg file opt/crashrig/agent (a protojson crashrigpb.AgentConfig; the
+// qemu_fw_cfg module shows it under /sys/firmware/qemu_fw_cfg), so one image
+// serves every test and the token is in no process's argument list. An
+// agent run elsewhere reads the same config from the file named by
+// $CRASHRIG_AGENT_CONFIG. It dials OUT to the control plane and keeps one
+// gRPC stream open: hello, heartbeats, command results and events up;
+// commands down.
 //
 // A provisioned server comes back by itself after a reset: the provisioning
 // spec is kept durably on the root disk and replayed at boot (mount, start,
@@ -95,14 +99,6 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	cmdline, err := os.ReadFile("/proc/cmdline")
-	if err != nil {
-		logger.Error("read kernel command line", "err", err)
-	}
-	cfg, ok, err := parseCmdline(string(cmdline))
-	if err != nil {
-		logger.Error("bad crashrig settings on the kernel command line; not connecting", "err", err)
-	}
 	bootID, err := readBootID()
 	if err != nil {
 		logger.Error("boot id", "err", err)
@@ -119,16 +115,25 @@ func run() int {
 		defer gs.Stop()
 	}
 
-	a, err := NewAgent(cfg, bootID, defaultPaths, logger, hs)
+	a, err := NewAgent(config{}, bootID, defaultPaths, logger, hs)
 	if err != nil {
 		logger.Error("agent", "err", err)
 		return 1
 	}
 	defer a.Close()
-	// The server comes back first, independent of the control plane.
+	// The server comes back first, independent of the control plane (and
+	// meanwhile the config is read: loading qemu_fw_cfg takes a while
+	// under TCG).
 	a.StartRestore(ctx)
+	cfgStart := time.Now()
+	cfg, ok, err := loadConfig()
+	logger.Info("agent config", "found", ok, "took", time.Since(cfgStart).Round(time.Millisecond))
+	if err != nil {
+		logger.Error("no usable agent config; not connecting", "err", err)
+	}
+	a.cfg = cfg
 	if !ok {
-		logger.Info("no crashrig.cp/crashrig.token/crashrig.vm on the kernel command line: not connecting to a control plane; idling")
+		logger.Info("no agent config (fw_cfg or $" + configEnv + "): not connecting to a control plane; idling")
 		<-ctx.Done()
 		return 0
 	}

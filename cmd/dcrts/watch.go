@@ -31,6 +31,7 @@ func newLineWatcher(max int, patterns []*regexp.Regexp, onMatch func(line, patte
 func (w *lineWatcher) source() io.Writer { return &lineSource{w: w} }
 
 func (w *lineWatcher) line(s string) {
+	s = truncateLine(s, maxEventString) // a tail of huge lines must stay small
 	w.mu.Lock()
 	w.lines[w.next] = s
 	w.next = (w.next + 1) % len(w.lines)
@@ -99,9 +100,8 @@ func (t *fileTailer) skipExisting() {
 
 const tailInterval = 100 * time.Millisecond
 
-// run polls until quit; a request on flush makes it poll at once and
-// close the request's channel afterwards.
-func (t *fileTailer) run(quit <-chan struct{}, flush <-chan chan struct{}, w io.Writer) {
+// run polls until quit.
+func (t *fileTailer) run(quit <-chan struct{}, w io.Writer) {
 	tick := time.NewTicker(tailInterval)
 	defer tick.Stop()
 	for {
@@ -110,9 +110,6 @@ func (t *fileTailer) run(quit <-chan struct{}, flush <-chan chan struct{}, w io.
 			return
 		case <-tick.C:
 			t.poll(w)
-		case done := <-flush:
-			t.poll(w)
-			close(done)
 		}
 	}
 }

@@ -27,6 +27,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AgentConfig tells the agent where the control plane is and who it is.
+// The control plane hands it to the guest as protojson in the QEMU fw_cfg
+// file named by proto.AgentConfigName, so the token never appears in a
+// process's argument list.
+type AgentConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// control_plane is host:port as the guest reaches it.
+	ControlPlane string `protobuf:"bytes,1,opt,name=control_plane,json=controlPlane,proto3" json:"control_plane,omitempty"`
+	VmId         string `protobuf:"bytes,2,opt,name=vm_id,json=vmId,proto3" json:"vm_id,omitempty"`
+	// token is the per-VM secret (hex).
+	Token         string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentConfig) Reset() {
+	*x = AgentConfig{}
+	mi := &file_crashrig_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentConfig) ProtoMessage() {}
+
+func (x *AgentConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentConfig.ProtoReflect.Descriptor instead.
+func (*AgentConfig) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AgentConfig) GetControlPlane() string {
+	if x != nil {
+		return x.ControlPlane
+	}
+	return ""
+}
+
+func (x *AgentConfig) GetVmId() string {
+	if x != nil {
+		return x.VmId
+	}
+	return ""
+}
+
+func (x *AgentConfig) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
 type AgentMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -42,7 +108,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_crashrig_proto_msgTypes[0]
+	mi := &file_crashrig_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -54,7 +120,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[0]
+	mi := &file_crashrig_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -67,7 +133,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{0}
+	return file_crashrig_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *AgentMessage) GetMsg() isAgentMessage_Msg {
@@ -144,20 +210,24 @@ func (*AgentMessage_Event) isAgentMessage_Msg() {}
 type Hello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	VmId  string                 `protobuf:"bytes,1,opt,name=vm_id,json=vmId,proto3" json:"vm_id,omitempty"`
-	// token is the per-VM secret from the kernel command line.
+	// token is the per-VM secret the control plane passes through QEMU's
+	// fw_cfg (opt/crashrig/agent), never on a command line.
 	Token string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	// boot_id is /proc/sys/kernel/random/boot_id: a new one proves a reboot.
 	BootId       string `protobuf:"bytes,3,opt,name=boot_id,json=bootId,proto3" json:"boot_id,omitempty"`
 	AgentVersion string `protobuf:"bytes,4,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
 	// server is the state of the provisioned server at the time of the hello.
-	Server        *ServerStatus `protobuf:"bytes,5,opt,name=server,proto3" json:"server,omitempty"`
+	Server *ServerStatus `protobuf:"bytes,5,opt,name=server,proto3" json:"server,omitempty"`
+	// session_key is the key the control plane gave this boot's first stream
+	// in its Welcome; empty on a boot's first hello.
+	SessionKey    string `protobuf:"bytes,6,opt,name=session_key,json=sessionKey,proto3" json:"session_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_crashrig_proto_msgTypes[1]
+	mi := &file_crashrig_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -169,7 +239,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[1]
+	mi := &file_crashrig_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -182,7 +252,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{1}
+	return file_crashrig_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Hello) GetVmId() string {
@@ -220,6 +290,13 @@ func (x *Hello) GetServer() *ServerStatus {
 	return nil
 }
 
+func (x *Hello) GetSessionKey() string {
+	if x != nil {
+		return x.SessionKey
+	}
+	return ""
+}
+
 type ServerStatus struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Kind        string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
@@ -234,7 +311,7 @@ type ServerStatus struct {
 
 func (x *ServerStatus) Reset() {
 	*x = ServerStatus{}
-	mi := &file_crashrig_proto_msgTypes[2]
+	mi := &file_crashrig_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +323,7 @@ func (x *ServerStatus) String() string {
 func (*ServerStatus) ProtoMessage() {}
 
 func (x *ServerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[2]
+	mi := &file_crashrig_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +336,7 @@ func (x *ServerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerStatus.ProtoReflect.Descriptor instead.
 func (*ServerStatus) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{2}
+	return file_crashrig_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ServerStatus) GetKind() string {
@@ -291,16 +368,14 @@ func (x *ServerStatus) GetPid() int32 {
 }
 
 type Heartbeat struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// uptime_seconds is the guest's /proc/uptime.
-	UptimeSeconds float64 `protobuf:"fixed64,1,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_crashrig_proto_msgTypes[3]
+	mi := &file_crashrig_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +387,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[3]
+	mi := &file_crashrig_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,14 +400,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *Heartbeat) GetUptimeSeconds() float64 {
-	if x != nil {
-		return x.UptimeSeconds
-	}
-	return 0
+	return file_crashrig_proto_rawDescGZIP(), []int{4}
 }
 
 // Result answers the Command with the same id. Commands that stream data
@@ -357,7 +425,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_crashrig_proto_msgTypes[4]
+	mi := &file_crashrig_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +437,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[4]
+	mi := &file_crashrig_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +450,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{4}
+	return file_crashrig_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Result) GetCommandId() string {
@@ -488,7 +556,7 @@ type InstallResult struct {
 
 func (x *InstallResult) Reset() {
 	*x = InstallResult{}
-	mi := &file_crashrig_proto_msgTypes[5]
+	mi := &file_crashrig_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +568,7 @@ func (x *InstallResult) String() string {
 func (*InstallResult) ProtoMessage() {}
 
 func (x *InstallResult) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[5]
+	mi := &file_crashrig_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +581,7 @@ func (x *InstallResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallResult.ProtoReflect.Descriptor instead.
 func (*InstallResult) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{5}
+	return file_crashrig_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InstallResult) GetPath() string {
@@ -538,19 +606,16 @@ func (x *InstallResult) GetSize() int64 {
 }
 
 type ProvisionResult struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Kind  string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Pid   int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
-	// guest_port is where the server listens in the guest.
-	GuestPort     int32   `protobuf:"varint,3,opt,name=guest_port,json=guestPort,proto3" json:"guest_port,omitempty"`
-	Seconds       float64 `protobuf:"fixed64,4,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,4,opt,name=seconds,proto3" json:"seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProvisionResult) Reset() {
 	*x = ProvisionResult{}
-	mi := &file_crashrig_proto_msgTypes[6]
+	mi := &file_crashrig_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +627,7 @@ func (x *ProvisionResult) String() string {
 func (*ProvisionResult) ProtoMessage() {}
 
 func (x *ProvisionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[6]
+	mi := &file_crashrig_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,26 +640,12 @@ func (x *ProvisionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionResult.ProtoReflect.Descriptor instead.
 func (*ProvisionResult) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *ProvisionResult) GetKind() string {
-	if x != nil {
-		return x.Kind
-	}
-	return ""
+	return file_crashrig_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ProvisionResult) GetPid() int32 {
 	if x != nil {
 		return x.Pid
-	}
-	return 0
-}
-
-func (x *ProvisionResult) GetGuestPort() int32 {
-	if x != nil {
-		return x.GuestPort
 	}
 	return 0
 }
@@ -617,7 +668,7 @@ type ExecResult struct {
 
 func (x *ExecResult) Reset() {
 	*x = ExecResult{}
-	mi := &file_crashrig_proto_msgTypes[7]
+	mi := &file_crashrig_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +680,7 @@ func (x *ExecResult) String() string {
 func (*ExecResult) ProtoMessage() {}
 
 func (x *ExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[7]
+	mi := &file_crashrig_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +693,7 @@ func (x *ExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResult.ProtoReflect.Descriptor instead.
 func (*ExecResult) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{7}
+	return file_crashrig_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ExecResult) GetExitCode() int32 {
@@ -668,7 +719,7 @@ type FileChunk struct {
 
 func (x *FileChunk) Reset() {
 	*x = FileChunk{}
-	mi := &file_crashrig_proto_msgTypes[8]
+	mi := &file_crashrig_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +731,7 @@ func (x *FileChunk) String() string {
 func (*FileChunk) ProtoMessage() {}
 
 func (x *FileChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[8]
+	mi := &file_crashrig_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +744,7 @@ func (x *FileChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileChunk.ProtoReflect.Descriptor instead.
 func (*FileChunk) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{8}
+	return file_crashrig_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FileChunk) GetData() []byte {
@@ -711,6 +762,7 @@ type Event struct {
 	//	*Event_ServerExited
 	//	*Event_LogLine
 	//	*Event_ServerReady
+	//	*Event_RestoreFailed
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -718,7 +770,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_crashrig_proto_msgTypes[9]
+	mi := &file_crashrig_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +782,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[9]
+	mi := &file_crashrig_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +795,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{9}
+	return file_crashrig_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Event) GetUnixNanos() int64 {
@@ -787,6 +839,15 @@ func (x *Event) GetServerReady() *ServerReady {
 	return nil
 }
 
+func (x *Event) GetRestoreFailed() *RestoreFailed {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_RestoreFailed); ok {
+			return x.RestoreFailed
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -803,11 +864,17 @@ type Event_ServerReady struct {
 	ServerReady *ServerReady `protobuf:"bytes,4,opt,name=server_ready,json=serverReady,proto3,oneof"`
 }
 
+type Event_RestoreFailed struct {
+	RestoreFailed *RestoreFailed `protobuf:"bytes,5,opt,name=restore_failed,json=restoreFailed,proto3,oneof"`
+}
+
 func (*Event_ServerExited) isEvent_Kind() {}
 
 func (*Event_LogLine) isEvent_Kind() {}
 
 func (*Event_ServerReady) isEvent_Kind() {}
+
+func (*Event_RestoreFailed) isEvent_Kind() {}
 
 // ServerExited reports an exit the agent did not cause.
 type ServerExited struct {
@@ -826,7 +893,7 @@ type ServerExited struct {
 
 func (x *ServerExited) Reset() {
 	*x = ServerExited{}
-	mi := &file_crashrig_proto_msgTypes[10]
+	mi := &file_crashrig_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +905,7 @@ func (x *ServerExited) String() string {
 func (*ServerExited) ProtoMessage() {}
 
 func (x *ServerExited) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[10]
+	mi := &file_crashrig_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +918,7 @@ func (x *ServerExited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerExited.ProtoReflect.Descriptor instead.
 func (*ServerExited) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{10}
+	return file_crashrig_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ServerExited) GetKind() string {
@@ -889,7 +956,8 @@ func (x *ServerExited) GetLogTail() []string {
 	return nil
 }
 
-// LogLine is a server log line matching one of the configured patterns.
+// LogLine is a server log line matching one of the configured
+// error_log_patterns.
 type LogLine struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -900,7 +968,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_crashrig_proto_msgTypes[11]
+	mi := &file_crashrig_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +980,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[11]
+	mi := &file_crashrig_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +993,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{11}
+	return file_crashrig_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LogLine) GetText() string {
@@ -950,16 +1018,17 @@ type ServerReady struct {
 	Pid   int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	// uptime_seconds is the guest uptime when the server became ready.
 	UptimeSeconds float64 `protobuf:"fixed64,3,opt,name=uptime_seconds,json=uptimeSeconds,proto3" json:"uptime_seconds,omitempty"`
-	// startup_log holds the server's output and log lines from its start to
-	// readiness (the last 50), e.g. its own recovery report.
-	StartupLog    []string `protobuf:"bytes,4,rep,name=startup_log,json=startupLog,proto3" json:"startup_log,omitempty"`
+	// recovery_nanos is how long the server's own crash recovery took, as
+	// its startup log says (the agent asks the server kind to read it);
+	// unset when the server does not report it.
+	RecoveryNanos *int64 `protobuf:"varint,5,opt,name=recovery_nanos,json=recoveryNanos,proto3,oneof" json:"recovery_nanos,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServerReady) Reset() {
 	*x = ServerReady{}
-	mi := &file_crashrig_proto_msgTypes[12]
+	mi := &file_crashrig_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1040,7 @@ func (x *ServerReady) String() string {
 func (*ServerReady) ProtoMessage() {}
 
 func (x *ServerReady) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[12]
+	mi := &file_crashrig_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1053,7 @@ func (x *ServerReady) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerReady.ProtoReflect.Descriptor instead.
 func (*ServerReady) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{12}
+	return file_crashrig_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServerReady) GetKind() string {
@@ -1008,11 +1077,65 @@ func (x *ServerReady) GetUptimeSeconds() float64 {
 	return 0
 }
 
-func (x *ServerReady) GetStartupLog() []string {
-	if x != nil {
-		return x.StartupLog
+func (x *ServerReady) GetRecoveryNanos() int64 {
+	if x != nil && x.RecoveryNanos != nil {
+		return *x.RecoveryNanos
 	}
-	return nil
+	return 0
+}
+
+// RestoreFailed: after a boot, the agent could not bring the provisioned
+// server back (mount, start, or the server never answered).
+type RestoreFailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RestoreFailed) Reset() {
+	*x = RestoreFailed{}
+	mi := &file_crashrig_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RestoreFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RestoreFailed) ProtoMessage() {}
+
+func (x *RestoreFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RestoreFailed.ProtoReflect.Descriptor instead.
+func (*RestoreFailed) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RestoreFailed) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *RestoreFailed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 type Command struct {
@@ -1026,6 +1149,7 @@ type Command struct {
 	//	*Command_SyncFilesystems
 	//	*Command_CollectFiles
 	//	*Command_Exec
+	//	*Command_Welcome
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1033,7 +1157,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_crashrig_proto_msgTypes[13]
+	mi := &file_crashrig_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1169,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[13]
+	mi := &file_crashrig_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1182,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{13}
+	return file_crashrig_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Command) GetId() string {
@@ -1129,6 +1253,15 @@ func (x *Command) GetExec() *Exec {
 	return nil
 }
 
+func (x *Command) GetWelcome() *Welcome {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_Welcome); ok {
+			return x.Welcome
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1157,6 +1290,10 @@ type Command_Exec struct {
 	Exec *Exec `protobuf:"bytes,7,opt,name=exec,proto3,oneof"`
 }
 
+type Command_Welcome struct {
+	Welcome *Welcome `protobuf:"bytes,8,opt,name=welcome,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1168,6 +1305,56 @@ func (*Command_SyncFilesystems) isCommand_Cmd() {}
 func (*Command_CollectFiles) isCommand_Cmd() {}
 
 func (*Command_Exec) isCommand_Cmd() {}
+
+func (*Command_Welcome) isCommand_Cmd() {}
+
+// Welcome is the first Command on the first stream of a boot (it has no
+// id and no Result). A reconnecting agent of the same boot presents its
+// session_key in the Hello; without it the boot cannot be taken over by
+// whoever learns the token.
+type Welcome struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionKey    string                 `protobuf:"bytes,1,opt,name=session_key,json=sessionKey,proto3" json:"session_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Welcome) Reset() {
+	*x = Welcome{}
+	mi := &file_crashrig_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Welcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Welcome) ProtoMessage() {}
+
+func (x *Welcome) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
+func (*Welcome) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Welcome) GetSessionKey() string {
+	if x != nil {
+		return x.SessionKey
+	}
+	return ""
+}
 
 // InstallServer streams a server binary: one Command per chunk, all with the
 // same command id, at increasing offsets; the last chunk carries the
@@ -1189,7 +1376,7 @@ type InstallServer struct {
 
 func (x *InstallServer) Reset() {
 	*x = InstallServer{}
-	mi := &file_crashrig_proto_msgTypes[14]
+	mi := &file_crashrig_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1388,7 @@ func (x *InstallServer) String() string {
 func (*InstallServer) ProtoMessage() {}
 
 func (x *InstallServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[14]
+	mi := &file_crashrig_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1401,7 @@ func (x *InstallServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallServer.ProtoReflect.Descriptor instead.
 func (*InstallServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{14}
+	return file_crashrig_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InstallServer) GetName() string {
@@ -1261,7 +1448,7 @@ func (x *InstallServer) GetSha256() string {
 
 type ProvisionServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// kind names a server kind (see controlplane/serverkind).
+	// kind names a server kind (see the serverkind package).
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// version of an installed build, for kinds that are uploaded.
 	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
@@ -1292,7 +1479,7 @@ type ProvisionServer struct {
 
 func (x *ProvisionServer) Reset() {
 	*x = ProvisionServer{}
-	mi := &file_crashrig_proto_msgTypes[15]
+	mi := &file_crashrig_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1304,7 +1491,7 @@ func (x *ProvisionServer) String() string {
 func (*ProvisionServer) ProtoMessage() {}
 
 func (x *ProvisionServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[15]
+	mi := &file_crashrig_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1317,7 +1504,7 @@ func (x *ProvisionServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionServer.ProtoReflect.Descriptor instead.
 func (*ProvisionServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{15}
+	return file_crashrig_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProvisionServer) GetKind() string {
@@ -1431,7 +1618,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[16]
+	mi := &file_crashrig_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1630,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[16]
+	mi := &file_crashrig_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1643,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{16}
+	return file_crashrig_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -1481,7 +1668,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[17]
+	mi := &file_crashrig_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1680,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[17]
+	mi := &file_crashrig_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1693,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{17}
+	return file_crashrig_proto_rawDescGZIP(), []int{20}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -1520,7 +1707,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[18]
+	mi := &file_crashrig_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1719,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[18]
+	mi := &file_crashrig_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1732,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{18}
+	return file_crashrig_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -1557,17 +1744,21 @@ func (x *CollectFiles) GetPaths() []string {
 
 // Exec runs a command in the guest (tests use it for faults such as
 // kill -9 of the server).
+// Commands run concurrently with each other and with every other command.
 type Exec struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Argv           []string               `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
-	TimeoutSeconds int32                  `protobuf:"varint,2,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Argv  []string               `protobuf:"bytes,1,rep,name=argv,proto3" json:"argv,omitempty"`
+	// timeout_seconds ends the command (its whole process group) after that
+	// long; the control plane sets it from the caller's deadline. 0: one
+	// minute.
+	TimeoutSeconds int32 `protobuf:"varint,2,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1579,7 +1770,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1592,7 +1783,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{19}
+	return file_crashrig_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -1613,26 +1804,31 @@ var File_crashrig_proto protoreflect.FileDescriptor
 
 const file_crashrig_proto_rawDesc = "" +
 	"\n" +
-	"\x0ecrashrig.proto\x12\vcrashrig.v1\"\xd4\x01\n" +
+	"\x0ecrashrig.proto\x12\vcrashrig.v1\"]\n" +
+	"\vAgentConfig\x12#\n" +
+	"\rcontrol_plane\x18\x01 \x01(\tR\fcontrolPlane\x12\x13\n" +
+	"\x05vm_id\x18\x02 \x01(\tR\x04vmId\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\"\xd4\x01\n" +
 	"\fAgentMessage\x12*\n" +
 	"\x05hello\x18\x01 \x01(\v2\x12.crashrig.v1.HelloH\x00R\x05hello\x126\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x16.crashrig.v1.HeartbeatH\x00R\theartbeat\x12-\n" +
 	"\x06result\x18\x03 \x01(\v2\x13.crashrig.v1.ResultH\x00R\x06result\x12*\n" +
 	"\x05event\x18\x04 \x01(\v2\x12.crashrig.v1.EventH\x00R\x05eventB\x05\n" +
-	"\x03msg\"\xa3\x01\n" +
+	"\x03msg\"\xc4\x01\n" +
 	"\x05Hello\x12\x13\n" +
 	"\x05vm_id\x18\x01 \x01(\tR\x04vmId\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12\x17\n" +
 	"\aboot_id\x18\x03 \x01(\tR\x06bootId\x12#\n" +
 	"\ragent_version\x18\x04 \x01(\tR\fagentVersion\x121\n" +
-	"\x06server\x18\x05 \x01(\v2\x19.crashrig.v1.ServerStatusR\x06server\"l\n" +
+	"\x06server\x18\x05 \x01(\v2\x19.crashrig.v1.ServerStatusR\x06server\x12\x1f\n" +
+	"\vsession_key\x18\x06 \x01(\tR\n" +
+	"sessionKey\"l\n" +
 	"\fServerStatus\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12 \n" +
 	"\vprovisioned\x18\x02 \x01(\bR\vprovisioned\x12\x14\n" +
 	"\x05ready\x18\x03 \x01(\bR\x05ready\x12\x10\n" +
-	"\x03pid\x18\x04 \x01(\x05R\x03pid\"2\n" +
-	"\tHeartbeat\x12%\n" +
-	"\x0euptime_seconds\x18\x01 \x01(\x01R\ruptimeSeconds\"\xb1\x02\n" +
+	"\x03pid\x18\x04 \x01(\x05R\x03pid\"\x11\n" +
+	"\tHeartbeatJ\x04\b\x01\x10\x02\"\xb1\x02\n" +
 	"\x06Result\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x14\n" +
@@ -1647,25 +1843,24 @@ const file_crashrig_proto_rawDesc = "" +
 	"\rInstallResult\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"p\n" +
-	"\x0fProvisionResult\x12\x12\n" +
-	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
-	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x1d\n" +
-	"\n" +
-	"guest_port\x18\x03 \x01(\x05R\tguestPort\x12\x18\n" +
-	"\aseconds\x18\x04 \x01(\x01R\aseconds\"A\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"[\n" +
+	"\x0fProvisionResult\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
+	"\aseconds\x18\x04 \x01(\x01R\asecondsJ\x04\b\x01\x10\x02J\x04\b\x03\x10\x04R\x04kindR\n" +
+	"guest_port\"A\n" +
 	"\n" +
 	"ExecResult\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x16\n" +
 	"\x06output\x18\x02 \x01(\fR\x06output\"\x1f\n" +
 	"\tFileChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\xe2\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xa7\x02\n" +
 	"\x05Event\x12\x1d\n" +
 	"\n" +
 	"unix_nanos\x18\x01 \x01(\x03R\tunixNanos\x12@\n" +
 	"\rserver_exited\x18\x02 \x01(\v2\x19.crashrig.v1.ServerExitedH\x00R\fserverExited\x121\n" +
 	"\blog_line\x18\x03 \x01(\v2\x14.crashrig.v1.LogLineH\x00R\alogLine\x12=\n" +
-	"\fserver_ready\x18\x04 \x01(\v2\x18.crashrig.v1.ServerReadyH\x00R\vserverReadyB\x06\n" +
+	"\fserver_ready\x18\x04 \x01(\v2\x18.crashrig.v1.ServerReadyH\x00R\vserverReady\x12C\n" +
+	"\x0erestore_failed\x18\x05 \x01(\v2\x1a.crashrig.v1.RestoreFailedH\x00R\rrestoreFailedB\x06\n" +
 	"\x04kind\"{\n" +
 	"\fServerExited\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
@@ -1675,13 +1870,16 @@ const file_crashrig_proto_rawDesc = "" +
 	"\blog_tail\x18\x05 \x03(\tR\alogTail\"7\n" +
 	"\aLogLine\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x18\n" +
-	"\apattern\x18\x02 \x01(\tR\apattern\"{\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\"\xac\x01\n" +
 	"\vServerReady\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12%\n" +
-	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\x12\x1f\n" +
-	"\vstartup_log\x18\x04 \x03(\tR\n" +
-	"startupLog\"\xa2\x03\n" +
+	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\x12*\n" +
+	"\x0erecovery_nanos\x18\x05 \x01(\x03H\x00R\rrecoveryNanos\x88\x01\x01B\x11\n" +
+	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
+	"\rRestoreFailed\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd4\x03\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -1690,8 +1888,12 @@ const file_crashrig_proto_rawDesc = "" +
 	"stopServer\x12I\n" +
 	"\x10sync_filesystems\x18\x05 \x01(\v2\x1c.crashrig.v1.SyncFilesystemsH\x00R\x0fsyncFilesystems\x12@\n" +
 	"\rcollect_files\x18\x06 \x01(\v2\x19.crashrig.v1.CollectFilesH\x00R\fcollectFiles\x12'\n" +
-	"\x04exec\x18\a \x01(\v2\x11.crashrig.v1.ExecH\x00R\x04execB\x05\n" +
-	"\x03cmd\"\x95\x01\n" +
+	"\x04exec\x18\a \x01(\v2\x11.crashrig.v1.ExecH\x00R\x04exec\x120\n" +
+	"\awelcome\x18\b \x01(\v2\x14.crashrig.v1.WelcomeH\x00R\awelcomeB\x05\n" +
+	"\x03cmd\"*\n" +
+	"\aWelcome\x12\x1f\n" +
+	"\vsession_key\x18\x01 \x01(\tR\n" +
+	"sessionKey\"\x95\x01\n" +
 	"\rInstallServer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
@@ -1741,55 +1943,60 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 	return file_crashrig_proto_rawDescData
 }
 
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_crashrig_proto_goTypes = []any{
-	(*AgentMessage)(nil),    // 0: crashrig.v1.AgentMessage
-	(*Hello)(nil),           // 1: crashrig.v1.Hello
-	(*ServerStatus)(nil),    // 2: crashrig.v1.ServerStatus
-	(*Heartbeat)(nil),       // 3: crashrig.v1.Heartbeat
-	(*Result)(nil),          // 4: crashrig.v1.Result
-	(*InstallResult)(nil),   // 5: crashrig.v1.InstallResult
-	(*ProvisionResult)(nil), // 6: crashrig.v1.ProvisionResult
-	(*ExecResult)(nil),      // 7: crashrig.v1.ExecResult
-	(*FileChunk)(nil),       // 8: crashrig.v1.FileChunk
-	(*Event)(nil),           // 9: crashrig.v1.Event
-	(*ServerExited)(nil),    // 10: crashrig.v1.ServerExited
-	(*LogLine)(nil),         // 11: crashrig.v1.LogLine
-	(*ServerReady)(nil),     // 12: crashrig.v1.ServerReady
-	(*Command)(nil),         // 13: crashrig.v1.Command
-	(*InstallServer)(nil),   // 14: crashrig.v1.InstallServer
-	(*ProvisionServer)(nil), // 15: crashrig.v1.ProvisionServer
-	(*StopServer)(nil),      // 16: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil), // 17: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),    // 18: crashrig.v1.CollectFiles
-	(*Exec)(nil),            // 19: crashrig.v1.Exec
+	(*AgentConfig)(nil),     // 0: crashrig.v1.AgentConfig
+	(*AgentMessage)(nil),    // 1: crashrig.v1.AgentMessage
+	(*Hello)(nil),           // 2: crashrig.v1.Hello
+	(*ServerStatus)(nil),    // 3: crashrig.v1.ServerStatus
+	(*Heartbeat)(nil),       // 4: crashrig.v1.Heartbeat
+	(*Result)(nil),          // 5: crashrig.v1.Result
+	(*InstallResult)(nil),   // 6: crashrig.v1.InstallResult
+	(*ProvisionResult)(nil), // 7: crashrig.v1.ProvisionResult
+	(*ExecResult)(nil),      // 8: crashrig.v1.ExecResult
+	(*FileChunk)(nil),       // 9: crashrig.v1.FileChunk
+	(*Event)(nil),           // 10: crashrig.v1.Event
+	(*ServerExited)(nil),    // 11: crashrig.v1.ServerExited
+	(*LogLine)(nil),         // 12: crashrig.v1.LogLine
+	(*ServerReady)(nil),     // 13: crashrig.v1.ServerReady
+	(*RestoreFailed)(nil),   // 14: crashrig.v1.RestoreFailed
+	(*Command)(nil),         // 15: crashrig.v1.Command
+	(*Welcome)(nil),         // 16: crashrig.v1.Welcome
+	(*InstallServer)(nil),   // 17: crashrig.v1.InstallServer
+	(*ProvisionServer)(nil), // 18: crashrig.v1.ProvisionServer
+	(*StopServer)(nil),      // 19: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil), // 20: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),    // 21: crashrig.v1.CollectFiles
+	(*Exec)(nil),            // 22: crashrig.v1.Exec
 }
 var file_crashrig_proto_depIdxs = []int32{
-	1,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
-	3,  // 1: crashrig.v1.AgentMessage.heartbeat:type_name -> crashrig.v1.Heartbeat
-	4,  // 2: crashrig.v1.AgentMessage.result:type_name -> crashrig.v1.Result
-	9,  // 3: crashrig.v1.AgentMessage.event:type_name -> crashrig.v1.Event
-	2,  // 4: crashrig.v1.Hello.server:type_name -> crashrig.v1.ServerStatus
-	5,  // 5: crashrig.v1.Result.install:type_name -> crashrig.v1.InstallResult
-	6,  // 6: crashrig.v1.Result.provision:type_name -> crashrig.v1.ProvisionResult
-	7,  // 7: crashrig.v1.Result.exec:type_name -> crashrig.v1.ExecResult
-	8,  // 8: crashrig.v1.Result.chunk:type_name -> crashrig.v1.FileChunk
-	10, // 9: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
-	11, // 10: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
-	12, // 11: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
-	14, // 12: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
-	15, // 13: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	16, // 14: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	17, // 15: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	18, // 16: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	19, // 17: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
-	0,  // 18: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	13, // 19: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	19, // [19:20] is the sub-list for method output_type
-	18, // [18:19] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	2,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
+	4,  // 1: crashrig.v1.AgentMessage.heartbeat:type_name -> crashrig.v1.Heartbeat
+	5,  // 2: crashrig.v1.AgentMessage.result:type_name -> crashrig.v1.Result
+	10, // 3: crashrig.v1.AgentMessage.event:type_name -> crashrig.v1.Event
+	3,  // 4: crashrig.v1.Hello.server:type_name -> crashrig.v1.ServerStatus
+	6,  // 5: crashrig.v1.Result.install:type_name -> crashrig.v1.InstallResult
+	7,  // 6: crashrig.v1.Result.provision:type_name -> crashrig.v1.ProvisionResult
+	8,  // 7: crashrig.v1.Result.exec:type_name -> crashrig.v1.ExecResult
+	9,  // 8: crashrig.v1.Result.chunk:type_name -> crashrig.v1.FileChunk
+	11, // 9: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
+	12, // 10: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
+	13, // 11: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
+	14, // 12: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
+	17, // 13: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
+	18, // 14: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
+	19, // 15: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	20, // 16: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	21, // 17: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	22, // 18: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	16, // 19: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
+	1,  // 20: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	15, // 21: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	21, // [21:22] is the sub-list for method output_type
+	20, // [20:21] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -1797,30 +2004,33 @@ func file_crashrig_proto_init() {
 	if File_crashrig_proto != nil {
 		return
 	}
-	file_crashrig_proto_msgTypes[0].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[1].OneofWrappers = []any{
 		(*AgentMessage_Hello)(nil),
 		(*AgentMessage_Heartbeat)(nil),
 		(*AgentMessage_Result)(nil),
 		(*AgentMessage_Event)(nil),
 	}
-	file_crashrig_proto_msgTypes[4].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[5].OneofWrappers = []any{
 		(*Result_Install)(nil),
 		(*Result_Provision)(nil),
 		(*Result_Exec)(nil),
 		(*Result_Chunk)(nil),
 	}
-	file_crashrig_proto_msgTypes[9].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[10].OneofWrappers = []any{
 		(*Event_ServerExited)(nil),
 		(*Event_LogLine)(nil),
 		(*Event_ServerReady)(nil),
+		(*Event_RestoreFailed)(nil),
 	}
-	file_crashrig_proto_msgTypes[13].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[13].OneofWrappers = []any{}
+	file_crashrig_proto_msgTypes[15].OneofWrappers = []any{
 		(*Command_InstallServer)(nil),
 		(*Command_ProvisionServer)(nil),
 		(*Command_StopServer)(nil),
 		(*Command_SyncFilesystems)(nil),
 		(*Command_CollectFiles)(nil),
 		(*Command_Exec)(nil),
+		(*Command_Welcome)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1828,7 +2038,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,7 +34,11 @@ const (
 type ControlPlaneClient interface {
 	// Connect is the agent's session. The first message must be a Hello; the
 	// control plane refuses the stream (PermissionDenied) if the VM id and
-	// token do not match, or if another stream of that VM is still live.
+	// token do not match, if another stream of that VM is still live, if the
+	// hello names a new boot the control plane did not start (it expects one
+	// new boot after starting the VM and after each reset it sent), or if it
+	// names the already-seen boot without that boot's session key. The first
+	// Command of an accepted new boot is a Welcome with the session key.
 	Connect(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AgentMessage, Command], error)
 }
 
@@ -65,7 +69,11 @@ type ControlPlane_ConnectClient = grpc.BidiStreamingClient[AgentMessage, Command
 type ControlPlaneServer interface {
 	// Connect is the agent's session. The first message must be a Hello; the
 	// control plane refuses the stream (PermissionDenied) if the VM id and
-	// token do not match, or if another stream of that VM is still live.
+	// token do not match, if another stream of that VM is still live, if the
+	// hello names a new boot the control plane did not start (it expects one
+	// new boot after starting the VM and after each reset it sent), or if it
+	// names the already-seen boot without that boot's session key. The first
+	// Command of an accepted new boot is a Welcome with the session key.
 	Connect(grpc.BidiStreamingServer[AgentMessage, Command]) error
 	mustEmbedUnimplementedControlPlaneServer()
 }

@@ -81,7 +81,7 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		checks += time.Since(checkStart)
 		counts := r.rec.Counts()
 		recovery := "not reported by the server"
-		if cr.ServerRecovery > 0 {
+		if cr.RecoveryReported {
 			recovery = cr.ServerRecovery.String()
 		}
 		kind := "crash"

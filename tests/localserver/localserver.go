@@ -16,11 +16,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/crashrig/crashrig/controlplane/serverkind"
 	"github.com/crashrig/crashrig/database/chunk"
 	"github.com/crashrig/crashrig/database/fsys"
 	"github.com/crashrig/crashrig/database/journal"
 	"github.com/crashrig/crashrig/database/manifest"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
@@ -159,8 +159,6 @@ func (s *Server) Addr() string { return s.addr }
 // DataDir is the server's data directory.
 func (s *Server) DataDir() string { return s.dataDir }
 
-var readyLine = "ready for connections"
-
 // start launches a process and waits until it logs readiness; it returns
 // the server-reported recovery time.
 func (s *Server) start(ctx context.Context) (time.Duration, error) {
@@ -199,7 +197,7 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	defer tick.Stop()
 	for {
 		log, _ := os.ReadFile(logPath)
-		if bytes.Contains(log, []byte(readyLine)) {
+		if bytes.Contains(log, []byte(serverkind.ReadyForConnections)) {
 			rec, _ := serverkind.RecoveryTime(serverkind.Bundled, string(log))
 			return rec, nil
 		}
@@ -271,7 +269,7 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 		cr.Detail = fmt.Sprintf("appended a torn %d-byte root record to the journal", n)
 	}
 	rec, err := s.start(ctx)
-	cr.Ready, cr.ServerRecovery = time.Since(cr.Requested), rec
+	cr.Ready, cr.ServerRecovery, cr.RecoveryReported = time.Since(cr.Requested), rec, err == nil
 	return cr, err
 }
 

@@ -32,9 +32,12 @@ type CrashReport struct {
 	AgentBack time.Duration `json:"agent_back_ns,omitempty"`
 	// Ready: the server accepts SQL again.
 	Ready time.Duration `json:"ready_ns"`
-	// ServerRecovery is the recovery time the server itself reported.
-	ServerRecovery time.Duration `json:"server_recovery_ns,omitempty"`
-	Detail         string        `json:"detail,omitempty"`
+	// ServerRecovery is the recovery time the server itself reported;
+	// RecoveryReported says whether it did (MariaDB logs whole seconds, so
+	// 0 can be a report).
+	ServerRecovery   time.Duration `json:"server_recovery_ns,omitempty"`
+	RecoveryReported bool          `json:"server_recovery_reported,omitempty"`
+	Detail           string        `json:"detail,omitempty"`
 }
 
 // Timeline is the crash's measured times, e.g. "ready 28.6s (down 0.1s,

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/crashrig/crashrig/controlplane"
-	"github.com/crashrig/crashrig/controlplane/serverkind"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
@@ -70,7 +70,6 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return fail(err)
 	}
-	inst.kind = server.Kind
 	if inst.dsn, err = vm.Provision(ctx, server); err != nil {
 		return fail(err)
 	}
@@ -149,7 +148,6 @@ type instance struct {
 	vm   *controlplane.VM
 	dir  string
 	dsn  string
-	kind string // serverkind name
 	logf func(format string, args ...any)
 
 	closeOnce sync.Once
@@ -168,20 +166,23 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	if ev := in.unexpectedEvents(); ev != "" {
 		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
 	}
-	oldBoot := in.vm.BootID()
-	took, err := in.vm.HardReset(ctx)
-	if err != nil {
-		if in.vm.BootID() != oldBoot {
-			// The VM rebooted and its agent is back: the server is what
-			// did not recover.
-			return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
+	res, err := in.vm.HardReset(ctx)
+	// The timeline counts from the system_reset, a moment after Requested.
+	since := func(d time.Duration) time.Duration {
+		if d == 0 || res.Timeline.Sent.IsZero() {
+			return 0
 		}
-		return rep, err
+		return res.Timeline.Sent.Add(d).Sub(rep.Requested)
 	}
-	rep.Ready = took
-	rep.Detail = "QMP system_reset, boot " + shortID(in.vm.BootID())
-	rep.ServerRecovery, _ = serverkind.RecoveryTime(in.kind, strings.Join(in.vm.ServerStartLog(), "\n"))
-	return rep, nil
+	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
+	rep.Ready = since(res.Timeline.Answered)
+	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
+	rep.Detail = "QMP system_reset, boot " + shortID(res.BootID)
+	// A reset cut short by the end of the run is no verdict on the server.
+	if errors.Is(err, controlplane.ErrServerNotRecovered) && ctx.Err() == nil {
+		return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
+	}
+	return rep, err
 }
 
 // unexpectedEvents drains the VM's event channel: a server exit or an error

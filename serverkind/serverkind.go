@@ -1,7 +1,3 @@
-// Package serverkind describes the SQL servers crashrig can run in a VM.
-// The agent (cmd/dcrts) uses a Kind to initialise, start and bootstrap a
-// server inside the guest; the control plane only needs the kind names and
-// DSN construction. Adding a server (Dolt) means adding one Kind.
 package serverkind
 
 import (
@@ -30,10 +26,10 @@ const GuestPort = 3306
 // Instance is one provisioned server as the guest sees it.
 type Instance struct {
 	Spec *crashrigpb.ProvisionServer
-	// DataDir is the mount point of the data disk (/data).
+	// DataDir is the mount point of the data disk (GuestDataDir).
 	DataDir string
 	// StateDir is a directory on the root disk for configuration that must
-	// survive a reset (/var/lib/dcrts).
+	// survive a reset (GuestStateDir).
 	StateDir string
 	// Binary is the installed server build for uploaded kinds.
 	Binary string
@@ -125,10 +121,10 @@ func quoteIdent(s string) string {
 	return string(append(out, '`'))
 }
 
-// RestoreFailedPattern is the pattern of the agent's LogLine event saying
-// it could not bring the provisioned server back after a boot; the agent
-// sends it and the control plane acts on it.
-const RestoreFailedPattern = "dcrts-restore"
+// ReadyForConnections is what every kind's server logs once it accepts
+// connections (MariaDB: "mariadbd: ready for connections.";
+// crashrig-sqlserver: "listening on ADDR; ready for connections").
+const ReadyForConnections = "ready for connections"
 
 // RecoveryReporter is implemented by kinds whose server logs how long its
 // own crash recovery took.
@@ -138,7 +134,8 @@ type RecoveryReporter interface {
 }
 
 // RecoveryTime returns the recovery time that the latest start of a
-// server of kind logged, if the kind reports one.
+// server of kind logged, if the kind reports one. The agent calls it with
+// the log of one start and sends the result in ServerReady.
 func RecoveryTime(kind, log string) (time.Duration, bool) {
 	if r, ok := kinds[kind].(RecoveryReporter); ok {
 		return r.RecoveryTime(log)

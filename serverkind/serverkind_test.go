@@ -89,8 +89,40 @@ func TestBundledRecoveryTimeTakesTheLatestStart(t *testing.T) {
 		t.Fatal("RecoveryTime found a time in a log without a recovery line")
 	}
 	if _, ok := RecoveryTime(MariaDB, log); ok {
-		t.Fatal("MariaDB does not report a recovery time")
+		t.Fatal("a bundled server's log gave a MariaDB recovery time")
 	}
+}
+
+// mariaDBStartLog is what MariaDB 10.11 logs for a start after a reset
+// (abridged), the hour space-padded as MariaDB writes it.
+const mariaDBStartLog = `2026-11-30  7:59:50 0 [Note] Starting MariaDB 10.11.14-MariaDB-0+deb12u2 source revision 0 as process 301
+2026-11-30  7:59:51 0 [Note] InnoDB: Starting crash recovery from checkpoint LSN=46846
+2026-11-30  7:59:53 0 [Note] InnoDB: Starting final batch to recover 12 pages from redo log.
+2026-11-30  7:59:54 0 [Note] /usr/sbin/mariadbd: ready for connections.
+Version: '10.11.14-MariaDB-0+deb12u2'  socket: '/run/mysqld/mysqld.sock'  port: 3306  Debian 12
+`
+
+func TestMariaDBRecoveryTimeFromItsLog(t *testing.T) {
+	d, ok := RecoveryTime(MariaDB, mariaDBStartLog)
+	assert.True(t, ok)
+	assert.Equal(t, 3*time.Second, d)
+
+	// Only the latest start counts: an earlier start's recovery is not
+	// this one's.
+	clean := "2026-11-30 10:00:00 0 [Note] Starting MariaDB 10.11.14-MariaDB as process 402\n" +
+		"2026-11-30 10:00:02 0 [Note] /usr/sbin/mariadbd: ready for connections.\n"
+	_, ok = RecoveryTime(MariaDB, mariaDBStartLog+clean)
+	assert.False(t, ok, "a clean start has no crash recovery to report")
+
+	again := "2026-11-30 10:00:00 0 [Note] Starting MariaDB 10.11.14-MariaDB as process 402\n" +
+		"2026-11-30 10:00:00 0 [Note] InnoDB: Starting crash recovery from checkpoint LSN=50000\n" +
+		"2026-11-30 10:00:12 0 [Note] /usr/sbin/mariadbd: ready for connections.\n"
+	d, ok = RecoveryTime(MariaDB, mariaDBStartLog+again)
+	assert.True(t, ok)
+	assert.Equal(t, 12*time.Second, d)
+
+	_, ok = RecoveryTime(MariaDB, "2026-11-30 10:00:00 0 [Note] InnoDB: Starting crash recovery from checkpoint LSN=1\n")
+	assert.False(t, ok, "not ready yet")
 }
 
 func TestAppStmtsBothKindsRun(t *testing.T) {

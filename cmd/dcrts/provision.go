@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
+)
+
+// Provision formats the data disk, initialises and starts the server, and
+// returns once it accepts MySQL connections with the requested account.
+func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer) (*pb.ProvisionResult, error) {
+	m.op.Lock()
+	defer m.op.Unlock()
+	start := time.Now()
+	m.mu.Lock()
+	busy := m.spec != nil || m.proc != nil
+	m.mu.Unlock()
+	if busy {
+		return nil, errors.New("a server is already provisioned: stop it with delete_data first")
+	}
+	if spec.GetFsType() == "" {
+		spec.FsType = "ext4"
+	}
+	if spec.GetDevice() == "" {
+		spec.Device = serverkind.GuestDataDevice
+	}
+	spec.MountOptions = mountOptions(spec.GetFsType(), spec.GetMountOptions())
+	for _, p := range spec.GetErrorLogPatterns() {
+		if _, err := regexp.Compile(p); err != nil {
+			return nil, fmt.Errorf("error log pattern %q: %w", p, err)
+		}
+	}
+	k, in, err := m.instance(spec)
+	if err != nil {
+		return nil, err
+	}
+	unmount(m.paths.Data) // a leftover mount of an earlier provisioning
+	if err := mkfs(ctx, spec); err != nil {
+		return nil, err
+	}
+	if err := mount(ctx, spec, m.paths.Data); err != nil {
+		return nil, err
+	}
+	if err := k.Init(ctx, in); err != nil {
+		return nil, fmt.Errorf("initialise %s: %w", k.Name(), err)
+	}
+	p, err := m.start(k, in)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*pb.ProvisionResult, error) {
+		m.kill(p)
+		return nil, err
+	}
+	if err := waitReady(ctx, k.AdminDSN(in), p); err != nil {
+		return fail(fmt.Errorf("%s did not come up: %w", k.Name(), err))
+	}
+	if err := bootstrap(ctx, k, in); err != nil {
+		return fail(fmt.Errorf("bootstrap %s: %w", k.Name(), err))
+	}
+	if err := waitReady(ctx, clientDSN(spec), p); err != nil {
+		return fail(fmt.Errorf("%s: account check: %w", k.Name(), err))
+	}
+	// Everything mkfs, the initialisation and the bootstrap wrote must
+	// survive a reset that comes right after this answer.
+	syncFilesystems()
+	if err := saveSpec(filepath.Join(m.paths.State, specFile), spec); err != nil {
+		return fail(err)
+	}
+	m.setReady(spec, p)
+	return &pb.ProvisionResult{Pid: int32(p.cmd.Process.Pid), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// Restore brings the provisioned server back after a boot: mount the data
+// disk with the same options (the file system replays its journal; no
+// mkfs), start the server, wait until it answers, report ServerReady. A
+// failure is reported as RestoreFailed (and returned).
+func (m *serverManager) Restore(ctx context.Context) error {
+	m.op.Lock()
+	defer m.op.Unlock()
+	m.mu.Lock()
+	spec := m.spec
+	m.mu.Unlock()
+	if spec == nil {
+		return nil
+	}
+	if err := m.restore(ctx, spec); err != nil {
+		m.restoreFailed(spec, err)
+		return err
+	}
+	return nil
+}
+
+func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer) error {
+	m.log.Info("restoring provisioned server", "kind", spec.GetKind())
+	k, in, err := m.instance(spec)
+	if err != nil {
+		return err
+	}
+	killStale(filepath.Join(m.paths.Run, serverkind.PIDFileName), m.log)
+	if !isMounted(m.paths.Data) {
+		if err := mount(ctx, spec, m.paths.Data); err != nil {
+			return err
+		}
+		m.log.Info("data disk mounted", "device", spec.GetDevice(), "options", spec.GetMountOptions())
+	}
+	p, err := m.start(k, in)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := waitReady(ctx, clientDSN(spec), p); err != nil {
+		// An exited server was reported by its watcher already.
+		return fmt.Errorf("%s did not come back: %w", k.Name(), err)
+	}
+	m.setReady(spec, p)
+	return nil
+}
+
+// Stop stops the server (SIGTERM and wait when clean, else SIGKILL); with
+// deleteData it also deletes the database and forgets the provisioning.
+func (m *serverManager) Stop(ctx context.Context, clean, deleteData bool) error {
+	m.op.Lock()
+	defer m.op.Unlock()
+	m.mu.Lock()
+	p := m.proc
+	m.mu.Unlock()
+	if p != nil {
+		p.expectExit()
+		sig := syscall.SIGKILL
+		if clean {
+			sig = syscall.SIGTERM
+		}
+		p.cmd.Process.Signal(sig)
+		select {
+		case <-p.done:
+		case <-time.After(stopTimeout):
+			p.cmd.Process.Kill()
+			<-p.done
+			if clean {
+				return fmt.Errorf("server did not stop within %s of SIGTERM; killed", stopTimeout)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if clean && !p.exitedCleanly() {
+			m.log.Warn("server stop was not clean", "state", p.stateString())
+		}
+	}
+	if !deleteData {
+		return nil
+	}
+	if err := removeSpec(filepath.Join(m.paths.State, specFile)); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.spec = nil
+	m.mu.Unlock()
+	entries, err := os.ReadDir(m.paths.Data)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(m.paths.Data, e.Name())); err != nil {
+			return fmt.Errorf("delete data: %w", err)
+		}
+	}
+	syncFilesystems()
+	unmount(m.paths.Data)
+	return nil
+}
+
+// waitReady waits until the server answers dsn; it fails at once when the
+// server exits, with its last log lines.
+func waitReady(ctx context.Context, dsn string, p *serverProc) error {
+	err := serverkind.WaitAnswer(ctx, dsn, p.done)
+	if errors.Is(err, serverkind.ErrGone) {
+		return fmt.Errorf("server exited (%s); last log lines:\n%s", p.stateString(), strings.Join(p.watcher.tail(), "\n"))
+	}
+	return err
+}
+
+func bootstrap(ctx context.Context, k serverkind.Kind, in serverkind.Instance) error {
+	db, err := sql.Open("mysql", k.AdminDSN(in))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return k.Bootstrap(ctx, db, in)
+}
+
+// loadSpec reads the durable provisioning spec; nil if none.
+func loadSpec(path string) (*pb.ProvisionServer, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provisioning spec: %w", err)
+	}
+	spec := &pb.ProvisionServer{}
+	if err := protojson.Unmarshal(b, spec); err != nil {
+		return nil, fmt.Errorf("provisioning spec %s: %w", path, err)
+	}
+	return spec, nil
+}
+
+// saveSpec writes the spec durably (a reset right after must find it).
+func saveSpec(path string, spec *pb.ProvisionServer) error {
+	b, err := protojson.MarshalOptions{Multiline: true}.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return serverkind.WriteFileDurable(path, b, 0o600)
+}
+
+// removeSpec forgets the provisioning durably.
+func removeSpec(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return serverkind.SyncDir(filepath.Dir(path))
+}

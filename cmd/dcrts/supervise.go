@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
+)
+
+// startLogMax bounds what setReady reads of a start's log for the
+// server's recovery time (MariaDB logs a few dozen lines per start).
+const startLogMax = 8 << 20
+
+// start runs the server with its output and log file watched.
+func (m *serverManager) start(k serverkind.Kind, in serverkind.Instance) (*serverProc, error) {
+	var patterns []*regexp.Regexp
+	for _, s := range in.Spec.GetErrorLogPatterns() {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("error log pattern %q: %w", s, err)
+		}
+		patterns = append(patterns, re)
+	}
+	w := newLineWatcher(logTailLines, patterns, func(line, pattern string) {
+		m.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{Text: line, Pattern: pattern}}})
+	})
+	cmd := k.Command(in)
+	if env := in.Spec.GetEnv(); len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	cmd.Stdout = w.source()
+	cmd.Stderr = w.source()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	tailer := &fileTailer{path: k.LogFile(in)}
+	tailer.skipExisting()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", k.Name(), err)
+	}
+	os.MkdirAll(m.paths.Run, 0o755)
+	os.WriteFile(filepath.Join(m.paths.Run, serverkind.PIDFileName), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	m.log.Info("server started", "kind", k.Name(), "pid", cmd.Process.Pid, "cmd", strings.Join(cmd.Args, " "))
+	p := &serverProc{cmd: cmd, kind: k, logFile: tailer.path, logStart: tailer.off,
+		done: make(chan struct{}), watcher: w, quit: make(chan struct{})}
+	fileSink := w.source()
+	tailed := make(chan struct{})
+	p.wg.Go(func() {
+		defer close(tailed)
+		tailer.run(p.quit, fileSink)
+		tailer.poll(fileSink) // the last words before the exit
+	})
+	p.wg.Go(func() {
+		p.waitErr = cmd.Wait()
+		close(p.quit)
+		<-tailed
+		close(p.done)
+		m.exited(k, p)
+	})
+	m.mu.Lock()
+	m.proc, m.ready = p, false
+	m.mu.Unlock()
+	return p, nil
+}
+
+// exited handles the end of the server process: an exit the agent did not
+// ask for is reported as ServerExited.
+func (m *serverManager) exited(k serverkind.Kind, p *serverProc) {
+	m.mu.Lock()
+	if m.proc == p {
+		m.proc, m.ready = nil, false
+	}
+	m.mu.Unlock()
+	m.health.SetServingStatus(healthService, healthpb.HealthCheckResponse_NOT_SERVING)
+	os.Remove(filepath.Join(m.paths.Run, serverkind.PIDFileName))
+	if p.exitExpected() {
+		m.log.Info("server stopped", "kind", k.Name(), "state", p.stateString())
+		return
+	}
+	code, sig := p.exitStatus()
+	m.log.Error("server exited unexpectedly", "kind", k.Name(), "pid", p.cmd.Process.Pid, "state", p.stateString())
+	m.emit(&pb.Event{Kind: &pb.Event_ServerExited{ServerExited: &pb.ServerExited{
+		Kind: k.Name(), Pid: int32(p.cmd.Process.Pid), Code: code, Signal: sig, LogTail: p.watcher.tail()}}})
+}
+
+// kill stops a server that failed to provision.
+func (m *serverManager) kill(p *serverProc) {
+	p.expectExit()
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Close stops watching (waits for the watcher goroutines of an exited
+// server). The server keeps running: the agent may be restarted by init.
+func (m *serverManager) Close() {
+	m.mu.Lock()
+	p := m.proc
+	m.mu.Unlock()
+	if p != nil {
+		p.stopWatching()
+	}
+}
+
+// serverProc is one run of the server.
+type serverProc struct {
+	cmd     *exec.Cmd
+	kind    serverkind.Kind
+	watcher *lineWatcher
+	// logFile is the server's own log; this run's lines start at logStart.
+	logFile  string
+	logStart int64
+	done     chan struct{} // closed once the process is reaped and its log read
+	quit     chan struct{} // stops the log tailer
+	waitErr  error
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	expected bool
+}
+
+// startLog is what the server wrote to its log file since this run
+// started (at most startLogMax bytes).
+func (p *serverProc) startLog() string {
+	f, err := os.Open(p.logFile)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	off := p.logStart
+	if fi, err := f.Stat(); err == nil && fi.Size() < off {
+		off = 0 // truncated or replaced since
+	}
+	b, _ := io.ReadAll(io.NewSectionReader(f, off, startLogMax))
+	return string(b)
+}
+
+func (p *serverProc) expectExit() {
+	p.mu.Lock()
+	p.expected = true
+	p.mu.Unlock()
+}
+
+func (p *serverProc) exitExpected() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.expected
+}
+
+func (p *serverProc) running() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (p *serverProc) stopWatching() {
+	select {
+	case <-p.done:
+		p.wg.Wait()
+	default:
+	}
+}
+
+// exitStatus is the exit code (-1 if signalled) and the signal name.
+func (p *serverProc) exitStatus() (int32, string) {
+	ps := p.cmd.ProcessState
+	if ps == nil {
+		return -1, ""
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -1, ws.Signal().String()
+	}
+	return int32(ps.ExitCode()), ""
+}
+
+func (p *serverProc) exitedCleanly() bool {
+	return p.cmd.ProcessState != nil && p.cmd.ProcessState.Success()
+}
+
+func (p *serverProc) stateString() string {
+	if p.cmd.ProcessState == nil {
+		return fmt.Sprint(p.waitErr)
+	}
+	return p.cmd.ProcessState.String()
+}
+
+// killStale kills a server left by an earlier agent process of this boot
+// (init respawned the agent); the run directory is a tmpfs, so a pid file
+// never survives a reset.
+func killStale(path string, log *slog.Logger) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	if syscall.Kill(pid, syscall.SIGKILL) == nil {
+		log.Warn("killed server left by a previous agent", "pid", pid)
+		for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}

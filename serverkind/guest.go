@@ -1,0 +1,26 @@
+package serverkind
+
+// Guest paths: where the agent keeps things inside the VM. The agent uses
+// them as its defaults; the control plane uses them to name guest files
+// (KillServer, Collect).
+const (
+	// GuestStateDir holds the agent's durable state on the root disk (the
+	// provisioning spec, server configuration that must survive a reset).
+	GuestStateDir = "/var/lib/dcrts"
+	// GuestDataDir is the mount point of the data disk.
+	GuestDataDir = "/data"
+	// GuestServersDir holds uploaded server builds.
+	GuestServersDir = "/opt/crashrig/servers"
+	// GuestRunDir holds per-boot runtime files (a tmpfs: nothing in it
+	// survives a reset).
+	GuestRunDir = "/run/dcrts"
+	// GuestAgentLog is the agent's log file.
+	GuestAgentLog = "/var/log/dcrts.log"
+	// PIDFileName, in the run directory, holds the running server's pid.
+	PIDFileName = "server.pid"
+	// GuestPIDFile is PIDFileName in GuestRunDir.
+	GuestPIDFile = GuestRunDir + "/" + PIDFileName
+	// GuestDataDevice is the data disk's block device (the VM's second
+	// virtio disk).
+	GuestDataDevice = "/dev/vdb"
+)
