@@ -255,9 +255,7 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 			return cr, err
 		}
 		cr.Down = time.Since(cr.Requested)
-		rec, err := s.start(ctx)
-		cr.Ready, cr.ServerRecovery = time.Since(cr.Requested), rec
-		return cr, err
+		return s.restart(ctx, cr)
 	}
 	s.kill()
 	cr.Down = time.Since(cr.Requested)
@@ -268,6 +266,11 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 		}
 		cr.Detail = fmt.Sprintf("appended a torn %d-byte root record to the journal", n)
 	}
+	return s.restart(ctx, cr)
+}
+
+// restart starts the server after a kill or clean stop and completes cr.
+func (s *Server) restart(ctx context.Context, cr report.CrashReport) (report.CrashReport, error) {
 	rec, err := s.start(ctx)
 	cr.Ready, cr.ServerRecovery, cr.RecoveryReported = time.Since(cr.Requested), rec, err == nil
 	return cr, err
