@@ -67,7 +67,8 @@ type Options struct {
 	// instead of a kill: SIGTERM, wait for a clean exit, start again. A
 	// server must keep every acknowledged commit across it too (issue 17:
 	// one lost commits whose journal record was over 64 MiB after any
-	// restart, clean or not).
+	// restart, clean or not). When it is above 0 the first crash is always
+	// a clean restart, so that even a short run has one.
 	CleanRestart float64
 	// StopTimeout bounds a clean shutdown; a server that takes longer is
 	// a finding (default 30s).
@@ -111,6 +112,7 @@ type Server struct {
 	// rootPassword is set when the database is created: the server
 	// refuses a root without one unless told it is insecure (issue 17).
 	rootPassword string
+	crashes      int // Crash calls so far; the nemesis runs in one goroutine
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -248,7 +250,8 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 	cr := report.CrashReport{Requested: time.Now(), Kind: KindKill}
 	// Draw only when clean restarts are on, so runs without them keep the
 	// choices a seed gave before.
-	if s.opts.CleanRestart > 0 && s.rng.Float64() < s.opts.CleanRestart {
+	if s.opts.CleanRestart > 0 && (s.crashes == 0 || s.rng.Float64() < s.opts.CleanRestart) {
+		s.crashes++
 		cr.Kind = KindCleanRestart
 		if err := s.stop(ctx); err != nil {
 			cr.Down = time.Since(cr.Requested)
@@ -257,6 +260,7 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 		cr.Down = time.Since(cr.Requested)
 		return s.restart(ctx, cr)
 	}
+	s.crashes++
 	s.kill()
 	cr.Down = time.Since(cr.Requested)
 	if s.opts.TearTail > 0 && s.rng.Float64() < s.opts.TearTail {
