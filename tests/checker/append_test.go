@@ -272,3 +272,23 @@ func TestCheckAppendExplanation(t *testing.T) {
 		}
 	}
 }
+
+// A write cycle through every transaction of a long ring: Tarjan runs
+// without recursion, and the cycle found is the whole ring, classified G0.
+func TestCheckAppendLongCycle(t *testing.T) {
+	const n = 2000
+	txns := make([]atx, n)
+	lists := map[int64][]int64{}
+	for i := int64(0); i < n; i++ {
+		next := (i + 1) % n
+		txns[i] = atx{int(i % 7), ok, []model.MicroOp{ap(i, 10*i+1), ap(next, 10*i+2)}}
+		// Key j holds T_j's value, then T_(j-1)'s: T_j -ww-> T_(j-1).
+		lists[i] = append([]int64{10*i + 1}, lists[i]...)
+		lists[next] = append(lists[next], 10*i+2)
+	}
+	res := CheckAppend(appendHistory(true, txns...), model.Append, appendState(lists))
+	expectAnomaly(t, res, model.G0, "cycle of 2000 transactions T0 -> T1999 -> T1998 -> T1997 -> T1996 -> T1995 -> T1994 -> T1993 -> T1992 -> T1991 -> ... -> T1 -> T0 over ww, ww, ww, ww, ww, ww, ww, ww, ww, ww, ..., ww edges")
+	if got := strings.Count(string(res.Files["append-001-G0.txt"]), "-ww->"); got != n {
+		t.Fatalf("want all %d edges explained, got %d", n, got)
+	}
+}

@@ -285,6 +285,9 @@ func (a *appendAnalysis) shortestPath(src, dst int32, kinds edgeKind, in map[int
 	return nil
 }
 
+// maxCycleShown bounds the transactions a cycle's summary names.
+const maxCycleShown = 10
+
 // classify names a cycle by its edges.
 func classify(cycle []edge) model.Anomaly {
 	var nwr, nrw int
@@ -328,15 +331,25 @@ func (a *appendAnalysis) addCycle(cycle []edge) {
 	}
 	cycle = append(cycle[first:len(cycle):len(cycle)], cycle[:first]...)
 	class := classify(cycle)
-	names := make([]string, len(cycle))
+	// The summary names at most maxCycleShown transactions (and kinds);
+	// the explanation file has them all.
+	names, kinds := make([]string, 0, len(cycle)), make([]string, 0, len(cycle))
 	for i, e := range cycle {
-		names[i] = fmt.Sprintf("T%d", e.from)
-	}
-	var kinds []string
-	for _, e := range cycle {
+		if i == maxCycleShown && len(cycle) > maxCycleShown+1 {
+			names = append(names, "...")
+			kinds = append(kinds, "...")
+			e = cycle[len(cycle)-1]
+			names = append(names, fmt.Sprintf("T%d", e.from))
+			kinds = append(kinds, e.kind.String())
+			break
+		}
+		names = append(names, fmt.Sprintf("T%d", e.from))
 		kinds = append(kinds, e.kind.String())
 	}
 	summary := fmt.Sprintf("cycle %s -> T%d over %s edges: %s", strings.Join(names, " -> "), cycle[0].from, strings.Join(kinds, ", "), classDoc[baseClass(class)])
+	if len(cycle) > maxCycleShown+1 {
+		summary = fmt.Sprintf("cycle of %d transactions %s", len(cycle), strings.TrimPrefix(summary, "cycle "))
+	}
 	var b strings.Builder
 	b.WriteString("transactions:\n")
 	for _, e := range cycle {
