@@ -137,10 +137,8 @@ type read struct {
 	list []int64
 }
 
-type writer struct {
-	t *txn
-	i int
-}
+// writer is the transaction that appended a value.
+type writer struct{ t *txn }
 
 type anomaly struct {
 	class   model.Anomaly
@@ -181,7 +179,12 @@ func newAppendAnalysis(h history.History, workload string, b *builder) (*appendA
 		for j, m := range t.ops {
 			switch {
 			case m.F == model.MicroAppend:
-				a.writes[[2]int64{m.K, m.V}] = writer{t, j}
+				if w, dup := a.writes[[2]int64{m.K, m.V}]; dup {
+					// Values are unique per run: the history is not one
+					// this workload wrote.
+					return nil, fmt.Errorf("op #%d appends %d to key %d, as op #%d did", op.Invoke.Index, m.V, m.K, w.t.op.Invoke.Index)
+				}
+				a.writes[[2]int64{m.K, m.V}] = writer{t}
 				t.appends[m.K] = append(t.appends[m.K], m.V)
 				if op.Type == history.OK {
 					b.res.Stats["append-ok"]++
@@ -257,6 +260,8 @@ func (a *appendAnalysis) checkReads() {
 		for _, v := range r.list {
 			w, ok := a.writes[[2]int64{r.k, v}]
 			switch {
+			case !ok && a.badRead[r]:
+				// One garbage-read (or duplicate) report per read.
 			case !ok:
 				a.badRead[r] = true
 				a.add(model.GarbageRead, fmt.Sprintf("%s read key %d = %v: no transaction appended %d to key %d", a.reader(r), r.k, r.list, v, r.k), a.readerText(r))
