@@ -37,6 +37,14 @@ def go_dependencies():
         version = "v0.0.0-20190717042225-c3de453c63f4",
     )
     go_repository(
+        name = "com_github_anishathalye_porcupine",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/anishathalye/porcupine",
+        sum = "h1:fBZ4/NGNPnIDdd6xNtrNk9/GiEQ0L4FO5+scINN+t0E=",
+        version = "v1.3.1",
+    )
+
+    go_repository(
         name = "com_github_apache_thrift",
         build_file_proto_mode = "disable_global",
         importpath = "github.com/apache/thrift",

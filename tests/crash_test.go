@@ -69,8 +69,9 @@ func config(t *testing.T) harness.Config {
 // backends maps -crash.backend values to constructors.
 var backends = map[string]func(t *testing.T, cfg harness.Config) harness.Backend{
 	"local": func(t *testing.T, _ harness.Config) harness.Backend {
-		// Torn tails on half the crashes: a correct server must discard them.
-		return &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: 0.5, Logf: t.Logf}
+		// Torn tails on half the kills: a correct server must discard
+		// them. One crash in five is a clean restart (SIGTERM + start).
+		return &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: 0.5, CleanRestart: 0.2, Logf: t.Logf}
 	},
 	"vm": func(t *testing.T, cfg harness.Config) harness.Backend {
 		vmtest.SkipIfShort(t)
@@ -111,7 +112,11 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := workload.Options{Flavor: flavor}
+	iso, err := model.LookupIsolation(cfg.Isolation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := workload.Options{Flavor: flavor, ValueSizes: cfg.ValueSize, Isolation: iso}
 	var wls []workload.Workload
 	for _, name := range cfg.Workloads {
 		w, err := workload.New(name, opts)
@@ -193,6 +198,13 @@ func recheck(t *testing.T, dir string) {
 	results, err := report.Recheck(dir)
 	if err != nil {
 		t.Fatalf("re-check %s: %v", dir, err)
+	}
+	names, err := report.WriteExplanations(context.Background(), dir, results)
+	if err != nil {
+		t.Errorf("write explanations: %v", err)
+	}
+	if len(names) > 0 {
+		t.Logf("explanations written to %s: %s", dir, strings.Join(names, ", "))
 	}
 	failed := false
 	for _, r := range results {

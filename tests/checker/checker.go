@@ -27,6 +27,9 @@ type Result struct {
 	// the first time; the harness records them in the history
 	// (history.FResolve) so that later checks hold the database to them.
 	Resolved history.Resolution `json:"resolved,omitempty"`
+	// Files are explanations to save in the run directory, by file name
+	// (the append checker's anomaly reports and cycle graphs).
+	Files map[string][]byte `json:"-"`
 }
 
 // OK reports whether no rule was violated.

@@ -387,3 +387,41 @@ func TestCheckDDLNamesTheLostStep(t *testing.T) {
 		"lost": "table ddl_t0 is absent, but the acknowledged DDL leaves it present with columns [id a], indexes [], 3 rows (sum a=60, sum b=0); it is as before its first step, so the acknowledged step 0",
 	})
 }
+
+// A present key must hold the payload its insert wrote: length and
+// content (SHA-256 of model.ValueContent) are both checked.
+func TestCheckSetPayloads(t *testing.T) {
+	b := newHB()
+	b.op(history.SetupProcess, "set", model.FSetupTable, nil, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 1, Len: 3 << 20}, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 2, Len: 1000}, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 3, Len: 1000}, ok)
+	b.op(1, "set", model.FAdd, model.SetValue{K: 4}, ok)
+	b.crash()
+	good := model.SetState{Keys: []int64{1, 2, 3, 4}, Payloads: true, Values: map[int64]model.StoredValue{
+		1: {Len: 3 << 20, SHA256: model.ValueDigest(1, 3<<20)},
+		2: {Len: 1000, SHA256: model.ValueDigest(2, 1000)},
+		3: {Len: 1000, SHA256: model.ValueDigest(3, 1000)},
+	}}
+	expectProblems(t, CheckSet(b.h(), "set", good), nil)
+
+	bad := model.SetState{Keys: []int64{1, 2, 3, 4}, Payloads: true, Values: map[int64]model.StoredValue{
+		1: {Len: 1 << 20, SHA256: model.ValueDigest(1, 1<<20)}, // truncated
+		2: {Len: 1000, SHA256: model.ValueDigest(3, 1000)},     // another row's bytes
+		// 3: payload gone
+		4: {Len: 5, SHA256: model.ValueDigest(4, 5)}, // a payload where none was written
+	}}
+	res := CheckSet(b.h(), "set", bad)
+	if len(res.Problems) != 4 {
+		t.Fatalf("want 4 corrupt payloads, got:\n%s", res.Summary())
+	}
+	expectProblems(t, res, map[string]string{"corrupt": "key 1 (client 0, #1) holds a payload of 1048576 bytes, but its insert wrote 3145728 bytes"})
+	for _, want := range []string{"key 2 (client 0, #2) holds a payload of the right length (1000 bytes) but the wrong content", "key 3 (client 0, #3) holds a payload of 0 bytes", "key 4 (client 0, #4) holds a payload of 5 bytes"} {
+		if !strings.Contains(res.Summary(), want) {
+			t.Errorf("want %q in:\n%s", want, res.Summary())
+		}
+	}
+	// Snapshots taken before payloads existed are not held to them.
+	old := model.SetState{Keys: []int64{1, 2, 3, 4}}
+	expectProblems(t, CheckSet(b.h(), "set", old), nil)
+}

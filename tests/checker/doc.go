@@ -8,4 +8,10 @@
 // Rules follow Jepsen's set-full checker: an ok'd operation must be
 // visible, a failed one must not, an info (unknown) one may go either way,
 // and nothing may appear that was never attempted.
+//
+// Two checkers go beyond durability: CheckAppend infers a transaction
+// dependency graph from list-append histories and classifies its cycles
+// (after Elle), judged against the isolation level the run declared; and
+// CheckRegisters checks register reads for linearizability with porcupine.
+// Their explanations (Result.Files) are written to the run directory.
 package checker

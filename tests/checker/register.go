@@ -14,6 +14,9 @@ import (
 // value read back must be >= the last acknowledged write and equal to a
 // value some write attempted and did not definitely fail.
 //
+// The reads during the run, with the writes, must be linearizable
+// (checkLinearizable, with porcupine).
+//
 // A counter is incremented by 1 per op: its value must lie between the
 // number of ok'd increments and that plus the number of unknown ones.
 func CheckRegisters(h history.History, workload string, st model.RegisterState) Result {
@@ -85,6 +88,7 @@ func CheckRegisters(h history.History, workload string, st model.RegisterState) 
 			}
 		}
 	}
+	checkLinearizable(b, ops, vals)
 	for _, id := range sortedKeys(regs) {
 		r := regs[id]
 		got, in := st.Registers[id]

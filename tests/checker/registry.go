@@ -19,6 +19,7 @@ var checkers = map[string]Func{
 	model.Bank:     decoded(CheckBank),
 	model.DDL:      decoded(CheckDDL),
 	model.GC:       func(h history.History, workload string, _ json.RawMessage) Result { return CheckGC(h, workload) },
+	model.Append:   decoded(CheckAppend),
 }
 
 // For returns the checker of the named workload.

@@ -31,7 +31,7 @@ func (r *run) check(ctx context.Context, cycle int, final bool) (bool, error) {
 		if err != nil {
 			// The server answered the nemesis but cannot serve the tables:
 			// that is a finding about recovery, not an infrastructure error.
-			r.fail(cycle, fmt.Sprintf("%s, reading the %s state failed: %v", when, w.Name(), err))
+			r.fail(cycle, fmt.Sprintf("%s, reading the %s state failed: %s", when, w.Name(), history.Truncate(err.Error())))
 			return false, nil
 		}
 		sf.States[w.Name()] = st
@@ -41,6 +41,9 @@ func (r *run) check(ctx context.Context, cycle int, final bool) (bool, error) {
 	}
 	results := sf.Check(r.rec.Entries().Before(sf.HistoryIndex))
 	r.rep.Results = results
+	if _, err := report.WriteExplanations(cctx, r.dir, results); err != nil {
+		return false, err
+	}
 	var bad []string
 	for _, res := range results {
 		if !res.OK() {

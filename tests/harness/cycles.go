@@ -84,8 +84,12 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		if cr.RecoveryReported {
 			recovery = cr.ServerRecovery.String()
 		}
-		d.Logf("cycle %d: crash after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
-			cycle, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
+		kind := "crash"
+		if cr.Kind != "" {
+			kind = cr.Kind
+		}
+		d.Logf("cycle %d: %s after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
+			cycle, kind, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
 		if !ok {
 			return nil
 		}

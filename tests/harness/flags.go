@@ -31,6 +31,11 @@ type Config struct {
 	Fault       string
 	GCPause     time.Duration
 	Backend     string
+	// ValueSize is the set workload's payload length distribution.
+	ValueSize model.ValueSizes
+	// Isolation is the level the append workload asks for and is judged
+	// against (model.Isolations).
+	Isolation string
 }
 
 // Defaults. Duration is short enough for CI; users ask for hours.
@@ -100,8 +105,12 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return listValue(&c.FS) }, reproAlways, "xfs,ext4-journal"},
 	{"crash.workers", "CRASHRIG_WORKERS", strconv.Itoa(DefaultWorkers), "clients per DML workload",
 		func(c *Config) flag.Value { return intValue(&c.Workers) }, reproAlways, "5"},
-	{"crash.workloads", "CRASHRIG_WORKLOADS", strings.Join(model.Workloads, ","), "comma-separated workloads (" + strings.Join(model.Workloads, ", ") + ")",
+	{"crash.workloads", "CRASHRIG_WORKLOADS", strings.Join(model.DefaultWorkloads, ","), "comma-separated workloads (" + strings.Join(model.Workloads, ", ") + ")",
 		func(c *Config) flag.Value { return listValue(&c.Workloads) }, reproAlways, "set,ddl"},
+	{"crash.value-size", "CRASHRIG_VALUE_SIZE", model.SmallValues, "payload sizes of the set workload's inserts: small (none) or mix:p=P,max=SIZE[,min=SIZE] (a payload of min..max bytes, min default 1MiB, with probability P; sizes in B, KiB, MiB, GiB), e.g. mix:p=0.02,max=24MiB",
+		func(c *Config) flag.Value { return valueSizesValue(&c.ValueSize) }, reproAlways, "mix:p=0.02,min=1MiB,max=24MiB"},
+	{"crash.isolation", "CRASHRIG_ISOLATION", model.DefaultIsolation, "isolation level the append workload's transactions ask for and are judged against (" + joinIsolations() + ")",
+		func(c *Config) flag.Value { return stringValue(&c.Isolation) }, reproAlways, "read-committed"},
 	{"crash.artifacts", "CRASHRIG_ARTIFACTS", "", "directory for artifacts (default $TEST_UNDECLARED_OUTPUTS_DIR, else a temp dir kept only on failure)",
 		func(c *Config) flag.Value { return stringValue(&c.Artifacts) }, reproNever, "/tmp/crash-artifacts"},
 	{"crash.check", "CRASHRIG_CHECK", "", "re-check a saved run directory (history.jsonl + state.json) offline instead of running",
@@ -120,6 +129,14 @@ func joinFlavors() string {
 		names[i] = string(f)
 	}
 	return strings.Join(names, " or ")
+}
+
+func joinIsolations() string {
+	names := make([]string, len(model.Isolations))
+	for i, l := range model.Isolations {
+		names[i] = l.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // Flags holds registered flags until Resolve.
@@ -199,6 +216,9 @@ func (c Config) Validate() error {
 	if err := model.CheckWorkloads(c.Workloads); err != nil {
 		return fmt.Errorf("-crash.workloads: %w", err)
 	}
+	if _, err := model.LookupIsolation(c.Isolation); err != nil {
+		return fmt.Errorf("-crash.isolation: %w", err)
+	}
 	if c.Fault != "" {
 		if _, err := LookupFault(c.Fault); err != nil {
 			return err
@@ -246,6 +266,10 @@ func (v value[T]) String() string {
 
 func durationValue(p *time.Duration) flag.Value {
 	return value[time.Duration]{p, time.ParseDuration, time.Duration.String}
+}
+
+func valueSizesValue(p *model.ValueSizes) flag.Value {
+	return value[model.ValueSizes]{p, model.ParseValueSizes, model.ValueSizes.String}
 }
 
 func intValue(p *int) flag.Value { return value[int]{p, strconv.Atoi, strconv.Itoa} }

@@ -25,6 +25,7 @@ var definiteServerErrors = map[uint16]string{
 	1064: "syntax error",
 	1091: "cannot drop field or key",
 	1146: "table does not exist",
+	1153: "packet bigger than max_allowed_packet (refused before it is parsed)",
 	1205: "lock wait timeout",
 	1213: "deadlock, transaction rolled back",
 	1364: "field has no default",
@@ -41,7 +42,8 @@ var definiteServerErrors = map[uint16]string{
 //     back): Fail.
 //   - a MySQL server error listed in definiteServerErrors: Fail; the server
 //     answered and rejected the statement.
-//   - a refused or failed dial: Fail; nothing was sent.
+//   - a refused or failed dial, or a packet the driver refused as over
+//     max_allowed_packet: Fail; nothing was sent.
 //   - everything else, notably connection reset, EOF, timeouts,
 //     driver.ErrBadConn, mysql.ErrInvalidConn ("invalid connection"),
 //     context cancellation, and server errors we do not know: Info, the
@@ -63,7 +65,9 @@ func Classify(err error, sent bool) Type {
 		}
 		return Info
 	}
-	if isDialError(err) {
+	if isDialError(err) || errors.Is(err, mysql.ErrPktTooLarge) {
+		// Nothing was sent: no connection, or the driver refused a packet
+		// over the server's max_allowed_packet itself.
 		return Fail
 	}
 	return Info

@@ -25,6 +25,8 @@ func TestClassify(t *testing.T) {
 		{"nil", nil, true, OK},
 		{"duplicate key", &mysql.MySQLError{Number: 1062}, true, Fail},
 		{"deadlock", &mysql.MySQLError{Number: 1213}, true, Fail},
+		{"packet too large (server)", &mysql.MySQLError{Number: 1153}, true, Fail},
+		{"packet too large (driver)", fmt.Errorf("add: %w", mysql.ErrPktTooLarge), true, Fail},
 		{"wrapped deadlock", fmt.Errorf("transfer: %w", &mysql.MySQLError{Number: 1213}), true, Fail},
 		{"no such table", &mysql.MySQLError{Number: 1146}, true, Fail},
 		{"unknown server error", &mysql.MySQLError{Number: 1105}, true, Info},

@@ -122,9 +122,22 @@ func (p *Pending) Complete(t Type, value any, err error) Entry {
 		e.Value = p.inv.Value
 	}
 	if err != nil {
-		e.Error = err.Error()
+		e.Error = Truncate(err.Error())
 	}
 	return p.rec.append(e)
+}
+
+// MaxErrorText bounds an error text kept in a history or report: a server
+// that echoes a rejected multi-MiB value back in its error message must not
+// put it into every line that names the op.
+const MaxErrorText = 2048
+
+// Truncate shortens s to MaxErrorText bytes, saying how much was cut.
+func Truncate(s string) string {
+	if len(s) <= MaxErrorText {
+		return s
+	}
+	return fmt.Sprintf("%s... [%d more bytes]", s[:MaxErrorText], len(s)-MaxErrorText)
 }
 
 // OK, Fail and Info are shorthands for Complete.

@@ -3,6 +3,8 @@ package localserver
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -61,17 +63,28 @@ type Options struct {
 	// unacknowledged write leaves on disk (length header written, body
 	// not). A correct server discards it.
 	TearTail float64
-	Seed     uint64
+	// CleanRestart is the probability, per crash, of a clean restart
+	// instead of a kill: SIGTERM, wait for a clean exit, start again. A
+	// server must keep every acknowledged commit across it too (issue 17:
+	// one lost commits whose journal record was over 64 MiB after any
+	// restart, clean or not). When it is above 0 the first crash is always
+	// a clean restart, so that even a short run has one.
+	CleanRestart float64
+	// StopTimeout bounds a clean shutdown; a server that takes longer is
+	// a finding (default 30s).
+	StopTimeout time.Duration
+	Seed        uint64
 	// ReadyTimeout bounds each (re)start.
 	ReadyTimeout time.Duration
 }
 
 // Backend starts local servers in fresh directories under Root.
 type Backend struct {
-	Binary   string
-	Root     string
-	TearTail float64
-	Logf     func(string, ...any)
+	Binary       string
+	Root         string
+	TearTail     float64
+	CleanRestart float64
+	Logf         func(string, ...any)
 }
 
 // Start implements harness.Backend. Filesystem configs cannot be applied
@@ -87,7 +100,7 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return nil, fmt.Errorf("create server dir: %w", err)
 	}
-	return Start(ctx, Options{Binary: b.Binary, Dir: dir, Fault: spec.Fault, GCPause: spec.GCPause, TearTail: b.TearTail, Seed: spec.Seed})
+	return Start(ctx, Options{Binary: b.Binary, Dir: dir, Fault: spec.Fault, GCPause: spec.GCPause, TearTail: b.TearTail, CleanRestart: b.CleanRestart, Seed: spec.Seed})
 }
 
 // Server is a running (or crashed) local server.
@@ -96,6 +109,10 @@ type Server struct {
 	addr    string
 	dataDir string
 	rng     *rand.Rand
+	// rootPassword is set when the database is created: the server
+	// refuses a root without one unless told it is insecure (issue 17).
+	rootPassword string
+	crashes      int // Crash calls so far; the nemesis runs in one goroutine
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -108,11 +125,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 30 * time.Second
 	}
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 30 * time.Second
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, addr: addr, dataDir: filepath.Join(opts.Dir, "data"), rng: rand.New(rand.NewPCG(opts.Seed, 2))}
+	pw := make([]byte, 8)
+	if _, err := cryptorand.Read(pw); err != nil {
+		return nil, fmt.Errorf("root password: %w", err)
+	}
+	s := &Server{opts: opts, addr: addr, dataDir: filepath.Join(opts.Dir, "data"), rng: rand.New(rand.NewPCG(opts.Seed, 2)), rootPassword: hex.EncodeToString(pw)}
 	if _, err := s.start(ctx); err != nil {
 		return nil, err
 	}
@@ -129,7 +153,7 @@ func freeAddr() (string, error) {
 }
 
 // DSN implements harness.Target.
-func (s *Server) DSN() string { return "root@tcp(" + s.addr + ")/" }
+func (s *Server) DSN() string { return "root:" + s.rootPassword + "@tcp(" + s.addr + ")/" }
 
 // Addr is the server's listen address.
 func (s *Server) Addr() string { return s.addr }
@@ -143,8 +167,7 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	s.mu.Lock()
 	logPath := filepath.Join(s.opts.Dir, fmt.Sprintf("server-%03d.log", len(s.logs)+1))
 	s.logs = append(s.logs, logPath)
-	// Root without a password is an explicit opt-out; the local DSN is root@.
-	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath, "-insecure-no-root-password"}
+	args := []string{"-data-dir", s.dataDir, "-listen", s.addr, "-log-file", logPath, "-root-password", s.rootPassword}
 	env := os.Environ()
 	if s.opts.Fault != "" || s.opts.GCPause > 0 {
 		env = append(env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
@@ -214,10 +237,30 @@ func (s *Server) kill() {
 	<-exited
 }
 
-// Crash implements harness.Nemesis: kill -9, maybe tear the journal tail,
-// restart, wait until ready.
+// Crash kinds this nemesis records in report.CrashReport.Kind.
+const (
+	KindKill         = "kill"
+	KindCleanRestart = "clean-restart"
+)
+
+// Crash implements harness.Nemesis: kill -9 and maybe tear the journal
+// tail, or (with probability CleanRestart) stop cleanly with SIGTERM; then
+// restart and wait until ready.
 func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
-	cr := report.CrashReport{Requested: time.Now()}
+	cr := report.CrashReport{Requested: time.Now(), Kind: KindKill}
+	// Draw only when clean restarts are on, so runs without them keep the
+	// choices a seed gave before.
+	if s.opts.CleanRestart > 0 && (s.crashes == 0 || s.rng.Float64() < s.opts.CleanRestart) {
+		s.crashes++
+		cr.Kind = KindCleanRestart
+		if err := s.stop(ctx); err != nil {
+			cr.Down = time.Since(cr.Requested)
+			return cr, err
+		}
+		cr.Down = time.Since(cr.Requested)
+		return s.restart(ctx, cr)
+	}
+	s.crashes++
 	s.kill()
 	cr.Down = time.Since(cr.Requested)
 	if s.opts.TearTail > 0 && s.rng.Float64() < s.opts.TearTail {
@@ -227,9 +270,46 @@ func (s *Server) Crash(ctx context.Context) (report.CrashReport, error) {
 		}
 		cr.Detail = fmt.Sprintf("appended a torn %d-byte root record to the journal", n)
 	}
+	return s.restart(ctx, cr)
+}
+
+// restart starts the server after a kill or clean stop and completes cr.
+func (s *Server) restart(ctx context.Context, cr report.CrashReport) (report.CrashReport, error) {
 	rec, err := s.start(ctx)
 	cr.Ready, cr.ServerRecovery, cr.RecoveryReported = time.Since(cr.Requested), rec, err == nil
 	return cr, err
+}
+
+// stop sends SIGTERM and waits for the process to exit. A server that does
+// not exit within StopTimeout (it is then killed) or exits with an error is
+// a finding: ErrNotRecovered, as for a server that does not come back.
+func (s *Server) stop(ctx context.Context) error {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	select {
+	case <-exited:
+		return fmt.Errorf("%w: the server had exited before the clean restart (%v)", harness.ErrFailedBeforeCrash, cmd.ProcessState)
+	default:
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("send SIGTERM: %w", err)
+	}
+	t := time.NewTimer(s.opts.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		s.kill()
+		return fmt.Errorf("%w: no clean exit %v after SIGTERM (killed)", harness.ErrNotRecovered, s.opts.StopTimeout)
+	case <-ctx.Done():
+		s.kill()
+		return fmt.Errorf("waiting for a clean exit: %w", ctx.Err())
+	}
+	if !cmd.ProcessState.Success() {
+		return fmt.Errorf("%w: clean shutdown after SIGTERM exited with %v", harness.ErrNotRecovered, cmd.ProcessState)
+	}
+	return nil
 }
 
 // tearTail appends a root record whose header made it to disk but whose

@@ -13,10 +13,15 @@ const (
 	Bank     = "bank"
 	DDL      = "ddl"
 	GC       = "gc"
+	Append   = "append"
 )
 
-// Workloads lists every workload, in the default order of -crash.workloads.
-var Workloads = []string{Set, Register, Bank, DDL, GC}
+// Workloads lists every workload.
+var Workloads = []string{Set, Register, Bank, DDL, GC, Append}
+
+// DefaultWorkloads is the default of -crash.workloads: the durability
+// workloads. append (an isolation check) runs when asked for.
+var DefaultWorkloads = []string{Set, Register, Bank, DDL, GC}
 
 // CheckWorkloads reports the first name that is not a known workload.
 func CheckWorkloads(names []string) error {

@@ -9,6 +9,9 @@ const (
 // SetValue is the value of a set op.
 type SetValue struct {
 	K int64 `json:"k"`
+	// Len is the length of the payload written with the key (0: none;
+	// see ValueSizes). Its content is ValueContent(K, Len).
+	Len int64 `json:"len,omitempty"`
 }
 
 // SetState is the set table read back from the server.
@@ -16,4 +19,9 @@ type SetState struct {
 	// Missing: the table itself does not exist.
 	Missing bool    `json:"missing,omitempty"`
 	Keys    []int64 `json:"keys"`
+	// Payloads says the snapshot read the payload column; Values then
+	// holds every present key whose payload is not empty. Snapshots
+	// written before payloads existed have neither.
+	Payloads bool                  `json:"payloads,omitempty"`
+	Values   map[int64]StoredValue `json:"values,omitempty"`
 }

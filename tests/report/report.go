@@ -23,6 +23,9 @@ const (
 // Requested; zero means "not applicable/unknown".
 type CrashReport struct {
 	Requested time.Time `json:"requested"`
+	// Kind is what the nemesis did, when it has a choice: "kill" or
+	// "clean-restart" (local backend); empty for a VM reset.
+	Kind string `json:"kind,omitempty"`
 	// Down: the process/VM is gone (kill reaped, reset acknowledged).
 	Down time.Duration `json:"down_ns"`
 	// AgentBack: the in-VM agent answers (VM backends).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -11,12 +12,14 @@ import (
 	"github.com/crashrig/crashrig/tests/model"
 )
 
-// register writes increasing values to registers each client owns and
-// increments one counter per client (model.CheckRegisters).
+// register writes increasing values to registers each client owns, reads
+// any client's registers, and increments one counter per client
+// (model.CheckRegisters; the reads are checked for linearizability).
 type register struct {
 	opts Options
 	mu   sync.Mutex
 	next map[int64]int64 // register id -> next value to write
+	ids  []int64         // registers written so far, for reads
 }
 
 func newRegister(opts Options) *register {
@@ -27,7 +30,8 @@ const (
 	regTable       = DB + ".crash_reg"
 	ctrTable       = DB + ".crash_ctr"
 	regsPerClient  = 3
-	registerWrites = 0.6 // share of ops that write a register; the rest increment
+	registerWrites = 0.45 // share of ops that write a register
+	registerReads  = 0.25 // share that read one; the rest increment
 )
 
 func (w *register) Name() string              { return model.Register }
@@ -44,9 +48,31 @@ func (w *register) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder)
 
 func (w *register) Run(ctx context.Context, c *Client) {
 	for c.Think(ctx) {
-		if c.RNG.Float64() < registerWrites {
+		p := c.RNG.Float64()
+		if p >= registerWrites && p < registerWrites+registerReads {
+			w.mu.Lock()
+			if len(w.ids) == 0 {
+				w.mu.Unlock()
+				continue
+			}
+			id := w.ids[c.RNG.IntN(len(w.ids))]
+			w.mu.Unlock()
+			c.Read(ctx, model.FRead, model.RegisterValue{ID: id}, func(ctx context.Context, conn *sql.Conn) (any, error) {
+				var v int64
+				err := conn.QueryRowContext(ctx, "SELECT v FROM "+regTable+" WHERE id = ?", id).Scan(&v)
+				if errors.Is(err, sql.ErrNoRows) {
+					err = nil
+				}
+				return model.RegisterValue{ID: id, V: v}, err
+			})
+			continue
+		}
+		if p < registerWrites {
 			id := int64(c.ID)*regsPerClient + int64(c.RNG.IntN(regsPerClient))
 			w.mu.Lock()
+			if w.next[id] == 0 {
+				w.ids = append(w.ids, id)
+			}
 			w.next[id]++
 			v := w.next[id]
 			w.mu.Unlock()

@@ -2,7 +2,9 @@ package workload
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -33,7 +35,7 @@ func (w *set) Clients(requested int) int { return requested }
 
 func (w *set) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
 	return setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil,
-		"CREATE TABLE "+setTable+" (k BIGINT PRIMARY KEY, client INT NOT NULL, note VARCHAR(32))")
+		"CREATE TABLE "+setTable+" (k BIGINT PRIMARY KEY, client INT NOT NULL, note VARCHAR(32), v LONGBLOB NOT NULL)")
 }
 
 // deleteRatio is the share of ops that delete an acknowledged key.
@@ -58,7 +60,8 @@ func (w *set) Run(ctx context.Context, c *Client) {
 		k := model.ClientID(c.ID, w.seq[c.Index])
 		w.seq[c.Index]++
 		w.mu.Unlock()
-		if c.Exec(ctx, model.FAdd, model.SetValue{K: k}, "INSERT INTO "+setTable+" (k, client, note) VALUES (?, ?, 'crash')", k, c.ID) == history.OK {
+		n := w.opts.ValueSizes.Draw(c.RNG)
+		if c.Exec(ctx, model.FAdd, model.SetValue{K: k, Len: n}, "INSERT INTO "+setTable+" (k, client, note, v) VALUES (?, ?, 'crash', ?)", k, c.ID, model.ValueContent(k, n)) == history.OK {
 			w.mu.Lock()
 			w.live[c.Index] = append(w.live[c.Index], k)
 			w.mu.Unlock()
@@ -67,8 +70,10 @@ func (w *set) Run(ctx context.Context, c *Client) {
 }
 
 func (w *set) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error) {
-	st := model.SetState{Keys: []int64{}}
-	rows, err := db.QueryContext(ctx, "SELECT k FROM "+setTable)
+	st := model.SetState{Keys: []int64{}, Payloads: true, Values: map[int64]model.StoredValue{}}
+	// The payloads are hashed here, row by row (sql.RawBytes, no copy):
+	// the bundled server's SHA2() refuses binary strings.
+	rows, err := db.QueryContext(ctx, "SELECT k, v FROM "+setTable)
 	if IsNoSuchTable(err) {
 		st.Missing = true
 		return marshal(st)
@@ -78,11 +83,21 @@ func (w *set) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k int64
-		if err := rows.Scan(&k); err != nil {
+		var (
+			k int64
+			v sql.RawBytes
+		)
+		if err := rows.Scan(&k, &v); err != nil {
 			return nil, fmt.Errorf("scan %s: %w", setTable, err)
 		}
 		st.Keys = append(st.Keys, k)
+		switch {
+		case v == nil: // NULL, which no client writes
+			st.Values[k] = model.StoredValue{Len: -1}
+		case len(v) > 0:
+			sum := sha256.Sum256(v)
+			st.Values[k] = model.StoredValue{Len: int64(len(v)), SHA256: hex.EncodeToString(sum[:])}
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", setTable, err)

@@ -54,6 +54,13 @@ type Options struct {
 	// 1213 whenever another commit lands between its BEGIN and its first
 	// write, which under unthrottled autocommit traffic is always.
 	ThinkTime time.Duration
+	// ValueSizes is the payload length distribution of the set workload's
+	// inserts (-crash.value-size); the zero value writes none.
+	ValueSizes model.ValueSizes
+	// Isolation is the level the append workload's transactions ask for
+	// (SET TRANSACTION ISOLATION LEVEL) and are judged against; the zero
+	// value is model.DefaultIsolation.
+	Isolation model.Isolation
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +76,9 @@ func (o Options) withDefaults() Options {
 	if o.ThinkTime == 0 {
 		o.ThinkTime = 5 * time.Millisecond
 	}
+	if o.Isolation.Name == "" {
+		o.Isolation, _ = model.LookupIsolation(model.DefaultIsolation)
+	}
 	return o
 }
 
@@ -79,6 +89,7 @@ var (
 	_ Workload = (*bank)(nil)
 	_ Workload = (*ddl)(nil)
 	_ Workload = (*gc)(nil)
+	_ Workload = (*appendW)(nil)
 )
 
 // generators builds each workload of model.Workloads.
@@ -88,6 +99,7 @@ var generators = map[string]func(Options) Workload{
 	model.Bank:     func(o Options) Workload { return newBank(o) },
 	model.DDL:      func(o Options) Workload { return newDDL(o) },
 	model.GC:       func(o Options) Workload { return newGC(o) },
+	model.Append:   func(o Options) Workload { return newAppend(o) },
 }
 
 // New returns the named workload.
@@ -182,9 +194,11 @@ func (c *Client) after(err error) {
 
 // op performs operation f with value: it connects (returning "" if ctx
 // ended first), records the invoke, runs run under the op timeout and
-// records the outcome. run reports whether the statement that makes the op
-// take effect may have reached the server (see history.Pending.Done).
-func (c *Client) op(ctx context.Context, f string, value any, run func(ctx context.Context, conn *sql.Conn) (sent bool, err error)) history.Type {
+// records the outcome; an ok completion carries run's result as its value
+// when there is one (what a read returned). run reports whether the
+// statement that makes the op take effect may have reached the server (see
+// history.Pending.Done).
+func (c *Client) op(ctx context.Context, f string, value any, run func(ctx context.Context, conn *sql.Conn) (result any, sent bool, err error)) history.Type {
 	conn, err := c.connect(ctx)
 	if err != nil {
 		return ""
@@ -192,31 +206,46 @@ func (c *Client) op(ctx context.Context, f string, value any, run func(ctx conte
 	p := c.rec.Invoke(c.ID, c.workload, f, value)
 	octx, cancel := context.WithTimeout(ctx, c.opts.OpTimeout)
 	defer cancel()
-	sent, err := run(octx, conn)
+	result, sent, err := run(octx, conn)
 	c.after(err)
-	return p.Done(err, sent)
+	t := history.Classify(err, sent)
+	if t == history.OK {
+		p.Complete(t, result, nil)
+	} else {
+		p.Complete(t, nil, err)
+	}
+	return t
 }
 
 // Exec performs one autocommit statement as operation f with value and
 // returns its outcome, or "" if ctx ended before the op was invoked.
 func (c *Client) Exec(ctx context.Context, f string, value any, query string, args ...any) history.Type {
-	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
 		_, err := conn.ExecContext(ctx, query, args...)
-		return true, err
+		return nil, true, err
+	})
+}
+
+// Read performs one autocommit read as operation f; the ok completion
+// carries what read returned.
+func (c *Client) Read(ctx context.Context, f string, value any, read func(ctx context.Context, conn *sql.Conn) (any, error)) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+		result, err := read(ctx, conn)
+		return result, true, err
 	})
 }
 
 // Query performs one statement whose result set is discarded (e.g. a
 // procedure call or OPTIMIZE TABLE) as operation f.
 func (c *Client) Query(ctx context.Context, f string, value any, query string) history.Type {
-	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
 		rows, err := conn.QueryContext(ctx, query)
 		if err != nil {
-			return true, err
+			return nil, true, err
 		}
 		for rows.Next() {
 		}
-		return true, errors.Join(rows.Err(), rows.Close())
+		return nil, true, errors.Join(rows.Err(), rows.Close())
 	})
 }
 
@@ -224,16 +253,29 @@ func (c *Client) Query(ctx context.Context, f string, value any, query string) h
 // f. Any error before COMMIT is sent is a definite failure (the server
 // rolls the transaction back); an error from COMMIT is classified.
 func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx context.Context, tx *sql.Tx) error) history.Type {
-	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (bool, error) {
+	return c.TxResult(ctx, f, value, "", func(ctx context.Context, tx *sql.Tx) (any, error) { return nil, fn(ctx, tx) })
+}
+
+// TxResult is Tx at the given isolation level (SET TRANSACTION ISOLATION
+// LEVEL before BEGIN; empty: the server's default), whose ok completion
+// carries fn's result (what the transaction read) as its value.
+func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
+	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+		if isolationSQL != "" {
+			if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL "+isolationSQL); err != nil {
+				return nil, false, fmt.Errorf("set isolation level: %w", err)
+			}
+		}
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
-		if err := fn(ctx, tx); err != nil {
+		result, err := fn(ctx, tx)
+		if err != nil {
 			_ = tx.Rollback()
-			return false, err
+			return nil, false, err
 		}
-		return true, tx.Commit()
+		return result, true, tx.Commit()
 	})
 }
 
