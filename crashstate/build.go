@@ -162,7 +162,9 @@ func Rebuild(ctx context.Context, logPath, basePath, outPath string, ch Choices)
 
 // coverage is a sparse bitmap of the units already written, in chunks of
 // chunkUnits so memory follows the area the log touched, not the disk size.
-type coverage struct{ chunks map[uint64]*[chunkUnits / 64]uint64 }
+type coverage struct {
+	chunks map[uint64]*[chunkUnits / 64]uint64
+}
 
 const chunkUnits = 1 << 15 // 16 MiB of disk, 4 KiB of bitmap
 
