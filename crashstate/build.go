@@ -32,7 +32,7 @@ type piece struct {
 	ranges []Range // absolute units
 }
 
-// Build writes to outPath the disk after a power cut described by ch: the
+// Build writes to outPath (replacing any file there) the disk after a power cut described by ch: the
 // raw image at basePath as it was when the log at logPath started, plus
 // what ch says survived. ix must index that log (see Scan).
 func Build(ctx context.Context, ix *Index, logPath, basePath, outPath string, ch Choices) (Result, error) {
@@ -66,7 +66,13 @@ func Build(ctx context.Context, ix *Index, logPath, basePath, outPath string, ch
 		return res, fmt.Errorf("crashstate: log: %w", err)
 	}
 	defer log.Close()
-	out, err := os.OpenFile(outPath, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	// Replace, not truncate, an old output: ext4 writes a file's delayed
+	// allocations back before truncating it to zero (auto_da_alloc), which
+	// made each rebuild wait for the last one's ~1 GiB to reach the disk.
+	if err := os.Remove(outPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return res, fmt.Errorf("crashstate: output image: %w", err)
+	}
+	out, err := os.OpenFile(outPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return res, fmt.Errorf("crashstate: output image: %w", err)
 	}
