@@ -1,6 +1,7 @@
 package crashstate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,84 +33,190 @@ type piece struct {
 	ranges []Range // absolute units
 }
 
-// Build writes to outPath (replacing any file there) the disk after a power cut described by ch: the
-// raw image at basePath as it was when the log at logPath started, plus
-// what ch says survived. ix must index that log (see Scan).
+// Build writes to outPath (replacing any file there) the disk after a power
+// cut described by ch: the raw image at basePath as it was when the log at
+// logPath started, plus what ch says survived. ix must index that log (see
+// Scan).
 func Build(ctx context.Context, ix *Index, logPath, basePath, outPath string, ch Choices) (Result, error) {
-	if err := ch.Validate(ix); err != nil {
+	s, err := NewScratch(basePath, logPath, outPath)
+	if err != nil {
 		return Result{}, err
 	}
-	var res Result
-	pieces := planPieces(ix, ch, &res)
+	res, err := s.Build(ctx, ix, ch)
+	res.Copy = s.copy
+	if cerr := s.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return res, err
+}
 
-	base, err := os.Open(basePath)
+// Scratch is one output image that successive Builds turn into crash states
+// of the same base image and log, rewriting only the units whose content
+// differs from the previous state: after the first state, a state costs what
+// the log touched, not the image size. Nothing else may write the output
+// between Builds: boot checks from an overlay (qcow2 with the output as its
+// backing file, or QEMU's -snapshot), never from the output itself.
+type Scratch struct {
+	base, log, out *os.File
+	size           int64
+	copy           string
+	cur            []run // the output's units that differ from the base
+}
+
+// NewScratch copies the base image to outPath (replacing any file there) and
+// opens the log.
+func NewScratch(basePath, logPath, outPath string) (*Scratch, error) {
+	s := &Scratch{}
+	var err error
+	if s.base, err = os.Open(basePath); err != nil {
+		return nil, fmt.Errorf("crashstate: base image: %w", err)
+	}
+	st, err := s.base.Stat()
 	if err != nil {
-		return res, fmt.Errorf("crashstate: base image: %w", err)
+		s.Close()
+		return nil, fmt.Errorf("crashstate: base image: %w", err)
 	}
-	defer base.Close()
-	st, err := base.Stat()
-	if err != nil {
-		return res, fmt.Errorf("crashstate: base image: %w", err)
+	s.size = st.Size()
+	if s.log, err = os.Open(logPath); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("crashstate: log: %w", err)
 	}
-	size := st.Size()
-	maxUnit := uint64(size / Unit)
-	for _, p := range pieces {
-		for _, r := range p.ranges {
-			if r.End > maxUnit {
-				return res, fmt.Errorf("crashstate: entry %d writes bytes [%d, %d), past the end of the %d-byte base image %s (wrong image for this log?)",
-					p.entry, r.Start*Unit, r.End*Unit, size, basePath)
-			}
-		}
-	}
-	log, err := os.Open(logPath)
-	if err != nil {
-		return res, fmt.Errorf("crashstate: log: %w", err)
-	}
-	defer log.Close()
 	// Replace, not truncate, an old output: ext4 writes a file's delayed
 	// allocations back before truncating it to zero (auto_da_alloc), which
 	// made each rebuild wait for the last one's ~1 GiB to reach the disk.
 	if err := os.Remove(outPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return res, fmt.Errorf("crashstate: output image: %w", err)
+		s.Close()
+		return nil, fmt.Errorf("crashstate: output image: %w", err)
 	}
-	out, err := os.OpenFile(outPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return res, fmt.Errorf("crashstate: output image: %w", err)
+	if s.out, err = os.OpenFile(outPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("crashstate: output image: %w", err)
 	}
-	defer out.Close()
-	if res.Copy, err = copyImage(out, base, size); err != nil {
-		return res, fmt.Errorf("crashstate: copy %s to %s: %w", basePath, outPath, err)
+	if s.copy, err = copyImage(s.out, s.base, s.size); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("crashstate: copy %s to %s: %w", basePath, outPath, err)
 	}
+	return s, nil
+}
 
-	// Apply newest first, each unit once: a unit's final content is that
-	// of the last surviving write to it, so older writes to covered units
-	// need not be copied at all.
-	var cov coverage
-	for k := len(pieces) - 1; k >= 0; k-- {
-		if k%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return res, fmt.Errorf("crashstate: build: %w", err)
+// Close closes the files; the output image stays.
+func (s *Scratch) Close() error {
+	var first error
+	for _, f := range []*os.File{s.base, s.log, s.out} {
+		if f != nil {
+			if err := f.Close(); err != nil && first == nil {
+				first = fmt.Errorf("crashstate: close: %w", err)
 			}
 		}
+	}
+	return first
+}
+
+// Build turns the output into the state ch describes. ix indexes the log
+// (it may have grown since the last Build). Result.Copy is empty: the base
+// was copied once, by NewScratch.
+func (s *Scratch) Build(ctx context.Context, ix *Index, ch Choices) (Result, error) {
+	if err := ch.Validate(ix); err != nil {
+		return Result{}, err
+	}
+	var res Result
+	next, err := surviving(ix, ch, &res)
+	if err != nil {
+		return res, err
+	}
+	if len(next) > 0 {
+		if end := next[len(next)-1].end; end > uint64(s.size/Unit) {
+			return res, fmt.Errorf("crashstate: entry %d writes up to byte %d, past the end of the %d-byte base image (wrong image for this log?)",
+				next[len(next)-1].entry(), end*Unit, s.size)
+		}
+	}
+	n := 0
+	err = diffRuns(s.cur, next, func(a, b uint64, src uint64) error {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		res.Bytes += int64(b-a) * Unit
+		switch {
+		case src == 0:
+			return copyRange(s.out, s.base, int64(a)*Unit, int64(a)*Unit, int64(b-a)*Unit)
+		case ix.Ops[src-1].IsDiscard():
+			return zeroRange(s.out, int64(a)*Unit, int64(b-a)*Unit)
+		default:
+			op := ix.Ops[src-1]
+			return copyRange(s.out, s.log, int64(a)*Unit, op.DataOffset+int64(a-op.Start)*Unit, int64(b-a)*Unit)
+		}
+	})
+	if err != nil {
+		// The output is now neither state: rewrite every unit next time.
+		s.cur = []run{{0, uint64(s.size / Unit), 1<<64 - 1}}
+		return res, fmt.Errorf("crashstate: build: %w", err)
+	}
+	s.cur = next
+	return res, nil
+}
+
+// run says units [start, end) hold the data of entry src-1.
+type run struct{ start, end, src uint64 }
+
+func (r run) entry() uint64 { return r.src - 1 }
+
+// surviving returns, sorted, the units whose content under ch is not the
+// base image's and which entry each one comes from. Surviving writes are
+// claimed newest first, so each unit belongs to the last write that reached
+// it.
+func surviving(ix *Index, ch Choices, res *Result) ([]run, error) {
+	pieces := planPieces(ix, ch, res)
+	var cov coverage
+	var runs []run
+	for k := len(pieces) - 1; k >= 0; k-- {
 		p := pieces[k]
 		for _, r := range p.ranges {
 			err := cov.claim(r.Start, r.End, func(s, e uint64) error {
-				res.Bytes += int64(e-s) * Unit
-				if p.op.IsDiscard() {
-					return zeroRange(out, int64(s)*Unit, int64(e-s)*Unit)
-				}
-				src := p.op.DataOffset + int64(s-p.op.Start)*Unit
-				return copyRange(out, log, int64(s)*Unit, src, int64(e-s)*Unit)
+				runs = append(runs, run{s, e, p.entry + 1})
+				return nil
 			})
 			if err != nil {
-				return res, fmt.Errorf("crashstate: apply entry %d: %w", p.entry, err)
+				return nil, err
 			}
 		}
 	}
-	if err := out.Close(); err != nil {
-		return res, fmt.Errorf("crashstate: output image: %w", err)
+	slices.SortFunc(runs, func(a, b run) int { return cmp.Compare(a.start, b.start) })
+	return runs, nil
+}
+
+// diffRuns calls fn(a, b, src) for each maximal piece [a, b) whose source in
+// next (0: the base) differs from its source in cur. Both are sorted and
+// non-overlapping.
+func diffRuns(cur, next []run, fn func(a, b, src uint64) error) error {
+	var bounds []uint64
+	for _, rs := range [][]run{cur, next} {
+		for _, r := range rs {
+			bounds = append(bounds, r.start, r.end)
+		}
 	}
-	return res, nil
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	srcAt := func(rs []run, i *int, a uint64) uint64 {
+		for *i < len(rs) && rs[*i].end <= a {
+			*i++
+		}
+		if *i < len(rs) && rs[*i].start <= a {
+			return rs[*i].src
+		}
+		return 0
+	}
+	var ci, ni int
+	for k := 0; k+1 < len(bounds); k++ {
+		a, b := bounds[k], bounds[k+1]
+		if o, n := srcAt(cur, &ci, a), srcAt(next, &ni, a); o != n {
+			if err := fn(a, b, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // planPieces lists, in log order, what of each write before the cut

@@ -599,3 +599,56 @@ func TestCoverageRuns(t *testing.T) {
 		t.Errorf("runs %v, want %v", runs, wantRuns)
 	}
 }
+
+// TestScratchMatchesFreshBuilds moves one scratch image through many states
+// of one log and compares each with a disk built from scratch.
+func TestScratchMatchesFreshBuilds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	s := randomLog(t, rng, 256, 300)
+	ix := s.index()
+	base := filepath.Join(s.dir, "base.raw")
+	sc, err := NewScratch(base, s.log.Name(), filepath.Join(s.dir, "scratch.raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	cuts := append(ix.FlushPositions(), 0, ix.Len(), ix.Len()/2)
+	var fullBytes, incrBytes int64
+	for k, cut := range cuts {
+		ch := choose(t, ix, cut, int64(k))
+		res, err := sc.Build(context.Background(), ix, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh := filepath.Join(s.dir, "fresh.raw")
+		full, err := Build(context.Background(), ix, s.log.Name(), base, fresh, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := os.ReadFile(filepath.Join(s.dir, "scratch.raw"))
+		b, _ := os.ReadFile(fresh)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("state %d (cut %d): scratch image differs from a fresh build", k, cut)
+		}
+		if k > 0 {
+			fullBytes += full.Bytes
+			incrBytes += res.Bytes
+		}
+	}
+	if incrBytes >= fullBytes {
+		t.Errorf("scratch rewrote %d bytes over the states, fresh builds %d: no saving", incrBytes, fullBytes)
+	}
+	t.Logf("bytes written: scratch %d, fresh builds %d", incrBytes, fullBytes)
+}
+
+func TestDiffRuns(t *testing.T) {
+	cur := []run{{0, 4, 1}, {10, 20, 2}}
+	next := []run{{2, 6, 1}, {10, 15, 2}, {15, 20, 3}}
+	type seg struct{ a, b, src uint64 }
+	var got []seg
+	_ = diffRuns(cur, next, func(a, b, src uint64) error { got = append(got, seg{a, b, src}); return nil })
+	want := []seg{{0, 2, 0}, {4, 6, 1}, {15, 20, 3}}
+	if !slices.Equal(got, want) {
+		t.Errorf("diff %v, want %v", got, want)
+	}
+}
