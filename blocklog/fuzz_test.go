@@ -18,10 +18,11 @@ func FuzzReader(f *testing.F) {
 	f.Add(tail)
 	big, _ := sampleLog(f, WithSectorSize(4096))
 	f.Add(big)
-	f.Fuzz(runOne)
+	f.Fuzz(checkReaderInput)
 }
 
-func runOne(t *testing.T, b []byte) {
+// checkReaderInput reads b as a log, seekable and streaming.
+func checkReaderInput(t *testing.T, b []byte) {
 	for _, src := range []io.Reader{bytes.NewReader(b), plainReader{bytes.NewReader(b)}} {
 		r, err := NewReader(src)
 		if err != nil {

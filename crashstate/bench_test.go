@@ -115,4 +115,34 @@ func BenchmarkBuild(b *testing.B) {
 			b.Logf("%s: copy %s, %d durable, %d kept, %d dropped, torn %v", name, res.Copy, res.Durable, res.Kept, res.Dropped, res.Torn)
 		})
 	}
+	// Successive states of one log in one Scratch image (the K extra
+	// states of a cycle): each costs the units whose source changed.
+	b.Run("scratch-dense-base", func(b *testing.B) {
+		sub := b.TempDir()
+		base := benchBase(b, sub, true)
+		sc, err := NewScratch(base, logPath, filepath.Join(sub, "out.raw"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer sc.Close()
+		flushes := ix.FlushPositions()
+		rng := rand.New(rand.NewPCG(3, 4))
+		var res Result
+		var bytes int64
+		n := 0
+		for b.Loop() {
+			// A flush position among the last 10% of the log.
+			cut := flushes[len(flushes)-1-rng.IntN(len(flushes)/10)]
+			ch, err := Choose(ix, cut, rng.Int64())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res, err = sc.Build(context.Background(), ix, ch); err != nil {
+				b.Fatal(err)
+			}
+			bytes += res.Bytes
+			n++
+		}
+		b.ReportMetric(float64(bytes)/float64(n)/(1<<20), "MiB-applied")
+	})
 }

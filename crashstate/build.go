@@ -316,6 +316,37 @@ func (c *coverage) claim(a, b uint64, fn func(s, e uint64) error) error {
 	return nil
 }
 
+// CopyImage copies the image at src to dst (replacing it) the way Build
+// copies a base image: a reflink where possible, else only the data extents.
+// It returns the method used. Use it to keep the data disk's content at the
+// start of a log (the next base image) before QEMU starts writing.
+func CopyImage(dst, src string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("crashstate: copy image: %w", err)
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return "", fmt.Errorf("crashstate: copy image: %w", err)
+	}
+	if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("crashstate: copy image: %w", err)
+	}
+	out, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("crashstate: copy image: %w", err)
+	}
+	method, err := copyImage(out, in, st.Size())
+	if cerr := out.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return method, fmt.Errorf("crashstate: copy %s to %s: %w", src, dst, err)
+	}
+	return method, nil
+}
+
 // copyImage copies src (size bytes) to the empty dst: a reflink where the
 // file system shares extents (xfs, btrfs), else an in-kernel copy of the
 // data extents only, so a sparse image stays sparse and costs what it holds.

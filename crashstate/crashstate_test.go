@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/crashrig/crashrig/blocklog"
+	"golang.org/x/sys/unix"
 )
 
 // Every 512-byte unit the tests write is stamped with its source so the
@@ -650,5 +651,43 @@ func TestDiffRuns(t *testing.T) {
 	want := []seg{{0, 2, 0}, {4, 6, 1}, {15, 20, 3}}
 	if !slices.Equal(got, want) {
 		t.Errorf("diff %v, want %v", got, want)
+	}
+}
+
+func TestCopyImageKeepsContentAndHoles(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("crashrig"), 8192) // 64 KiB
+	for _, off := range []int64{0, 4 << 20, 9<<20 + 4096} {
+		if _, err := f.WriteAt(data, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Truncate(16 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := os.WriteFile(dst, []byte("old content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	method, err := CopyImage(dst, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(src)
+	b, _ := os.ReadFile(dst)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("copy (%s) differs from the source", method)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dst, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks*512 >= 16<<20 {
+		t.Errorf("copy (%s) allocates %d bytes of a 16 MiB file with 192 KiB of data: holes filled", method, st.Blocks*512)
 	}
 }
