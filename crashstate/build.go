@@ -21,8 +21,9 @@ type Result struct {
 	// Copy is how the base image was copied: "reflink",
 	// "copy_file_range" or "read/write" (the last two skip holes).
 	Copy string `json:"copy"`
-	// Bytes is how much was written on top of the base: later writes to the
-	// same units are applied once, earlier ones not at all.
+	// Bytes is how much was written after copying the base: later writes
+	// to the same units are applied once, earlier ones not at all; a Scratch
+	// writes only what differs from its previous state.
 	Bytes int64 `json:"bytes"`
 }
 
@@ -38,6 +39,9 @@ type piece struct {
 // logPath started, plus what ch says survived. ix must index that log (see
 // Scan).
 func Build(ctx context.Context, ix *Index, logPath, basePath, outPath string, ch Choices) (Result, error) {
+	if err := ch.Validate(ix); err != nil {
+		return Result{}, err // before copying a base image for nothing
+	}
 	s, err := NewScratch(basePath, logPath, outPath)
 	if err != nil {
 		return Result{}, err
