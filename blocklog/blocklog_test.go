@@ -340,3 +340,39 @@ func TestFlagsString(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingSuper: QEMU writes the super block at its first FLUSH, so a
+// log cut before one has entries after an all-zero sector 0, or is empty.
+func TestMissingSuper(t *testing.T) {
+	m := &memLog{}
+	w, err := NewWriter(m, SuperOnFlushOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(3, fill(1024, 7), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(9, fill(512, 8), 0); err != nil {
+		t.Fatal(err)
+	}
+	clear(m.b[:512]) // no flush yet: QEMU has not written the super block
+	r, got := readAll(t, bytes.NewReader(m.b))
+	if s := r.Super(); !s.Missing || s.NrEntries != 0 || s.SectorSize != 512 {
+		t.Errorf("super %+v, want missing with 512-byte sectors", s)
+	}
+	if len(got) != 2 || got[0].sector != 3 || got[1].sector != 9 {
+		t.Errorf("entries %+v", got)
+	}
+	if s, err := ReadSuper(bytes.NewReader(m.b)); err != nil || !s.Missing {
+		t.Errorf("ReadSuper: %+v, %v", s, err)
+	}
+	for _, b := range [][]byte{nil, make([]byte, 100), make([]byte, 512)} {
+		r, got := readAll(t, bytes.NewReader(b))
+		if !r.Super().Missing || len(got) != 0 {
+			t.Errorf("%d zero bytes: super %+v, %d entries", len(b), r.Super(), len(got))
+		}
+	}
+	if s, err := ReadSuper(bytes.NewReader(nil)); err != nil || !s.Missing {
+		t.Errorf("ReadSuper of an empty log: %+v, %v", s, err)
+	}
+}

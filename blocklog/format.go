@@ -18,7 +18,8 @@
 // QEMU 7.2 rewrites the super block only after logging a FLUSH, so entries
 // logged after the last flush are in the file but not in nr_entries. Reader
 // therefore reads on past nr_entries until an all-zero entry sector or the end
-// of the file (see Reader).
+// of the file (see Reader). Before its first FLUSH, QEMU has written no super
+// block at all (Super.Missing).
 package blocklog
 
 import (
@@ -94,7 +95,15 @@ type Super struct {
 	// only on FLUSH, so it can be lower than the entries in the file.
 	NrEntries  uint64
 	SectorSize uint32
+	// Missing says the log has no super block yet: QEMU writes it at its
+	// first FLUSH, so a log cut before one has entries and an all-zero (or
+	// no) sector 0. The reader then assumes QEMU's default 512-byte
+	// sectors and counts no entries.
+	Missing bool
 }
+
+// missingSuper is what a log without a super block is read as.
+var missingSuper = Super{Version: Version, SectorSize: 512, Missing: true}
 
 // Entry is one logged request. Its data, if any, is read through Reader.Data.
 type Entry struct {

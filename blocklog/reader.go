@@ -71,19 +71,31 @@ func NewReader(src io.Reader, opts ...ReaderOption) (*Reader, error) {
 		}
 	}
 	var sb [superSize]byte
-	if n, err := io.ReadFull(src, sb[:]); err != nil {
+	n, err := io.ReadFull(src, sb[:])
+	r.off = int64(n)
+	switch {
+	case n == 0 && err == io.EOF:
+		r.super, r.done = missingSuper, true // nothing logged yet
+	case err != nil:
 		return nil, &FormatError{Index: -1, Reason: fmt.Sprintf("truncated (%d of %d bytes): %v", n, superSize, err)}
+	case allZero(sb[:]):
+		r.super = missingSuper
+	default:
+		if r.super, err = parseSuper(sb[:]); err != nil {
+			return nil, err
+		}
 	}
-	r.off = superSize
-	sup, err := parseSuper(sb[:])
-	if err != nil {
-		return nil, err
-	}
-	r.super = sup
-	r.ss = int64(sup.SectorSize)
+	r.ss = int64(r.super.SectorSize)
 	r.buf = make([]byte, r.ss)
+	if r.done {
+		return r, nil
+	}
 	// The rest of sector 0 is padding.
 	if err := r.skip(r.ss - superSize); err != nil {
+		if r.super.Missing {
+			r.done = true // a partial first sector and nothing else
+			return r, nil
+		}
 		return nil, &FormatError{Index: -1, Reason: fmt.Sprintf("truncated super block sector: %v", err)}
 	}
 	return r, nil

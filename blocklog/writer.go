@@ -2,6 +2,7 @@ package blocklog
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -131,7 +132,11 @@ func (w *Writer) writeSuper() error {
 // cheap and safe acknowledgement position (see docs/power-cut.md).
 func ReadSuper(r io.ReaderAt) (Super, error) {
 	var sb [superSize]byte
-	if n, err := r.ReadAt(sb[:], 0); n < superSize {
+	n, err := r.ReadAt(sb[:], 0)
+	switch {
+	case n == 0 && errors.Is(err, io.EOF), n == superSize && allZero(sb[:]):
+		return missingSuper, nil
+	case n < superSize:
 		return Super{}, &FormatError{Index: -1, Reason: fmt.Sprintf("truncated (%d of %d bytes): %v", n, superSize, err)}
 	}
 	return parseSuper(sb[:])
