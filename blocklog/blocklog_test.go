@@ -280,6 +280,12 @@ func TestDamage(t *testing.T) {
 		{"huge data_len", func(b []byte) []byte { le.PutUint64(b[512+24:], 1<<40); return b }, 0, 512, false},
 		{"overflow", func(b []byte) []byte { le.PutUint64(b[512+8:], 1<<62); return b }, 0, 512, false},
 		{"truncated counted entry", func(b []byte) []byte { return b[:512+512+100] }, 0, 512, false},
+		{"zero entry sector within the count", func(b []byte) []byte { clear(b[512 : 512+512]); return b }, 0, 512, false},
+		{"empty discard", func(b []byte) []byte {
+			le.PutUint64(b[512+8:], 0)
+			le.PutUint64(b[512+16:], uint64(FlagDiscard))
+			return b
+		}, 0, 512, false},
 		{"missing counted entries", func(b []byte) []byte { return b[:512+3*512] }, 1, 512 + 3*512, false},
 	}
 	for _, c := range cases {

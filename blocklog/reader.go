@@ -212,6 +212,12 @@ func (r *Reader) validate(e Entry, dataLen uint64) string {
 	if e.Flags&FlagMark != 0 && e.NrSectors != 0 {
 		return fmt.Sprintf("mark with %d sectors", e.NrSectors)
 	}
+	// Only flushes and marks are empty. An all-zero entry sector inside the
+	// counted entries is a lost log write; reading on would shift every
+	// later index.
+	if e.NrSectors == 0 && e.Flags&(FlagFlush|FlagMark) == 0 {
+		return fmt.Sprintf("empty %v entry", e.Flags)
+	}
 	return ""
 }
 

@@ -129,15 +129,25 @@ func (w *Writer) writeSuper() error {
 
 // ReadSuper reads only the super block of the log in r. On a live QEMU log
 // its NrEntries is the log position just after the last completed FLUSH, a
-// cheap and safe acknowledgement position (see docs/power-cut.md).
+// cheap and safe acknowledgement position (see docs/power-cut.md). QEMU may
+// be rewriting it meanwhile, so it is read until two reads agree.
 func ReadSuper(r io.ReaderAt) (Super, error) {
-	var sb [superSize]byte
-	n, err := r.ReadAt(sb[:], 0)
-	switch {
-	case n == 0 && errors.Is(err, io.EOF), n == superSize && allZero(sb[:]):
-		return missingSuper, nil
-	case n < superSize:
-		return Super{}, &FormatError{Index: -1, Reason: fmt.Sprintf("truncated (%d of %d bytes): %v", n, superSize, err)}
+	var prev [superSize]byte
+	for try := 0; ; try++ {
+		var sb [superSize]byte
+		n, err := r.ReadAt(sb[:], 0)
+		switch {
+		case n == 0 && errors.Is(err, io.EOF):
+			return missingSuper, nil
+		case n < superSize:
+			return Super{}, &FormatError{Index: -1, Reason: fmt.Sprintf("truncated (%d of %d bytes): %v", n, superSize, err)}
+		}
+		if try > 0 && sb == prev || try == 5 {
+			if allZero(sb[:]) {
+				return missingSuper, nil
+			}
+			return parseSuper(sb[:])
+		}
+		prev = sb
 	}
-	return parseSuper(sb[:])
 }
