@@ -184,7 +184,7 @@ func (r *Reader) Next() (Entry, error) {
 	}
 	if e.HasData() {
 		r.remaining = int64(e.NrSectors) * r.ss
-		if r.size >= 0 && r.off+r.remaining > r.size {
+		if r.size >= 0 && r.remaining > r.size-r.off {
 			return r.fail(e.Index, off, counted, fmt.Sprintf("%d data bytes run past the end of the log (%d bytes)", r.remaining, r.size))
 		}
 	}
@@ -277,7 +277,7 @@ func (r *Reader) errorf(off int64, format string, args ...any) error {
 // skip consumes n bytes of the source.
 func (r *Reader) skip(n int64) error {
 	if r.seeker != nil {
-		if r.size >= 0 && r.off+n > r.size {
+		if r.size >= 0 && n > r.size-r.off {
 			got := r.size - r.off
 			r.off = r.size
 			return fmt.Errorf("%d of %d bytes: %w", got, n, io.ErrUnexpectedEOF)
