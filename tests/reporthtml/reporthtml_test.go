@@ -1,0 +1,233 @@
+package reporthtml
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/crashrig/crashrig/tests/report"
+)
+
+// parse renders s and parses the page as HTML. With
+// $CRASHRIG_REPORT_SAMPLES set, the page is also saved there as name.html
+// (to look at, or for screenshot.sh).
+func parse(t *testing.T, name string, s synthetic, opts ...Option) (*html.Node, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Render(&buf, Input{Report: s.rep, History: s.h, Files: []string{report.HistoryFile, report.ReportFile}}, opts...); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("CRASHRIG_REPORT_SAMPLES"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name+".html"), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := html.Parse(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatalf("parse report.html: %v", err)
+	}
+	return doc, buf.String()
+}
+
+// find returns the first element below n that matches.
+func find(n *html.Node, match func(*html.Node) bool) *html.Node {
+	if n.Type == html.ElementNode && match(n) {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := find(c, match); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func byID(id string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return attr(n, "id") == id }
+}
+
+func hasClass(n *html.Node, class string) bool {
+	return strings.Contains(" "+attr(n, "class")+" ", " "+class+" ")
+}
+
+// TestRenderStructure renders a passing and a failing run and checks the
+// page's structure: the verdict, the crash bands in the timeline, and for
+// the failure the violating op highlighted in the timeline, listed in the
+// violation section and marked in the overview.
+func TestRenderStructure(t *testing.T) {
+	pass := synth(4000, 400, false)
+	fail := synth(4000, 400, true)
+	if fail.violating < 0 {
+		t.Fatal("synthetic failing run has no violating op")
+	}
+	for _, tc := range []struct {
+		name string
+		s    synthetic
+	}{{"passing", pass}, {"failing", fail}} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, page := parse(t, tc.name, tc.s)
+			verdict := find(doc, func(n *html.Node) bool { return hasClass(n, "verdict") })
+			if verdict == nil || verdict.FirstChild == nil || verdict.FirstChild.Data != string(tc.s.rep.Verdict()) {
+				t.Fatalf("verdict badge missing or wrong, want %s", tc.s.rep.Verdict())
+			}
+			timeline := find(doc, byID("timeline"))
+			if timeline == nil {
+				t.Fatal("no timeline section")
+			}
+			for n := 1; n <= tc.s.rep.Cycles; n++ {
+				band := find(timeline, byID(fmt.Sprintf("crash-%d", n)))
+				if band == nil || !hasClass(band, "crash") {
+					t.Errorf("crash band #%d missing from the overview", n)
+				}
+			}
+			if find(timeline, func(n *html.Node) bool { return n.Data == "details" && find(n, func(n *html.Node) bool { return hasClass(n, "crash") }) != nil }) == nil {
+				t.Error("no timeline page shows a crash band")
+			}
+			if find(doc, func(n *html.Node) bool { return n.Data == "script" || (n.Data == "link" && attr(n, "rel") == "stylesheet") }) != nil {
+				t.Error("the page loads or runs something; it must be self-contained")
+			}
+			for _, ext := range []string{`src="http`, `href="http`, `url(http`, "@import"} {
+				if strings.Contains(page, ext) {
+					t.Errorf("the page refers to an external resource (%s)", ext)
+				}
+			}
+			if n := strings.Count(page, "<svg"); n < 3 {
+				t.Errorf("want the overview, a page and plots as SVG, found %d svg elements", n)
+			}
+			id := fmt.Sprintf("op-%d", tc.s.violating)
+			op := find(timeline, byID(id))
+			violation := find(doc, byID("violation"))
+			if tc.s.violating < 0 {
+				if violation != nil || strings.Contains(page, `class="ok viol"`) {
+					t.Error("a passing run shows a violation")
+				}
+				return
+			}
+			if op == nil || !hasClass(op, "viol") {
+				t.Fatalf("violating op %s not highlighted in the timeline", id)
+			}
+			details := op.Parent
+			for details != nil && details.Data != "details" {
+				details = details.Parent
+			}
+			if details == nil || !hasAttr(details, "open") {
+				t.Errorf("the timeline page with %s is not open", id)
+			}
+			if find(timeline, byID("mark-"+id)) == nil {
+				t.Errorf("overview lacks the marker of %s", id)
+			}
+			if violation == nil || find(violation, func(n *html.Node) bool { return n.Data == "a" && attr(n, "href") == "#"+id }) == nil {
+				t.Errorf("violation section does not link %s", id)
+			}
+			if !strings.Contains(page, "Crash before the finding:</b> reset #"+fmt.Sprint(tc.s.rep.FailedAt)) {
+				t.Errorf("violation section does not name reset #%d", tc.s.rep.FailedAt)
+			}
+			if !strings.Contains(page, "missing after the crash") {
+				t.Error("violation section lacks expected vs found")
+			}
+		})
+	}
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRenderLongHistory: a million-entry soak with a violation in the
+// middle stays under 5 MB and keeps every op around the violation.
+func TestRenderLongHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a million history entries")
+	}
+	s := synth(1_000_000, 1000, true)
+	doc, page := parse(t, "long", s)
+	if len(page) > 5<<20 {
+		t.Fatalf("report.html is %d bytes for a million entries, want <= 5 MB", len(page))
+	}
+	if op := find(doc, byID(fmt.Sprintf("op-%d", s.violating))); op == nil {
+		t.Fatalf("violating op #%d not drawn", s.violating)
+	}
+	if !strings.Contains(page, "around the violation") {
+		t.Error("page does not say the op-by-op view is partial")
+	}
+	t.Logf("%d entries, %d crashes: report.html %d bytes", len(s.h), s.rep.Cycles, len(page))
+}
+
+// TestRewriteSavedRun renders the page of a run directory saved by an
+// older version (tests/report/testdata), as -crash.check does.
+func TestRewriteSavedRun(t *testing.T) {
+	src := filepath.Join("..", "report", "testdata", "run-before-model-split")
+	dir := t.TempDir()
+	for _, f := range []string{report.HistoryFile, report.ReportFile, report.StateFile} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := report.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := Rewrite(dir, rep.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{`id="crash-1"`, `id="crash-2"`, "re-run offline", `href="history.jsonl"`, "appended a torn 47-byte root record"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("rewritten report.html lacks %q", want)
+		}
+	}
+}
+
+// BenchmarkRenderLongHistory renders the page of a 1,000,000-entry history
+// (500 crashes, a violation in the middle) and reports its size.
+func BenchmarkRenderLongHistory(b *testing.B) {
+	s := synth(1_000_000, 1000, true)
+	in := Input{Report: s.rep, History: s.h}
+	var size int
+	start := time.Now()
+	for b.Loop() {
+		cw := &countWriter{}
+		if err := Render(cw, in); err != nil {
+			b.Fatal(err)
+		}
+		size = cw.n
+	}
+	b.ReportMetric(float64(size)/1e6, "MB/report")
+	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/report")
+}
+
+type countWriter struct{ n int }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
+
+var _ io.Writer = (*countWriter)(nil)
