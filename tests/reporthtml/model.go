@@ -105,7 +105,7 @@ type checkEntry struct {
 var opRef = regexp.MustCompile(`\bop #(\d+)\b`)
 
 // maxViolating bounds the operations the violation section lists.
-const maxViolating = 20
+const maxViolating = 10
 
 func analyse(rep *report.Report, h history.History) *run {
 	r := &run{rep: rep, laneOf: map[int]int{}, isViol: map[int64]bool{}}
@@ -122,7 +122,14 @@ func analyse(rep *report.Report, h history.History) *run {
 		r.t1 = r.t0.Add(time.Second)
 	}
 	r.ops = h.OpsWhere(func(e history.Entry) bool { return e.Process >= 0 || e.Process == history.SetupProcess })
+	// Workloads in the order the checks report them, then any other.
 	seen := map[string]bool{}
+	for _, res := range rep.Results {
+		if !seen[res.Workload] {
+			seen[res.Workload] = true
+			r.workloads = append(r.workloads, res.Workload)
+		}
+	}
 	for _, op := range r.ops {
 		if _, ok := r.laneOf[op.Process]; !ok {
 			r.laneOf[op.Process] = -1
@@ -156,13 +163,23 @@ func analyse(rep *report.Report, h history.History) *run {
 		}
 		r.crashes = append(r.crashes, b)
 	}
-	for _, res := range rep.Results {
-		for _, p := range res.Problems {
-			for _, m := range opRef.FindAllStringSubmatch(p.Message, -1) {
-				id, err := strconv.ParseInt(m[1], 10, 64)
-				if err == nil && !r.isViol[id] && len(r.violating) < maxViolating {
-					r.isViol[id] = true
-					r.violating = append(r.violating, id)
+	// The first op of every kind of problem first, then the others, so
+	// that a hundred lost keys do not crowd out the one lost table.
+	firstOfKind := map[string]bool{}
+	for pass := 0; pass < 2; pass++ {
+		for _, res := range rep.Results {
+			for _, p := range res.Problems {
+				key := res.Workload + "/" + p.Kind
+				if (pass == 0) == firstOfKind[key] {
+					continue
+				}
+				firstOfKind[key] = true
+				for _, m := range opRef.FindAllStringSubmatch(p.Message, -1) {
+					id, err := strconv.ParseInt(m[1], 10, 64)
+					if err == nil && !r.isViol[id] && len(r.violating) < maxViolating {
+						r.isViol[id] = true
+						r.violating = append(r.violating, id)
+					}
 				}
 			}
 		}

@@ -48,10 +48,17 @@ var expectation = map[string][2]string{
 	"schema":        {"the schema the acknowledged DDL left", "a different schema"},
 }
 
-// problemView is one problem of a failing check.
-type problemView struct {
-	Workload, Kind, Message, Expected, Found string
+// problemGroup is the problems of one kind a failing check found: what
+// was expected and found once, the first few messages in full, the rest
+// folded.
+type problemGroup struct {
+	Workload, Kind, Expected, Found string
+	Count                           int
+	First, Rest                     []string
 }
+
+// problemsShown is how many messages of a group are shown unfolded.
+const problemsShown = 1
 
 // opView is one operation the violation involves.
 type opView struct {
@@ -91,8 +98,7 @@ type view struct {
 	OpsOK, OpsFail, OpsInfo                            int
 	Files                                              []string
 	Failure, Panic, Inconclusive                       string
-	Problems                                           []problemView
-	MoreProblems                                       int
+	Problems                                           []problemGroup
 	ViolOps                                            []opView
 	FaultBefore                                        string
 	Overview                                           template.HTML
@@ -108,8 +114,37 @@ type view struct {
 	Generated                                          string
 }
 
-// maxProblemsShown bounds the problems listed; report.json has them all.
-const maxProblemsShown = 30
+// maxProblemsListed bounds the messages listed per group; report.json
+// has them all.
+const maxProblemsListed = 50
+
+func problemGroups(rep *report.Report) []problemGroup {
+	var groups []problemGroup
+	for _, res := range rep.Results {
+		at := map[string]int{}
+		for _, p := range res.Problems {
+			i, ok := at[p.Kind]
+			if !ok {
+				e, known := expectation[p.Kind]
+				if !known {
+					e = [2]string{"the " + res.Workload + " checker's rule holds", p.Kind}
+				}
+				i = len(groups)
+				at[p.Kind] = i
+				groups = append(groups, problemGroup{Workload: res.Workload, Kind: p.Kind, Expected: e[0], Found: e[1]})
+			}
+			g := &groups[i]
+			g.Count++
+			switch {
+			case len(g.First) < problemsShown:
+				g.First = append(g.First, p.Message)
+			case len(g.Rest) < maxProblemsListed:
+				g.Rest = append(g.Rest, p.Message)
+			}
+		}
+	}
+	return groups
+}
 
 // Render writes the page for in to w.
 func Render(w io.Writer, in Input, opts ...Option) error {
@@ -133,19 +168,7 @@ func Render(w io.Writer, in Input, opts ...Option) error {
 		v.Cycles += fmt.Sprintf(" (minimum %d)", rep.MinCycles)
 	}
 	v.Nemesis = nemesisText(r)
-	for _, res := range rep.Results {
-		for _, p := range res.Problems {
-			if len(v.Problems) == maxProblemsShown {
-				v.MoreProblems++
-				continue
-			}
-			e, ok := expectation[p.Kind]
-			if !ok {
-				e = [2]string{"the " + res.Workload + " checker's rule holds", p.Kind}
-			}
-			v.Problems = append(v.Problems, problemView{res.Workload, p.Kind, p.Message, e[0], e[1]})
-		}
-	}
+	v.Problems = problemGroups(rep)
 	pages := r.detailSpans(o)
 	for _, id := range r.violating {
 		if op, ok := r.op(id); ok {
@@ -224,9 +247,9 @@ func (r *run) opView(op history.Op, pages []span) opView {
 		ov.Completed = "never"
 	}
 	if c := r.crashAfter(r.end(op)); c != nil {
-		ov.ExposedTo = fmt.Sprintf("reset #%d, %.3fs after it completed", c.n, c.from.Sub(r.end(op)).Seconds())
+		ov.ExposedTo = fmt.Sprintf("#%d, %.3fs after it", c.n, c.from.Sub(r.end(op)).Seconds())
 	} else {
-		ov.ExposedTo = "no reset after it"
+		ov.ExposedTo = "none"
 	}
 	i := sort.Search(len(r.ops), func(i int) bool { return r.ops[i].Invoke.Index >= op.Invoke.Index })
 	for _, p := range pages {
@@ -254,7 +277,7 @@ func (r *run) pageView(n int, p span) pageView {
 
 // stamp is a time as clock time and seconds since the run's start.
 func (r *run) stamp(t time.Time) string {
-	return fmt.Sprintf("%s (+%.3fs)", t.UTC().Format(clock), t.Sub(r.t0).Seconds())
+	return fmt.Sprintf("+%.3fs (%s)", t.Sub(r.t0).Seconds(), t.UTC().Format(clock))
 }
 
 func nemesisText(r *run) string {

@@ -96,10 +96,14 @@ func TestRenderStructure(t *testing.T) {
 					t.Errorf("crash band #%d missing from the overview", n)
 				}
 			}
-			if find(timeline, func(n *html.Node) bool { return n.Data == "details" && find(n, func(n *html.Node) bool { return hasClass(n, "crash") }) != nil }) == nil {
+			if find(timeline, func(n *html.Node) bool {
+				return n.Data == "details" && find(n, func(n *html.Node) bool { return hasClass(n, "crash") }) != nil
+			}) == nil {
 				t.Error("no timeline page shows a crash band")
 			}
-			if find(doc, func(n *html.Node) bool { return n.Data == "script" || (n.Data == "link" && attr(n, "rel") == "stylesheet") }) != nil {
+			if find(doc, func(n *html.Node) bool {
+				return n.Data == "script" || (n.Data == "link" && attr(n, "rel") == "stylesheet")
+			}) != nil {
 				t.Error("the page loads or runs something; it must be self-contained")
 			}
 			for _, ext := range []string{`src="http`, `href="http`, `url(http`, "@import"} {
@@ -231,3 +235,20 @@ type countWriter struct{ n int }
 func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }
 
 var _ io.Writer = (*countWriter)(nil)
+
+// TestRewriteFromEnv re-renders the run directory named by
+// $CRASHRIG_REPORT_REWRITE with its saved check results (no re-check, no
+// note), e.g. after changing this package:
+//
+//	CRASHRIG_REPORT_REWRITE=/path/to/run-dir go test -run TestRewriteFromEnv ./tests/reporthtml
+func TestRewriteFromEnv(t *testing.T) {
+	dir := os.Getenv("CRASHRIG_REPORT_REWRITE")
+	if dir == "" {
+		t.Skip("$CRASHRIG_REPORT_REWRITE not set")
+	}
+	path, err := Rewrite(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(path)
+}
