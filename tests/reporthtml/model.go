@@ -84,6 +84,9 @@ type run struct {
 	lanes   []lane
 	laneOf  map[int]int
 	crashes []crashBand
+	// faults are the nemesis's other operations (anything but a crash,
+	// e.g. a power cut or an I/O fault), from invoke to completion.
+	faults []history.Op
 	// violating are the invoke indices of the operations the failing
 	// checks name, in the order they are named.
 	violating []int64
@@ -163,6 +166,7 @@ func analyse(rep *report.Report, h history.History) *run {
 		}
 		r.crashes = append(r.crashes, b)
 	}
+	r.faults = h.OpsWhere(func(e history.Entry) bool { return e.Process == history.NemesisProcess && e.F != history.FCrash })
 	// The first op of every kind of problem first, then the others, so
 	// that a hundred lost keys do not crowd out the one lost table.
 	firstOfKind := map[string]bool{}

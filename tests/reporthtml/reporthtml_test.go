@@ -2,15 +2,18 @@ package reporthtml
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
+	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/report"
 )
 
@@ -177,25 +180,27 @@ func TestRenderLongHistory(t *testing.T) {
 	t.Logf("%d entries, %d crashes: report.html %d bytes", len(s.h), s.rep.Cycles, len(page))
 }
 
-// TestRewriteSavedRun renders the page of a run directory saved by an
-// older version (tests/report/testdata), as -crash.check does.
+// TestRewriteSavedRun renders the page from a saved run directory
+// (report.json + history.jsonl), as -crash.check does, with the re-check's
+// results.
 func TestRewriteSavedRun(t *testing.T) {
-	src := filepath.Join("..", "report", "testdata", "run-before-model-split")
+	s := synth(3000, 300, true)
 	dir := t.TempDir()
-	for _, f := range []string{report.HistoryFile, report.ReportFile, report.StateFile} {
-		b, err := os.ReadFile(filepath.Join(src, f))
+	if err := s.rep.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, e := range s.h {
+		b, err := json.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		buf.Write(append(b, '\n'))
 	}
-	rep, err := report.Read(dir)
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, report.HistoryFile), buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	path, err := Rewrite(dir, rep.Results)
+	path, err := Rewrite(dir, s.rep.Results)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +209,7 @@ func TestRewriteSavedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(b)
-	for _, want := range []string{`id="crash-1"`, `id="crash-2"`, "re-run offline", `href="history.jsonl"`, "appended a torn 47-byte root record"} {
+	for _, want := range []string{`id="crash-1"`, fmt.Sprintf(`id="op-%d"`, s.violating), "re-run offline", `href="history.jsonl"`, `href="report.json"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("rewritten report.html lacks %q", want)
 		}
@@ -248,4 +253,18 @@ func TestRewriteFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(path)
+}
+
+// TestRenderOtherFaults: nemesis operations other than crashes (a power
+// cut, an I/O fault) are shaded too, with their name.
+func TestRenderOtherFaults(t *testing.T) {
+	s := synth(2000, 500, false)
+	last := s.h[len(s.h)-1]
+	s.h = append(s.h,
+		history.Entry{Index: last.Index + 1, Type: history.Invoke, Process: history.NemesisProcess, Time: last.Time.Add(time.Millisecond), F: "io-fault", Value: json.RawMessage(`{"disk":"data"}`)},
+		history.Entry{Index: last.Index + 2, Type: history.OK, Process: history.NemesisProcess, Time: last.Time.Add(time.Second), F: "io-fault", Invoke: last.Index + 1})
+	_, page := parse(t, "fault", s)
+	if !strings.Contains(page, `class="fault"`) || !strings.Contains(page, "fault io-fault") {
+		t.Fatal("the io-fault nemesis op is not shaded in the timeline")
+	}
 }

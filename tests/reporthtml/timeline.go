@@ -158,6 +158,15 @@ func (r *run) crashBands(b *strings.Builder, a axis, height float64, ids bool) {
 			cls, id, c.n, x0, tlAxis-6, math.Max(2, x1-x0), height-tlAxis+6, html.EscapeString(c.describe()))
 		fmt.Fprintf(b, `<text class="crash-label" x="%.1f" y="%.0f">#%d</text>`, x0+2, height-1, c.n)
 	}
+	for _, f := range r.faults {
+		from, to := f.Invoke.Time, r.end(f)
+		if to.Before(a.from) || from.After(a.to) {
+			continue
+		}
+		x0, x1 := a.x(from), a.x(to)
+		fmt.Fprintf(b, `<rect class="fault" x="%.1f" y="%.0f" width="%.1f" height="%.0f"><title>%s</title></rect>`,
+			x0, tlAxis-6, math.Max(2, x1-x0), height-tlAxis+6, html.EscapeString(fmt.Sprintf("fault %s %s: %s", f.F, valueText(f.Invoke.Value, 120), f.Type)))
+	}
 }
 
 // pageRange is the time range a page of operations covers.
