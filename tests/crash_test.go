@@ -309,7 +309,9 @@ func TestPlantedFaultsVM(t *testing.T) {
 			// the run longer, never a false "undetected". The run stops at
 			// the first failure.
 			cfg.Duration, cfg.MinCycles, cfg.MaxDuration = 2*time.Minute, plantedMinCycles, 0
-			cfg.Artifacts = t.TempDir()
+			if base.Artifacts == "" {
+				cfg.Artifacts = t.TempDir()
+			}
 			if f.Workloads != nil {
 				cfg.Workloads = f.Workloads
 			}
@@ -326,6 +328,7 @@ func TestPlantedFaultsVM(t *testing.T) {
 				t.Fatalf("planted fault %s went undetected on %s in %v (%d resets):\n%s", f.Name, f.FS, rep.Elapsed, rep.Cycles, rep.Summary())
 			}
 			t.Logf("fault %s detected on %s after %v (%s): %s", f.Name, f.FS, rep.Detected.Round(time.Millisecond), report.AfterReset(rep.FailedAt), firstLines(rep.Failure, 4))
+			checkReportPage(t, rep)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/report"
 )
@@ -266,5 +267,16 @@ func TestRenderOtherFaults(t *testing.T) {
 	_, page := parse(t, "fault", s)
 	if !strings.Contains(page, `class="fault"`) || !strings.Contains(page, "fault io-fault") {
 		t.Fatal("the io-fault nemesis op is not shaded in the timeline")
+	}
+}
+
+// TestRenderEmptyRun: a run that failed before any operation (setup
+// failed, infrastructure error) still gets a page with its failure.
+func TestRenderEmptyRun(t *testing.T) {
+	rep := &report.Report{Test: "TestCrash/xfs", Started: time.Now(), Ops: map[string]int{}, Failure: "infrastructure error: start server: boom",
+		Results: []checker.Result{{Workload: "set"}}}
+	_, page := parse(t, "empty", synthetic{rep: rep, violating: -1})
+	if !strings.Contains(page, "start server: boom") {
+		t.Fatal("page lacks the failure")
 	}
 }
