@@ -80,18 +80,21 @@ type pageView struct {
 	SVG       template.HTML
 }
 
+// crashRow is one crash in the recovery table.
 type crashRow struct {
 	N                                     int
 	At, Down, AgentBack, Ready, ServerOwn string
 	Detail                                string
 }
 
+// resultRow is one workload's check result.
 type resultRow struct {
-	Workload, Verdict, Stats string
-	OK                       bool
-	Problems                 int
+	Workload, Stats string
+	OK              bool
+	Problems        int
 }
 
+// view is what page.html.tmpl renders.
 type view struct {
 	Verdict, Test, Target, FS, Nemesis, Fault, Backend string
 	Seed, Started, Duration, Cycles, Repro, Note       string
@@ -105,7 +108,6 @@ type view struct {
 	Lanes                                              int
 	DetailNote                                         string
 	Pages                                              []pageView
-	Plots                                              []workloadPlots
 	PlotHTML                                           []template.HTML
 	Recovery                                           template.HTML
 	Crashes                                            []crashRow
