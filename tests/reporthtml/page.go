@@ -39,13 +39,14 @@ type Input struct {
 // checker expected and what it found; the message has the specifics.
 var expectation = map[string][2]string{
 	"lost":          {"present: the write was acknowledged (or seen by an earlier check)", "missing after the crash"},
-	"unexpected":    {"absent: the write failed or was never made", "present"},
+	"unexpected":    {"only what acknowledged or unknown writes explain", "a row or value no such write explains"},
 	"resurrected":   {"absent: its delete was acknowledged", "present again"},
 	"unstable":      {"as an earlier check observed it", "changed since that check"},
 	"backwards":     {"at least the last acknowledged value", "an older value"},
 	"half-applied":  {"all of the transaction or none of it", "part of it"},
 	"missing-table": {"the table exists: its CREATE TABLE was acknowledged", "the table is gone"},
-	"schema":        {"the schema the acknowledged DDL left", "a different schema"},
+	"gc-error":      {"GC completes", "GC failed"},
+	"history":       {"a well-formed history", "a malformed one (a harness or workload bug, not the server's)"},
 }
 
 // problemGroup is the problems of one kind a failing check found: what
