@@ -250,7 +250,7 @@ func (r *run) opView(op history.Op, pages []span) opView {
 		ov.Completed = "never"
 	}
 	if c := r.crashAfter(r.end(op)); c != nil {
-		ov.ExposedTo = fmt.Sprintf("#%d, %.3fs after it", c.n, c.from.Sub(r.end(op)).Seconds())
+		ov.ExposedTo = fmt.Sprintf("#%d, +%.3fs", c.n, c.from.Sub(r.end(op)).Seconds())
 	} else {
 		ov.ExposedTo = "none"
 	}
@@ -293,14 +293,13 @@ func nemesisText(r *run) string {
 	default:
 		s = orDash(r.flag("crash.backend"))
 	}
-	details := 0
+	// The backend's note on a crash, e.g. the torn journal record the
+	// local nemesis appended.
 	for _, c := range r.crashes {
 		if c.cr.Detail != "" {
-			details++
+			s += fmt.Sprintf("; reset #%d: %s", c.n, c.cr.Detail)
+			break
 		}
-	}
-	if details > 0 {
-		s += fmt.Sprintf("; %d of %d crashes with extra damage (e.g. torn journal records)", details, len(r.crashes))
 	}
 	return s
 }
