@@ -9,7 +9,7 @@
 // Long soaks stay small: the timeline shows every operation only in pages
 // around the violation (or the end of the run), and the whole run as an
 // aggregated overview; plots are binned. A million-entry history gives a
-// page of about 1-2 MB (BenchmarkRenderLongHistory).
+// page of about 1.7 MB (BenchmarkRenderLongHistory).
 //
 // Files: model.go (what the page shows, computed from the report and the
 // history), timeline.go (the SVG timelines), plots.go (gonum plots),

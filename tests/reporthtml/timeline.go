@@ -28,21 +28,28 @@ func (a axis) x(t time.Time) float64 {
 
 // ticks draws the time axis, labelled in seconds since origin.
 func (a axis) ticks(b *strings.Builder, origin time.Time, height float64) {
-	span := a.to.Sub(a.from).Seconds()
-	step := 0.001
-	for _, m := range []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 1e4, 2e4, 5e4, 1e5} {
-		if span/(m*0.001) <= 12 {
-			step = m * 0.001
-			break
-		}
-		step = m * 0.001
-	}
+	step := niceStep(a.to.Sub(a.from).Seconds() / 12)
 	start := math.Ceil(a.from.Sub(origin).Seconds()/step) * step
 	for s := start; s <= a.to.Sub(origin).Seconds()+1e-9; s += step {
 		x := a.x(origin.Add(time.Duration(s * float64(time.Second))))
 		fmt.Fprintf(b, `<line class="tick" x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f"/><text class="tick" x="%.1f" y="14">%s</text>`,
 			x, x, tlAxis-4, height, x, secondsLabel(s, step))
 	}
+}
+
+// niceStep is the smallest 1, 2 or 5 times a power of ten that is at
+// least least.
+func niceStep(least float64) float64 {
+	if least <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(least)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= least {
+			return m * p
+		}
+	}
+	return 10 * p
 }
 
 func secondsLabel(s, step float64) string {
@@ -58,9 +65,9 @@ func secondsLabel(s, step float64) string {
 // outcomeClass is the CSS class of an outcome (ok, fail, info).
 func outcomeClass(t history.Type) string { return string(t) }
 
-// overviewSVG is the whole run, aggregated: per lane and time bin the
-// worst outcome (info over fail over ok) at an opacity that grows with the
-// number of operations; crashes as bands, violating operations as markers,
+// overviewSVG is the whole run, aggregated: per lane and time bin info or
+// fail if at least a quarter of the bin's operations had that outcome,
+// else ok, at an opacity that grows with the number of operations; crashes as bands, violating operations as markers,
 // and the stretches the pages below show op by op outlined.
 func (r *run) overviewSVG(o options, pages []span) string {
 	const laneH = 12.0
@@ -107,11 +114,14 @@ func (r *run) overviewSVG(o options, pages []span) string {
 		for k, c := range cells[li] {
 			key := ""
 			if n := c.ok + c.fail + c.info; n > 0 {
+				// The worst outcome if it is a real share of the bin (a
+				// crash's info ops), else ok: the odd info op of a long
+				// bin would paint a soak orange.
 				cls := "ok"
 				switch {
-				case c.info > 0:
+				case c.info > 0 && 4*c.info >= n:
 					cls = "info"
-				case c.fail > 0:
+				case c.fail > 0 && 4*c.fail >= n:
 					cls = "fail"
 				}
 				key = fmt.Sprintf("%s/%d", cls, int(math.Ceil(4*float64(n)/float64(maxN))))
@@ -141,6 +151,7 @@ func (r *run) overviewSVG(o options, pages []span) string {
 // crashBands draws the crashes that overlap a as shaded bands; the
 // overview's bands carry the ids the violation section links to.
 func (r *run) crashBands(b *strings.Builder, a axis, height float64, ids bool) {
+	lastLabel := math.Inf(-1)
 	for _, c := range r.crashes {
 		if c.to.Before(a.from) || c.from.After(a.to) {
 			continue
@@ -156,7 +167,10 @@ func (r *run) crashBands(b *strings.Builder, a axis, height float64, ids bool) {
 		}
 		fmt.Fprintf(b, `<rect class="%s"%s data-crash="%d" x="%.1f" y="%.0f" width="%.1f" height="%.0f"><title>%s</title></rect>`,
 			cls, id, c.n, x0, tlAxis-6, math.Max(2, x1-x0), height-tlAxis+6, html.EscapeString(c.describe()))
-		fmt.Fprintf(b, `<text class="crash-label" x="%.1f" y="%.0f">#%d</text>`, x0+2, height-1, c.n)
+		if x0-lastLabel > 30 { // labels of dense crashes would overlap
+			fmt.Fprintf(b, `<text class="crash-label" x="%.1f" y="%.0f">#%d</text>`, x0+2, height-1, c.n)
+			lastLabel = x0
+		}
 	}
 	for _, f := range r.faults {
 		from, to := f.Invoke.Time, r.end(f)
