@@ -4,7 +4,9 @@
 // violation with the operations and the crash behind it, a timeline with
 // one lane per client and the crashes as shaded bands, throughput, latency
 // and recovery plots (gonum.org/v1/plot, rendered to SVG), and the
-// per-workload check summaries.
+// per-workload check summaries. Explanation files the checkers' messages
+// name ("explained in NAME.txt", with a Graphviz NAME.svg) are inlined
+// with the violation.
 //
 // Long soaks stay small: the timeline shows every operation only in pages
 // around the violation (or the end of the run), and the whole run as an

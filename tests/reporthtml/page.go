@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -33,7 +34,29 @@ type Input struct {
 	Files []string
 	// Note is shown under the header, e.g. that the checks were re-run.
 	Note string
+	// Explanations are the checkers' explanation files the problems name
+	// (an anomaly's text and its cycle graph), shown with the violation.
+	Explanations []Explanation
 }
+
+// Explanation is one explanation file a problem names ("explained in
+// NAME.txt"), with the graph Graphviz rendered next to it, if any.
+type Explanation struct {
+	Name string
+	Text string
+	// SVG is NAME.svg from the run directory (Graphviz output), inlined.
+	SVG string
+}
+
+// explainedIn finds the explanation files a checker message names.
+var explainedIn = regexp.MustCompile(`explained in ([A-Za-z0-9_.-]+)\.txt`)
+
+// Bounds on what the page inlines of explanations; the files stay linked.
+const (
+	maxExplanations   = 5
+	maxExplanationTxt = 20 << 10
+	maxExplanationSVG = 512 << 10
+)
 
 // expectation says, per problem kind (checker.Problem.Kind), what the
 // checker expected and what it found; the message has the specifics.
@@ -103,6 +126,7 @@ type view struct {
 	Files                                              []string
 	Failure, Panic, Inconclusive                       string
 	Problems                                           []problemGroup
+	Explanations                                       []explanationView
 	ViolOps                                            []opView
 	FaultBefore                                        string
 	Overview                                           template.HTML
@@ -115,6 +139,12 @@ type view struct {
 	Results                                            []resultRow
 	ChecksLine                                         string
 	Generated                                          string
+}
+
+// explanationView is an Explanation ready for the template.
+type explanationView struct {
+	Name, Text string
+	SVG        template.HTML
 }
 
 // maxProblemsListed bounds the messages listed per group; report.json
@@ -172,6 +202,9 @@ func Render(w io.Writer, in Input, opts ...Option) error {
 	}
 	v.Nemesis = nemesisText(r)
 	v.Problems = problemGroups(rep)
+	for _, e := range in.Explanations {
+		v.Explanations = append(v.Explanations, explanationView{Name: e.Name, Text: e.Text, SVG: template.HTML(e.SVG)})
+	}
 	pages := r.detailSpans(o)
 	for _, id := range r.violating {
 		if op, ok := r.op(id); ok {
@@ -398,6 +431,7 @@ func write(dir string, in Input, opts ...Option) (string, error) {
 			in.Files = append(in.Files, n)
 		}
 	}
+	in.Explanations = readExplanations(dir, in.Report)
 	path := filepath.Join(dir, FileName)
 	var buf bytes.Buffer
 	if err := Render(&buf, in, opts...); err != nil {
@@ -411,4 +445,35 @@ func write(dir string, in Input, opts ...Option) (string, error) {
 		return "", fmt.Errorf("rename %s: %w", FileName, err)
 	}
 	return path, nil
+}
+
+// readExplanations loads the explanation files the failing checks name
+// from dir: the text, and the Graphviz SVG beside it (without its XML
+// prolog, so it can be inlined). Files too large to inline stay linked.
+func readExplanations(dir string, rep *report.Report) []Explanation {
+	var out []Explanation
+	seen := map[string]bool{}
+	for _, res := range rep.Results {
+		for _, p := range res.Problems {
+			for _, m := range explainedIn.FindAllStringSubmatch(p.Message, -1) {
+				name := m[1]
+				if seen[name] || len(out) == maxExplanations {
+					continue
+				}
+				seen[name] = true
+				txt, err := os.ReadFile(filepath.Join(dir, name+".txt"))
+				if err != nil {
+					continue
+				}
+				e := Explanation{Name: name + ".txt", Text: truncate(string(txt), maxExplanationTxt)}
+				if svg, err := os.ReadFile(filepath.Join(dir, name+".svg")); err == nil && len(svg) <= maxExplanationSVG {
+					if i := bytes.Index(svg, []byte("<svg")); i >= 0 {
+						e.SVG = string(svg[i:])
+					}
+				}
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }

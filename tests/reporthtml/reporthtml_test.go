@@ -187,6 +187,17 @@ func TestRenderLongHistory(t *testing.T) {
 func TestRewriteSavedRun(t *testing.T) {
 	s := synth(3000, 300, true)
 	dir := t.TempDir()
+	// An anomaly checker's explanation (text + Graphviz SVG) named by a
+	// problem is shown with the violation.
+	s.rep.Results[0].Problems = append(s.rep.Results[0].Problems, checker.Problem{Kind: "G1c", Message: "cycle T1 -> T2 -> T1 (explained in append-001-G1c.txt)"})
+	for name, body := range map[string]string{
+		"append-001-G1c.txt": "T1 wrote x=1, T2 read x=1 and wrote y=2, T1 read y=2",
+		"append-001-G1c.svg": `<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg"><g id="graph0" class="graph"><text>T1</text></g></svg>`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.rep.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +221,14 @@ func TestRewriteSavedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(b)
-	for _, want := range []string{`id="crash-1"`, fmt.Sprintf(`id="op-%d"`, s.violating), "re-run offline", `href="history.jsonl"`, `href="report.json"`} {
+	for _, want := range []string{`id="crash-1"`, fmt.Sprintf(`id="op-%d"`, s.violating), "re-run offline", `href="history.jsonl"`, `href="report.json"`,
+		`<svg xmlns="http://www.w3.org/2000/svg"><g id="graph0"`, "T2 read x=1", `href="append-001-G1c.svg"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("rewritten report.html lacks %q", want)
 		}
+	}
+	if strings.Contains(page, "<?xml") {
+		t.Error("inlined SVG kept its XML prolog")
 	}
 }
 
