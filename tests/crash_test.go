@@ -17,6 +17,7 @@ import (
 	"github.com/crashrig/crashrig/tests/localserver"
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
+	"github.com/crashrig/crashrig/tests/reporthtml"
 	"github.com/crashrig/crashrig/tests/vmbackend"
 	"github.com/crashrig/crashrig/tests/workload"
 	"github.com/crashrig/crashrig/vmimage/vmtest"
@@ -35,6 +36,9 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if testing.Verbose() {
+		printSummary(os.Stdout)
+	}
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}
@@ -143,6 +147,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	}()
 	d := &harness.Driver{Config: cfg, Target: inst, Nemesis: nemesis(inst), Workloads: wls, Options: opts, TestName: t.Name(), Logf: t.Logf}
 	rep, err = d.Run(ctx)
+	recordRun(rep)
 	if err != nil {
 		t.Fatalf("crash run could not complete: %v\n%s", err, rep.Summary())
 	}
@@ -211,6 +216,13 @@ func recheck(t *testing.T, dir string) {
 		t.Log(r.Summary())
 		failed = failed || !r.OK()
 	}
+	// The page is rewritten from the saved files, so an old run gets the
+	// current report.html.
+	if page, err := reporthtml.Rewrite(dir, results); err != nil {
+		t.Errorf("rewrite %s: %v", reporthtml.FileName, err)
+	} else {
+		t.Logf("report: %s", page)
+	}
 	if failed {
 		t.Fatalf("re-check of %s found problems", dir)
 	}
@@ -244,7 +256,9 @@ func TestPlantedFaults(t *testing.T) {
 				cfg.Duration = 8 * time.Second
 			}
 			cfg.Workers, cfg.Backend, cfg.FS = 2, "local", []string{"ext4-ordered"}
-			cfg.Artifacts = t.TempDir()
+			if base.Artifacts == "" {
+				cfg.Artifacts = t.TempDir()
+			}
 			fs, _ := harness.LookupFS(cfg.FS)
 			backend := &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir(), TearTail: tc.TearTail}
 			rep := runCrash(t, cfg, fs[0], backend)
@@ -258,7 +272,7 @@ func TestPlantedFaults(t *testing.T) {
 				t.Fatalf("planted fault %s went undetected in %v (%d crash cycles):\n%s", tc.Name, rep.Elapsed, rep.Cycles, rep.Summary())
 			}
 			t.Logf("fault %s detected after %v (%s): %s", tc.Name, rep.Detected.Round(time.Millisecond), report.AfterReset(rep.FailedAt), firstLines(rep.Failure, 4))
-			want := []string{report.HistoryFile, report.ReportFile, report.ReproFile, "server-001.log"}
+			want := []string{report.HistoryFile, report.ReportFile, report.ReproFile, reporthtml.FileName, "server-001.log"}
 			if strings.HasPrefix(rep.Failure, "checker found") {
 				want = append(want, report.StateFile)
 			}
@@ -267,6 +281,7 @@ func TestPlantedFaults(t *testing.T) {
 					t.Errorf("artifact %s missing after a failed run: %v", f, err)
 				}
 			}
+			checkReportPage(t, rep)
 			if !strings.Contains(rep.Repro, "-crash.seed="+fmt.Sprint(cfg.Seed)) {
 				t.Errorf("repro command lacks the seed: %s", rep.Repro)
 			}
@@ -306,7 +321,9 @@ func TestPlantedFaultsVM(t *testing.T) {
 			// the run longer, never a false "undetected". The run stops at
 			// the first failure.
 			cfg.Duration, cfg.MinCycles, cfg.MaxDuration = 2*time.Minute, plantedMinCycles, 0
-			cfg.Artifacts = t.TempDir()
+			if base.Artifacts == "" {
+				cfg.Artifacts = t.TempDir()
+			}
 			if f.Workloads != nil {
 				cfg.Workloads = f.Workloads
 			}
@@ -323,6 +340,7 @@ func TestPlantedFaultsVM(t *testing.T) {
 				t.Fatalf("planted fault %s went undetected on %s in %v (%d resets):\n%s", f.Name, f.FS, rep.Elapsed, rep.Cycles, rep.Summary())
 			}
 			t.Logf("fault %s detected on %s after %v (%s): %s", f.Name, f.FS, rep.Detected.Round(time.Millisecond), report.AfterReset(rep.FailedAt), firstLines(rep.Failure, 4))
+			checkReportPage(t, rep)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/report"
+	"github.com/crashrig/crashrig/tests/reporthtml"
 	"github.com/crashrig/crashrig/tests/workload"
 )
 
@@ -141,8 +142,9 @@ func (r *run) setup(ctx context.Context) error {
 }
 
 // persist writes report.json (always) and, on failure or an inconclusive
-// run, repro.txt and the instance's own artifacts. A passing run in a temp
-// dir is removed.
+// run, repro.txt, report.html and the instance's own artifacts. A passing
+// run in a temp dir is removed, unless -crash.report=always asks for its
+// page.
 func (r *run) persist(temp bool) {
 	rep := r.rep
 	rep.Elapsed = time.Since(rep.Started)
@@ -152,7 +154,7 @@ func (r *run) persist(temp bool) {
 	if err := r.rec.Err(); err != nil && rep.Failure == "" {
 		rep.Failure = "history not fully persisted: " + err.Error()
 	}
-	if rep.Verdict() == report.Passed && temp {
+	if rep.Verdict() == report.Passed && temp && !r.d.Config.ReportAlways() {
 		_ = os.RemoveAll(r.dir)
 		rep.Dir = "(removed: run passed)"
 		return
@@ -171,5 +173,10 @@ func (r *run) persist(temp bool) {
 	}
 	if err := rep.Write(r.dir); err != nil {
 		r.d.Logf("write report: %v", err)
+	}
+	if rep.Verdict() != report.Passed || r.d.Config.ReportAlways() {
+		if _, err := reporthtml.Write(r.dir, rep, r.rec.Entries()); err != nil {
+			r.d.Logf("write %s: %v", reporthtml.FileName, err)
+		}
 	}
 }

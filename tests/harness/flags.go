@@ -3,6 +3,7 @@ package harness
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,8 @@ type Config struct {
 	// Isolation is the level the append workload asks for and is judged
 	// against (model.Isolations).
 	Isolation string
+	// Report says when a run writes report.html (ReportModes).
+	Report string
 }
 
 // Defaults. Duration is short enough for CI; users ask for hours.
@@ -119,9 +122,18 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return stringValue(&c.Fault) }, reproIfSet, "gc-early-delete"},
 	{"crash.gc-pause", "CRASHRIG_GC_PAUSE", "0s", "TEST-ONLY: bundled server's -unsafe-gc-pause, widens GC crash windows",
 		func(c *Config) flag.Value { return durationValue(&c.GCPause) }, reproIfSet, "300ms"},
+	{"crash.report", "CRASHRIG_REPORT", ReportModes[0], "when a run directory gets report.html: " + strings.Join(ReportModes, " (failing and inconclusive runs) or ") + " (passing runs too, kept)",
+		func(c *Config) flag.Value { return stringValue(&c.Report) }, reproNever, ReportModes[1]},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
 }
+
+// ReportModes are the values of -crash.report: a page for runs that did
+// not pass (the default), or for every run.
+var ReportModes = []string{"failed", "always"}
+
+// ReportAlways says whether cfg asks for report.html in passing runs too.
+func (c Config) ReportAlways() bool { return c.Report == ReportModes[1] }
 
 func joinFlavors() string {
 	names := make([]string, len(model.Flavors))
@@ -218,6 +230,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := model.LookupIsolation(c.Isolation); err != nil {
 		return fmt.Errorf("-crash.isolation: %w", err)
+	}
+	if !slices.Contains(ReportModes, c.Report) {
+		return fmt.Errorf("-crash.report: unknown value %q (known: %s)", c.Report, strings.Join(ReportModes, ", "))
 	}
 	if c.Fault != "" {
 		if _, err := LookupFault(c.Fault); err != nil {

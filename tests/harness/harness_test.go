@@ -108,6 +108,7 @@ func TestReproFlagsCarryEveryRunShapingFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	got.Artifacts, got.Check = want.Artifacts, want.Check // not run-shaping
+	got.Report = want.Report                              // where output goes, not run-shaping
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("repro flags %s\nresolve to %+v\nwant %+v", line, got, want)
 	}
