@@ -1,6 +1,3 @@
-// Package sqlbackend connects the store to go-mysql-server: databases,
-// tables, indexes, editors, sessions and transactions, the grant-table
-// persister and the crashrig_gc() procedure.
 package sqlbackend
 
 import (

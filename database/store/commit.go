@@ -1,0 +1,107 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/crashrig/crashrig/database/chunk"
+	"github.com/crashrig/crashrig/database/fsys"
+	"github.com/crashrig/crashrig/database/journal"
+)
+
+// appendFile turns positional writes into appends at a tracked offset, so
+// the journal never depends on O_APPEND semantics after a truncate.
+type appendFile struct {
+	fsys.File
+	off int64
+}
+
+func (a *appendFile) Write(p []byte) (int, error) {
+	n, err := a.File.WriteAt(p, a.off)
+	a.off += int64(n)
+	return n, err
+}
+
+func (s *Store) failStop(err error) error {
+	s.broken = err
+	s.opts.FailStop(err)
+	return err
+}
+
+// commit makes newChunks (children before parents) and root durable and
+// publishes cat as the new head. Caller holds the write lock.
+// commit makes newChunks (children before parents; hashes[i] is the hash
+// of newChunks[i]) and root durable and publishes them as the new head.
+func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash, cat *Catalog) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.broken != nil {
+		return fmt.Errorf("%w: %w", ErrStopped, s.broken)
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	// Refuse before writing anything: recovery would discard a record
+	// over the limit, with every commit after it, so it must never be
+	// written (let alone acknowledged).
+	for i, c := range newChunks {
+		if err := journal.CheckRecordSize(len(c)); err != nil {
+			return fmt.Errorf("commit refused: chunk %s: %w", hashes[i].Short(), err)
+		}
+	}
+	seq := s.head.Seq + 1
+	locs := make([]chunkLoc, len(newChunks))
+	for i, c := range newChunks {
+		locs[i] = chunkLoc{off: s.jw.AddChunk(c), n: uint32(len(c))}
+	}
+	s.jw.AddRoot(root, seq)
+	if err := s.jw.Flush(); err != nil {
+		return s.failStop(err)
+	}
+	switch {
+	case s.opts.Faults.SkipFsync:
+	case s.opts.Faults.AckBeforeFsync:
+		s.dirty = true
+	default:
+		if err := s.jw.Sync(); err != nil {
+			return s.failStop(err)
+		}
+	}
+	for i, c := range newChunks {
+		// Just written, so likely read next (the new tree paths).
+		s.cache.add(hashes[i], c)
+	}
+	s.mu.Lock()
+	for i, h := range hashes {
+		s.index[h] = locs[i]
+	}
+	s.head = Head{Seq: seq, Root: root, Catalog: cat}
+	s.mu.Unlock()
+	return nil
+}
+
+// lateSyncer implements the AckBeforeFsync fault: commits are
+// acknowledged first and fsynced up to AckDelay later.
+func (s *Store) lateSyncer() {
+	defer close(s.syncDone)
+	t := time.NewTicker(s.opts.AckDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.syncStop:
+			return
+		case <-t.C:
+			s.commitMu.Lock()
+			if s.dirty && s.broken == nil {
+				if err := s.jw.Sync(); err != nil {
+					_ = s.failStop(err)
+				}
+				s.dirty = false
+			}
+			s.commitMu.Unlock()
+		}
+	}
+}
