@@ -136,13 +136,7 @@ func NewCounting(inner FS) *Counting {
 func (c *Counting) Syncs(prefix string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := 0
-	for k, v := range c.syncs {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	return n
+	return sumPrefix(c.syncs, prefix)
 }
 
 // Writes returns how many times files with the prefix were opened for
@@ -150,13 +144,13 @@ func (c *Counting) Syncs(prefix string) int {
 func (c *Counting) Writes(prefix string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return sumPrefix(c.opens, prefix) + sumPrefix(c.renames, prefix)
+}
+
+// sumPrefix adds up the counts of the names with the prefix.
+func sumPrefix(counts map[string]int, prefix string) int {
 	n := 0
-	for k, v := range c.opens {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	for k, v := range c.renames {
+	for k, v := range counts {
 		if strings.HasPrefix(k, prefix) {
 			n += v
 		}

@@ -63,13 +63,19 @@ func keyValues(ords []int, row []any) []any {
 	return out
 }
 
+// lookupRow returns row's storage key in nt and the value stored under
+// it, if any.
+func (tx *Tx) lookupRow(nt *Table, row []any) (key, val []byte, found bool, err error) {
+	if key, err = rowKey(nt, row); err != nil {
+		return nil, nil, false, err
+	}
+	val, found, err = tree.Get(tx, nt.Rows, key)
+	return key, val, found, err
+}
+
 // insertInto adds row to nt (a private copy), enforcing keys.
 func (tx *Tx) insertInto(nt *Table, row []any) error {
-	k, err := rowKey(nt, row)
-	if err != nil {
-		return err
-	}
-	old, found, err := tree.Get(tx, nt.Rows, k)
+	k, old, found, err := tx.lookupRow(nt, row)
 	if err != nil {
 		return err
 	}
@@ -142,11 +148,7 @@ func (tx *Tx) insertInto(nt *Table, row []any) error {
 
 // deleteFrom removes row from nt (a private copy).
 func (tx *Tx) deleteFrom(nt *Table, row []any) error {
-	k, err := rowKey(nt, row)
-	if err != nil {
-		return err
-	}
-	old, found, err := tree.Get(tx, nt.Rows, k)
+	k, old, found, err := tx.lookupRow(nt, row)
 	if err != nil {
 		return err
 	}

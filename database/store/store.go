@@ -249,16 +249,8 @@ func (s *Store) Generation() uint64 {
 // Close waits for an in-flight commit, makes everything durable and
 // closes the journal. Open transactions are abandoned.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.markClosed() {
 		return nil
-	}
-	s.closed = true
-	s.mu.Unlock()
-	if s.syncStop != nil {
-		close(s.syncStop)
-		<-s.syncDone
 	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
@@ -272,14 +264,27 @@ func (s *Store) Close() error {
 // Abandon closes the journal without syncing or any cleanup, the way a
 // crash would leave it. Test-only.
 func (s *Store) Abandon() {
+	if !s.markClosed() {
+		return
+	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	_ = s.jw.Close()
+}
+
+// markClosed refuses new transactions and commits from now on and stops
+// the background syncer. It reports false if the store was closed already.
+func (s *Store) markClosed() bool {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
 	s.closed = true
 	s.mu.Unlock()
 	if s.syncStop != nil {
 		close(s.syncStop)
 		<-s.syncDone
 	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	_ = s.jw.Close()
+	return true
 }

@@ -17,91 +17,73 @@ func (m mapPutter) Get(h chunk.Hash) ([]byte, error) {
 	return nil, chunk.NotFound(h)
 }
 
-// postOrder lists the chunks reachable from root that g holds, with their
-// bytes, children before parents; chunks g does not hold are skipped (with
-// their subtrees).
-func postOrder(g chunk.Getter, roots ...chunk.Hash) (hashes []chunk.Hash, data [][]byte) {
+// walkGraph visits every chunk reachable from roots once, children before
+// parents (the order a journal needs), calling visit with its bytes. A
+// chunk that g cannot return, or whose references cannot be parsed, goes
+// to unreadable instead: a nil result skips it and its subtree, an error
+// ends the walk.
+func walkGraph(g chunk.Getter, roots []chunk.Hash, unreadable func(chunk.Hash, error) error, visit func(chunk.Hash, []byte) error) error {
 	seen := map[chunk.Hash]bool{}
-	var visit func(h chunk.Hash)
-	visit = func(h chunk.Hash) {
-		if h.IsZero() || seen[h] {
-			return
-		}
-		seen[h] = true
-		b, err := g.Get(h)
-		if err != nil {
-			return
-		}
-		refs, _ := chunk.Refs(b)
-		for _, r := range refs {
-			visit(r)
-		}
-		hashes, data = append(hashes, h), append(data, b)
-	}
-	for _, r := range roots {
-		visit(r)
-	}
-	return hashes, data
-}
-
-// missingChunks counts chunks reachable from root that are not in the
-// journal (or cannot be read back intact).
-func (s *Store) missingChunks(root chunk.Hash) int {
-	seen := map[chunk.Hash]bool{}
-	stack := []chunk.Hash{root}
-	missing := 0
-	for len(stack) > 0 {
-		h := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if h.IsZero() || seen[h] {
-			continue
-		}
-		seen[h] = true
-		data, err := s.read(h, false)
-		if err != nil {
-			missing++
-			continue
-		}
-		refs, err := chunk.Refs(data)
-		if err != nil {
-			missing++
-			continue
-		}
-		stack = append(stack, refs...)
-	}
-	return missing
-}
-
-// walkPostOrder calls fn for every chunk reachable from roots, children
-// before parents (the order a journal needs), each chunk once. Unlike
-// postOrder it fails on a chunk it cannot read: GC must not drop one.
-func (s *Store) walkPostOrder(roots []chunk.Hash, fn func(chunk.Hash, []byte) error) error {
-	seen := map[chunk.Hash]bool{}
-	var visit func(h chunk.Hash) error
-	visit = func(h chunk.Hash) error {
+	var walk func(h chunk.Hash) error
+	walk = func(h chunk.Hash) error {
 		if h.IsZero() || seen[h] {
 			return nil
 		}
 		seen[h] = true
-		data, err := s.read(h, false)
+		data, err := g.Get(h)
 		if err != nil {
-			return err
+			return unreadable(h, err)
 		}
 		refs, err := chunk.Refs(data)
 		if err != nil {
-			return fmt.Errorf("chunk %s: %w", h.Short(), err)
+			return unreadable(h, fmt.Errorf("chunk %s: %w", h.Short(), err))
 		}
 		for _, r := range refs {
-			if err := visit(r); err != nil {
+			if err := walk(r); err != nil {
 				return err
 			}
 		}
-		return fn(h, data)
+		return visit(h, data)
 	}
 	for _, r := range roots {
-		if err := visit(r); err != nil {
+		if err := walk(r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// postOrder lists the chunks reachable from roots that g holds, with their
+// bytes, children before parents; chunks g does not hold are skipped (with
+// their subtrees).
+func postOrder(g chunk.Getter, roots ...chunk.Hash) (hashes []chunk.Hash, data [][]byte) {
+	skip := func(chunk.Hash, error) error { return nil }
+	_ = walkGraph(g, roots, skip, func(h chunk.Hash, b []byte) error {
+		hashes, data = append(hashes, h), append(data, b)
+		return nil
+	})
+	return hashes, data
+}
+
+// uncachedReads reads committed chunks without filling the cache (walks
+// over everything would evict the working set).
+type uncachedReads struct{ s *Store }
+
+func (u uncachedReads) Get(h chunk.Hash) ([]byte, error) { return u.s.read(h, false) }
+
+// missingChunks counts chunks reachable from root that are not in the
+// journal (or cannot be read back intact).
+func (s *Store) missingChunks(root chunk.Hash) int {
+	missing := 0
+	count := func(chunk.Hash, error) error { missing++; return nil }
+	_ = walkGraph(uncachedReads{s}, []chunk.Hash{root}, count, func(chunk.Hash, []byte) error { return nil })
+	return missing
+}
+
+// walkPostOrder calls fn for every committed chunk reachable from roots,
+// children before parents, each chunk once. Unlike postOrder it fails on
+// a chunk it cannot read: GC must not drop one.
+func (s *Store) walkPostOrder(roots []chunk.Hash, fn func(chunk.Hash, []byte) error) error {
+	fail := func(_ chunk.Hash, err error) error { return err }
+	return walkGraph(uncachedReads{s}, roots, fail, fn)
 }
