@@ -378,5 +378,14 @@ func (w *Writer) Sync() error {
 	return nil
 }
 
+// WriteOut writes the file out to the device without a cache flush (see
+// fsys.WriteOut); a planted fault uses it instead of Sync.
+func (w *Writer) WriteOut() error {
+	if err := fsys.WriteOut(w.f); err != nil {
+		return fmt.Errorf("write out journal %s: %w", w.name, err)
+	}
+	return nil
+}
+
 // Close closes the file.
 func (w *Writer) Close() error { return w.f.Close() }

@@ -16,20 +16,23 @@ type appendFile struct {
 	off int64
 }
 
+// Unwrap returns the file written to (fsys.WriteOut needs the OS file).
+func (a *appendFile) Unwrap() fsys.File { return a.File }
+
 func (a *appendFile) Write(p []byte) (int, error) {
 	n, err := a.File.WriteAt(p, a.off)
 	a.off += int64(n)
 	return n, err
 }
 
+// failStop records err, after which no commit succeeds, and hands it to
+// Options.FailStop.
 func (s *Store) failStop(err error) error {
 	s.broken = err
 	s.opts.FailStop(err)
 	return err
 }
 
-// commit makes newChunks (children before parents) and root durable and
-// publishes cat as the new head. Caller holds the write lock.
 // commit makes newChunks (children before parents; hashes[i] is the hash
 // of newChunks[i]) and root durable and publishes them as the new head.
 func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash, cat *Catalog) error {
@@ -61,14 +64,8 @@ func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash,
 	if err := s.jw.Flush(); err != nil {
 		return s.failStop(err)
 	}
-	switch {
-	case s.opts.Faults.SkipFsync:
-	case s.opts.Faults.AckBeforeFsync:
-		s.dirty = true
-	default:
-		if err := s.jw.Sync(); err != nil {
-			return s.failStop(err)
-		}
+	if err := s.makeDurable(); err != nil {
+		return s.failStop(err)
 	}
 	for i, c := range newChunks {
 		// Just written, so likely read next (the new tree paths).
@@ -81,6 +78,32 @@ func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash,
 	s.head = Head{Seq: seq, Root: root, Catalog: cat}
 	s.mu.Unlock()
 	return nil
+}
+
+// makeDurable makes the journal's appended records durable: one fsync,
+// unless a planted fault does something weaker.
+func (s *Store) makeDurable() error {
+	f := s.opts.Faults
+	switch {
+	case f.SkipFsync:
+		return nil
+	case f.AckBeforeFsync:
+		s.dirty = true
+		return nil
+	case f.WritebackNoFlush:
+		// Planted bug: the records reach the device but may sit in its
+		// volatile cache; only a power cut loses them.
+		return s.jw.WriteOut()
+	}
+	err := s.jw.Sync()
+	if err != nil && f.RetryFsyncAfterError {
+		// Planted bug: after a failed fsync the kernel may have marked
+		// the dirty pages clean (and dropped them), so a retry that
+		// succeeds says nothing about the records it should cover.
+		s.opts.Logf("retry-fsync-after-error: %v; retrying the fsync", err)
+		err = s.jw.Sync()
+	}
+	return err
 }
 
 // lateSyncer implements the AckBeforeFsync fault: commits are

@@ -23,52 +23,68 @@ type Faults struct {
 	// AcceptTornTail makes recovery skip CRC checks, zero-pad torn
 	// records and keep the tail instead of truncating it.
 	AcceptTornTail bool
+	// NoWriteConflict lets a write transaction commit over a head that
+	// moved since its snapshot: no write lock, no stale-snapshot check, so
+	// concurrent read-modify-write transactions lose updates.
+	NoWriteConflict bool
+	// WritebackNoFlush makes commit write the journal out to the device
+	// (sync_file_range: wait before, write, wait after) and acknowledge
+	// without fdatasync, so the disk's volatile write cache is never
+	// flushed.
+	WritebackNoFlush bool
+	// RetryFsyncAfterError retries a failed commit fsync and acknowledges
+	// if the retry succeeds, instead of failing stop (PostgreSQL's
+	// fsync-retry bug: the kernel may have dropped the dirty pages the
+	// failed fsync covered, so the retry has nothing left to write).
+	RetryFsyncAfterError bool
 }
 
-// Any reports whether any fault is enabled.
-func (f Faults) Any() bool {
-	return f.AckBeforeFsync || f.SkipFsync || f.ManifestInPlace || f.GCEarlyDelete || f.AcceptTornTail
+// faultSwitches is the one table of fault names: the flag's values, the
+// names logged and FaultNames all come from it.
+var faultSwitches = []struct {
+	name string
+	on   func(*Faults) *bool
+}{
+	{"ack-before-fsync", func(f *Faults) *bool { return &f.AckBeforeFsync }},
+	{"skip-fsync", func(f *Faults) *bool { return &f.SkipFsync }},
+	{"manifest-in-place", func(f *Faults) *bool { return &f.ManifestInPlace }},
+	{"gc-early-delete", func(f *Faults) *bool { return &f.GCEarlyDelete }},
+	{"accept-torn-tail", func(f *Faults) *bool { return &f.AcceptTornTail }},
+	{"no-write-conflict", func(f *Faults) *bool { return &f.NoWriteConflict }},
+	{"writeback-no-flush", func(f *Faults) *bool { return &f.WritebackNoFlush }},
+	{"retry-fsync-after-error", func(f *Faults) *bool { return &f.RetryFsyncAfterError }},
 }
+
+// FaultNames lists every fault switch name.
+var FaultNames = func() []string {
+	names := make([]string, len(faultSwitches))
+	for i, sw := range faultSwitches {
+		names[i] = sw.name
+	}
+	return names
+}()
+
+// Any reports whether any fault is enabled.
+func (f Faults) Any() bool { return len(f.Names()) > 0 }
 
 // Names returns the enabled faults' names.
 func (f Faults) Names() []string {
 	var n []string
-	if f.AckBeforeFsync {
-		n = append(n, "ack-before-fsync")
-	}
-	if f.SkipFsync {
-		n = append(n, "skip-fsync")
-	}
-	if f.ManifestInPlace {
-		n = append(n, "manifest-in-place")
-	}
-	if f.GCEarlyDelete {
-		n = append(n, "gc-early-delete")
-	}
-	if f.AcceptTornTail {
-		n = append(n, "accept-torn-tail")
+	for _, sw := range faultSwitches {
+		if *sw.on(&f) {
+			n = append(n, sw.name)
+		}
 	}
 	return n
 }
 
-// FaultNames lists every fault switch name.
-var FaultNames = []string{"ack-before-fsync", "skip-fsync", "manifest-in-place", "gc-early-delete", "accept-torn-tail"}
-
 // Set enables the named fault.
 func (f *Faults) Set(name string) error {
-	switch name {
-	case "ack-before-fsync":
-		f.AckBeforeFsync = true
-	case "skip-fsync":
-		f.SkipFsync = true
-	case "manifest-in-place":
-		f.ManifestInPlace = true
-	case "gc-early-delete":
-		f.GCEarlyDelete = true
-	case "accept-torn-tail":
-		f.AcceptTornTail = true
-	default:
-		return fmt.Errorf("unknown fault %q (known: %s)", name, strings.Join(FaultNames, ", "))
+	for _, sw := range faultSwitches {
+		if sw.name == name {
+			*sw.on(f) = true
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("unknown fault %q (known: %s)", name, strings.Join(FaultNames, ", "))
 }

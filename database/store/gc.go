@@ -30,7 +30,7 @@ const (
 // for the write lock, so writers wait (never fail) while GC runs.
 func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 	start := time.Now()
-	if owner == nil || !owner.isWriter() {
+	if owner == nil || !owner.holdsLock() {
 		if err := s.acquireWriterForGC(ctx); err != nil {
 			return GCStats{}, err
 		}

@@ -20,7 +20,8 @@ type Tx struct {
 	mu     sync.Mutex
 	base   Head
 	cat    *Catalog
-	writer bool
+	writer bool // may write (holds the write lock unless NoWriteConflict)
+	locked bool // holds the store's write lock
 	dirty  bool
 	done   bool
 
@@ -44,20 +45,22 @@ type savepoint struct {
 // that for autocommit writes, which would otherwise fail under any
 // concurrency.
 func (s *Store) Begin(ctx context.Context, immediate bool) (*Tx, error) {
-	if immediate {
+	locked := false
+	if immediate && !s.opts.Faults.NoWriteConflict {
 		if err := s.acquireWriter(ctx); err != nil {
 			return nil, err
 		}
+		locked = true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		if immediate {
+		if locked {
 			s.releaseWriter()
 		}
 		return nil, ErrClosed
 	}
-	tx := &Tx{s: s, base: s.head, cat: s.head.Catalog, writer: immediate}
+	tx := &Tx{s: s, base: s.head, cat: s.head.Catalog, writer: immediate, locked: locked}
 	s.txs[tx] = struct{}{}
 	return tx, nil
 }
@@ -72,14 +75,20 @@ func (s *Store) Snapshot() *Tx {
 // Seq returns the commit sequence of the transaction's snapshot.
 func (tx *Tx) Seq() uint64 { return tx.base.Seq }
 
-func (tx *Tx) isWriter() bool {
+// holdsLock reports whether the transaction holds the store's write lock.
+func (tx *Tx) holdsLock() bool {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	return tx.locked && !tx.done
+}
+
+// IsWriter reports whether the transaction may write (it holds the write
+// lock, unless the NoWriteConflict fault is planted).
+func (tx *Tx) IsWriter() bool {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	return tx.writer && !tx.done
 }
-
-// IsWriter reports whether the transaction holds the write lock.
-func (tx *Tx) IsWriter() bool { return tx.isWriter() }
 
 // Dirty reports whether the transaction has uncommitted changes.
 func (tx *Tx) Dirty() bool {
@@ -160,6 +169,13 @@ func (tx *Tx) ensureWriter(ctx context.Context) error {
 	if tx.writer {
 		return nil
 	}
+	if tx.s.opts.Faults.NoWriteConflict {
+		// Planted bug: write on the snapshot without the lock or the
+		// check, so Commit publishes this catalog over whatever was
+		// committed since the snapshot.
+		tx.writer = true
+		return nil
+	}
 	if err := tx.s.acquireWriter(ctx); err != nil {
 		return err
 	}
@@ -167,7 +183,7 @@ func (tx *Tx) ensureWriter(ctx context.Context) error {
 		tx.s.releaseWriter()
 		return fmt.Errorf("%w: snapshot is stale (another transaction committed since it began)", ErrConflict)
 	}
-	tx.writer = true
+	tx.writer, tx.locked = true, true
 	return nil
 }
 
@@ -209,8 +225,9 @@ func (tx *Tx) finish() {
 	tx.s.mu.Lock()
 	delete(tx.s.txs, tx)
 	tx.s.mu.Unlock()
-	if tx.writer {
-		tx.writer = false
+	tx.writer = false
+	if tx.locked {
+		tx.locked = false
 		tx.s.releaseWriter()
 	}
 }
