@@ -61,6 +61,11 @@ func (s *Store) commit(hashes []chunk.Hash, newChunks [][]byte, root chunk.Hash,
 		locs[i] = chunkLoc{off: s.jw.AddChunk(c), n: uint32(len(c))}
 	}
 	s.jw.AddRoot(root, seq)
+	if s.opts.Faults.WritebackNoFlush {
+		if err := s.zeroFillAhead(s.jw.Size()); err != nil {
+			return s.failStop(err)
+		}
+	}
 	if err := s.jw.Flush(); err != nil {
 		return s.failStop(err)
 	}
@@ -104,6 +109,37 @@ func (s *Store) makeDurable() error {
 		err = s.jw.Sync()
 	}
 	return err
+}
+
+// zeroFillStep is how far ahead zeroFillAhead fills the journal. Small,
+// because recovery reads a zero tail byte by byte before cutting it.
+const zeroFillStep = 1 << 20
+
+// zeroFillAhead makes sure the journal file is zero-filled and durable up
+// to at least end, for the WritebackNoFlush fault. Its commits then only
+// overwrite blocks that are allocated and inside the file's size, so they
+// need no metadata (which a filesystem commits with a cache flush) and
+// sync_file_range alone brings them to the device: a kill or a machine
+// reset keeps them, only a lost disk cache does not. The fill itself is
+// fsynced, outside any commit. Recovery cuts the zero tail as torn.
+func (s *Store) zeroFillAhead(end int64) error {
+	if end <= s.zeroedTo {
+		return nil
+	}
+	size, err := s.rf.Size()
+	if err != nil {
+		return fmt.Errorf("stat journal %s: %w", s.jw.Name(), err)
+	}
+	from := max(size, s.zeroedTo)
+	to := end + zeroFillStep
+	if _, err := s.rf.WriteAt(make([]byte, to-from), from); err != nil {
+		return fmt.Errorf("zero-fill journal %s: %w", s.jw.Name(), err)
+	}
+	if err := s.rf.Sync(); err != nil {
+		return fmt.Errorf("fsync zero-filled journal %s: %w", s.jw.Name(), err)
+	}
+	s.zeroedTo = to
+	return nil
 }
 
 // lateSyncer implements the AckBeforeFsync fault: commits are

@@ -1,7 +1,11 @@
 package store
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,13 +77,16 @@ func TestFaultSwitchesPlantBugs(t *testing.T) {
 }
 
 // writeback-no-flush writes every commit out to the device without an
-// fsync (no cache flush), and that is enough to survive a process kill.
+// fsync (no cache flush) and without changing the file's size (the
+// journal is zero-filled ahead, fsynced outside the commits), and that is
+// enough to survive a process kill.
 func TestWritebackNoFlushFault(t *testing.T) {
 	dir := t.TempDir()
 	fs := fsys.NewCounting(fsys.OS{})
 	opts := testOpts(t)
 	opts.FS, opts.Faults = fs, Faults{WritebackNoFlush: true}
-	s := setup(t, dir, opts)
+	s := setup(t, dir, opts) // its commit zero-fills ahead
+	size := fileSize(t, journalPath(t, s))
 	syncs, outs := fs.Syncs("journal-"), fs.WriteOuts("journal-")
 	for i := 0; i < 10; i++ {
 		put(t, s, int64(i), "x")
@@ -90,11 +97,25 @@ func TestWritebackNoFlushFault(t *testing.T) {
 	if n := fs.WriteOuts("journal-") - outs; n != 10 {
 		t.Errorf("%d journal write-outs for 10 commits, want 10", n)
 	}
+	if got := fileSize(t, journalPath(t, s)); got != size || size < zeroFillStep {
+		t.Errorf("journal size %d before the commits, %d after; want the zero-filled size (>= %d) unchanged", size, got, zeroFillStep)
+	}
+	// GC starts a new journal, which is zero-filled ahead in turn.
+	if _, err := s.GC(bg, nil); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, 10, "after gc")
+	if got := fileSize(t, journalPath(t, s)); got < zeroFillStep {
+		t.Errorf("new journal %d bytes after GC and a commit, want zero-filled ahead", got)
+	}
 	s.Abandon() // a kill: no fsync on the way out
 	s = open(t, dir, testOpts(t))
 	defer s.Close()
-	if got := contents(t, s); len(got) != 10 {
-		t.Fatalf("%d rows after a kill, want 10: %v", len(got), got)
+	if got := contents(t, s); len(got) != 11 {
+		t.Fatalf("%d rows after a kill, want 11: %v", len(got), got)
+	}
+	if r := s.Recovery(); r.TornBytes == 0 {
+		t.Errorf("recovery found no zero tail to cut: %+v", r)
 	}
 }
 
@@ -200,5 +221,54 @@ func TestNoWriteConflictFault(t *testing.T) {
 				t.Fatalf("counter %q after two acknowledged increments; the fault should lose one (want \"1\")", got)
 			}
 		})
+	}
+}
+
+// killChildEnv makes the test binary run as the child that
+// TestWritebackNoFlushSurvivesKill9 kills; its value is the data dir.
+const killChildEnv = "CRASHRIG_STORE_KILL_CHILD_DIR"
+
+// A real kill -9 of a process committing with writeback-no-flush loses
+// nothing: the write-out put the records in the page cache and on their
+// way to the device before each acknowledgement.
+func TestWritebackNoFlushSurvivesKill9(t *testing.T) {
+	const commits = 20
+	if dir := os.Getenv(killChildEnv); dir != "" {
+		opts := testOpts(t)
+		opts.Faults = Faults{WritebackNoFlush: true}
+		s := setup(t, dir, opts)
+		for i := 0; i < commits; i++ {
+			put(t, s, int64(i), "acked")
+		}
+		fmt.Println("acknowledged")
+		time.Sleep(time.Minute) // killed here
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWritebackNoFlushSurvivesKill9$", "-test.count=1")
+	cmd.Env = append(os.Environ(), killChildEnv+"="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && sc.Text() != "acknowledged" {
+	}
+	if sc.Text() != "acknowledged" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child ended before acknowledging its commits: %v", sc.Err())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	s := open(t, dir, testOpts(t))
+	defer s.Close()
+	if got := contents(t, s); len(got) != commits {
+		t.Fatalf("%d rows after kill -9, want %d", len(got), commits)
 	}
 }

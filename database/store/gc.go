@@ -119,7 +119,7 @@ func (s *Store) GC(ctx context.Context, owner *Tx) (GCStats, error) {
 		return GCStats{}, err
 	}
 	oldW := s.jw
-	s.jw, s.man, s.dirty = w, newMan, false
+	s.jw, s.man, s.dirty, s.zeroedTo = w, newMan, false, 0
 	// Taking mu waits for chunk reads in flight on the old journal.
 	s.mu.Lock()
 	s.index, s.rf = newIndex, f

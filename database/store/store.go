@@ -94,6 +94,9 @@ type Store struct {
 	syncStop chan struct{}
 	syncDone chan struct{}
 	dirty    bool // (commitMu) journal written but not fsynced (AckBeforeFsync)
+	// zeroedTo is where the zero-filled, fsynced region the
+	// WritebackNoFlush fault writes into ends (commitMu; 0: none yet).
+	zeroedTo int64
 
 	recovery RecoveryInfo
 }
