@@ -1,8 +1,3 @@
-// Package fsys is the small file-system seam used by the storage layer.
-//
-// Everything that must be durable goes through these interfaces so tests
-// can count fsyncs and manifest writes, and inject failures, without
-// touching the real disk semantics.
 package fsys
 
 import (
@@ -123,6 +118,8 @@ type Counting struct {
 	opens   map[string]int // opens with O_CREATE|O_TRUNC or O_WRONLY
 	renames map[string]int // keyed by destination base name
 	dirSync int
+	// writeOuts counts WriteOut calls (write-back without a cache flush).
+	writeOuts map[string]int
 	// FailSync, if set, is consulted before each file sync; a non-nil
 	// result is returned instead of syncing.
 	FailSync func(name string) error
@@ -133,7 +130,7 @@ type Counting struct {
 
 // NewCounting returns a Counting FS over inner.
 func NewCounting(inner FS) *Counting {
-	return &Counting{Inner: inner, syncs: map[string]int{}, opens: map[string]int{}, renames: map[string]int{}}
+	return &Counting{Inner: inner, syncs: map[string]int{}, opens: map[string]int{}, renames: map[string]int{}, writeOuts: map[string]int{}}
 }
 
 // Syncs returns how many times files whose base name has the given prefix
@@ -141,13 +138,15 @@ func NewCounting(inner FS) *Counting {
 func (c *Counting) Syncs(prefix string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := 0
-	for k, v := range c.syncs {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	return n
+	return sumPrefix(c.syncs, prefix)
+}
+
+// WriteOuts returns how many times files whose base name has the given
+// prefix were written out with WriteOut (no cache flush).
+func (c *Counting) WriteOuts(prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return sumPrefix(c.writeOuts, prefix)
 }
 
 // Writes returns how many times files with the prefix were opened for
@@ -155,13 +154,13 @@ func (c *Counting) Syncs(prefix string) int {
 func (c *Counting) Writes(prefix string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return sumPrefix(c.opens, prefix) + sumPrefix(c.renames, prefix)
+}
+
+// sumPrefix adds up the counts of the names with the prefix.
+func sumPrefix(counts map[string]int, prefix string) int {
 	n := 0
-	for k, v := range c.opens {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	for k, v := range c.renames {
+	for k, v := range counts {
 		if strings.HasPrefix(k, prefix) {
 			n += v
 		}
@@ -193,6 +192,21 @@ func (f countingFile) Sync() error {
 		}
 	}
 	return f.File.Sync()
+}
+
+// WriteOut counts the call and writes the inner file out.
+func (f countingFile) WriteOut() error {
+	f.c.mu.Lock()
+	f.c.writeOuts[f.name]++
+	f.c.mu.Unlock()
+	return WriteOut(f.File)
+}
+
+// SetFailSync sets FailSync while files may be in use.
+func (c *Counting) SetFailSync(fn func(name string) error) {
+	c.mu.Lock()
+	c.FailSync = fn
+	c.mu.Unlock()
 }
 
 // SetFailWrite sets FailWrite while files may be in use.
@@ -300,4 +314,26 @@ func AdviseSequential(f File, size int64) {
 	}
 	fd := int(of.Fd())
 	_ = unix.Fadvise(fd, 0, size, unix.FADV_SEQUENTIAL)
+}
+
+// WriteOut asks the kernel to write f's dirty pages to the device and
+// waits until it has (sync_file_range with WAIT_BEFORE|WRITE|WAIT_AFTER).
+// Unlike Sync it sends no cache flush, and writes no metadata: the data
+// survives a process or kernel crash but not the loss of the disk's
+// volatile write cache. Only the writeback-no-flush planted fault uses it.
+// A File that wraps another exposes it with Unwrap() File.
+func WriteOut(f File) error {
+	switch x := f.(type) {
+	case interface{ WriteOut() error }:
+		return x.WriteOut()
+	case osFile:
+		const flags = unix.SYNC_FILE_RANGE_WAIT_BEFORE | unix.SYNC_FILE_RANGE_WRITE | unix.SYNC_FILE_RANGE_WAIT_AFTER
+		if err := unix.SyncFileRange(int(x.Fd()), 0, 0, flags); err != nil {
+			return fmt.Errorf("sync_file_range %s: %w", x.Name(), err)
+		}
+		return nil
+	case interface{ Unwrap() File }:
+		return WriteOut(x.Unwrap())
+	}
+	return fmt.Errorf("write-out: %T is not an OS file", f)
 }

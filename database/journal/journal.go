@@ -1,23 +1,3 @@
-// Package journal implements the append-only journal file: framing, CRC,
-// appending, and recovery scanning.
-//
-// File layout:
-//
-//	header  8 bytes magic "CRJRNL\x00\x01"
-//	records ...
-//
-// Record layout (all integers little-endian):
-//
-//	length  uint32  length of body
-//	crc     uint32  CRC32C (Castagnoli) over kind byte and body
-//	kind    1 byte  1 = chunk, 2 = root
-//	body    length bytes
-//
-// A chunk record's body is an encoded chunk (its hash is recomputed when
-// read), so it starts with a chunk kind byte. A root record's body is the 32-byte root hash followed by a
-// uint64 commit sequence number. A zero-filled tail fails the CRC check
-// (CRC32C of a zero kind byte is non-zero) and an invalid kind is rejected,
-// so neither is ever mistaken for data.
 package journal
 
 import (
@@ -394,6 +374,15 @@ func (w *Writer) Flush() error {
 func (w *Writer) Sync() error {
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("fsync journal %s: %w", w.name, err)
+	}
+	return nil
+}
+
+// WriteOut writes the file out to the device without a cache flush (see
+// fsys.WriteOut); a planted fault uses it instead of Sync.
+func (w *Writer) WriteOut() error {
+	if err := fsys.WriteOut(w.f); err != nil {
+		return fmt.Errorf("write out journal %s: %w", w.name, err)
 	}
 	return nil
 }

@@ -53,54 +53,25 @@ func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
 
 // CreateTable implements sql.TableCreator.
 func (d *Database) CreateTable(ctx *sql.Context, name string, sch sql.PrimaryKeySchema, collation sql.CollationID, comment string) error {
-	tx, err := writeTx(ctx)
-	if err != nil {
-		return err
-	}
 	def, err := tableDef(name, sch, collation, comment)
 	if err != nil {
 		return err
 	}
-	if err := tx.CreateTable(ctx, d.name, def); err != nil {
-		if errors.Is(err, store.ErrTableExists) {
-			return sql.ErrTableAlreadyExists.New(name)
-		}
-		return mapErr(err)
-	}
-	return nil
+	return changeCatalog(ctx, func(tx *store.Tx) error { return tx.CreateTable(ctx, d.name, def) },
+		asEngineErr{store.ErrTableExists, sql.ErrTableAlreadyExists.New(name)})
 }
 
 // DropTable implements sql.TableDropper.
 func (d *Database) DropTable(ctx *sql.Context, name string) error {
-	tx, err := writeTx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := tx.DropTable(ctx, d.name, name); err != nil {
-		if errors.Is(err, store.ErrNoTable) {
-			return sql.ErrTableNotFound.New(name)
-		}
-		return mapErr(err)
-	}
-	return nil
+	return changeCatalog(ctx, func(tx *store.Tx) error { return tx.DropTable(ctx, d.name, name) },
+		asEngineErr{store.ErrNoTable, sql.ErrTableNotFound.New(name)})
 }
 
 // RenameTable implements sql.TableRenamer.
 func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error {
-	tx, err := writeTx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := tx.RenameTable(ctx, d.name, oldName, newName); err != nil {
-		switch {
-		case errors.Is(err, store.ErrNoTable):
-			return sql.ErrTableNotFound.New(oldName)
-		case errors.Is(err, store.ErrTableExists):
-			return sql.ErrTableAlreadyExists.New(newName)
-		}
-		return mapErr(err)
-	}
-	return nil
+	return changeCatalog(ctx, func(tx *store.Tx) error { return tx.RenameTable(ctx, d.name, oldName, newName) },
+		asEngineErr{store.ErrNoTable, sql.ErrTableNotFound.New(oldName)},
+		asEngineErr{store.ErrTableExists, sql.ErrTableAlreadyExists.New(newName)})
 }
 
 var _ sql.CollatedDatabase = (*Database)(nil)

@@ -3,6 +3,7 @@ package sqlbackend
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -21,46 +22,74 @@ const MaxNestingDepth = 1000
 // statements nested too deeply.
 const erStackOverrun = 1436
 
-// depthLimitedParser refuses statements nested deeper than max.
-type depthLimitedParser struct {
+// serverParser is the engine's parser followed by this server's
+// statement rules: refuse statements nested too deeply, and keep a
+// qualified DELETE of a whole table working without a current database.
+type serverParser struct {
 	sql.Parser
-	max int
+	maxDepth int
 }
 
-var _ sql.Parser = depthLimitedParser{}
+var _ sql.Parser = serverParser{}
 
-func (p depthLimitedParser) ParseSimple(query string) (ast.Statement, error) {
+func (p serverParser) ParseSimple(query string) (ast.Statement, error) {
 	st, err := p.Parser.ParseSimple(query)
-	return st, p.check(st, err)
+	return st, p.apply(context.Background(), st, err)
 }
 
-func (p depthLimitedParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
+func (p serverParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
 	st, q, rest, err := p.Parser.Parse(ctx, query, multi)
-	return st, q, rest, p.check(st, err)
+	return st, q, rest, p.apply(ctx, st, err)
 }
 
-func (p depthLimitedParser) ParseWithOptions(ctx context.Context, query string, delim rune, multi bool, opts ast.ParserOptions) (ast.Statement, string, string, error) {
+func (p serverParser) ParseWithOptions(ctx context.Context, query string, delim rune, multi bool, opts ast.ParserOptions) (ast.Statement, string, string, error) {
 	st, q, rest, err := p.Parser.ParseWithOptions(ctx, query, delim, multi, opts)
-	return st, q, rest, p.check(st, err)
+	return st, q, rest, p.apply(ctx, st, err)
 }
 
-func (p depthLimitedParser) ParseOneWithOptions(ctx context.Context, query string, opts ast.ParserOptions) (ast.Statement, int, error) {
+func (p serverParser) ParseOneWithOptions(ctx context.Context, query string, opts ast.ParserOptions) (ast.Statement, int, error) {
 	st, n, err := p.Parser.ParseOneWithOptions(ctx, query, opts)
-	return st, n, p.check(st, err)
+	return st, n, p.apply(ctx, st, err)
 }
 
-var errTooDeep = errors.New("too deep")
-
-func (p depthLimitedParser) check(st ast.Statement, err error) error {
+func (p serverParser) apply(ctx context.Context, st ast.Statement, err error) error {
 	if err != nil || st == nil {
 		return err
 	}
-	if tooDeep(st, 1, p.max) {
+	if tooDeep(st, 1, p.maxDepth) {
 		return mysql.NewSQLError(erStackOverrun, "HY000",
-			"Statement nested more than %d levels deep (e.g. a chain of that many operators); this server refuses it because planning it would take minutes", p.max)
+			"Statement nested more than %d levels deep (e.g. a chain of that many operators); this server refuses it because planning it would take minutes", p.maxDepth)
 	}
+	keepDeleteAllOfOtherDB(ctx, st)
 	return nil
 }
+
+// keepDeleteAllOfOtherDB gives `DELETE FROM db.t` without WHERE an
+// always-true WHERE when db is not the current database. go-mysql-server
+// turns a DELETE of a whole table into TRUNCATE and, deciding whether it
+// may, looks the table up in the current database: with none selected the
+// statement failed with "database not found: " (v0.20.0,
+// analyzer.deleteToTruncate). With a WHERE it stays a DELETE.
+func keepDeleteAllOfOtherDB(ctx context.Context, st ast.Statement) {
+	del, ok := st.(*ast.Delete)
+	if !ok || del.Where != nil || len(del.Targets) > 0 || len(del.TableExprs) != 1 {
+		return
+	}
+	at, ok := del.TableExprs[0].(*ast.AliasedTableExpr)
+	if !ok {
+		return
+	}
+	tn, ok := at.Expr.(ast.TableName)
+	if !ok || tn.DbQualifier.IsEmpty() {
+		return
+	}
+	if sctx, ok := ctx.(*sql.Context); ok && strings.EqualFold(sctx.GetCurrentDatabase(), tn.DbQualifier.String()) {
+		return
+	}
+	del.Where = ast.NewWhere(ast.WhereStr, ast.BoolVal(true))
+}
+
+var errTooDeep = errors.New("too deep")
 
 // tooDeep reports whether the tree under n is deeper than max levels, n
 // being at level d. It stops descending at max, so it costs at most the

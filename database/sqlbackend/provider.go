@@ -1,6 +1,3 @@
-// Package sqlbackend connects the store to go-mysql-server: databases,
-// tables, indexes, editors, sessions and transactions, the grant-table
-// persister and the crashrig_gc() procedure.
 package sqlbackend
 
 import (
@@ -59,32 +56,14 @@ func (p *Provider) AllDatabases(ctx *sql.Context) []sql.Database {
 
 // CreateDatabase implements sql.MutableDatabaseProvider.
 func (p *Provider) CreateDatabase(ctx *sql.Context, name string) error {
-	tx, err := writeTx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := tx.CreateDatabase(ctx, name); err != nil {
-		if strings.Contains(err.Error(), store.ErrDatabaseExists.Error()) {
-			return sql.ErrDatabaseExists.New(name)
-		}
-		return mapErr(err)
-	}
-	return nil
+	return changeCatalog(ctx, func(tx *store.Tx) error { return tx.CreateDatabase(ctx, name) },
+		asEngineErr{store.ErrDatabaseExists, sql.ErrDatabaseExists.New(name)})
 }
 
 // DropDatabase implements sql.MutableDatabaseProvider.
 func (p *Provider) DropDatabase(ctx *sql.Context, name string) error {
-	tx, err := writeTx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := tx.DropDatabase(ctx, name); err != nil {
-		if strings.Contains(err.Error(), store.ErrNoDatabase.Error()) {
-			return sql.ErrDatabaseNotFound.New(name)
-		}
-		return mapErr(err)
-	}
-	return nil
+	return changeCatalog(ctx, func(tx *store.Tx) error { return tx.DropDatabase(ctx, name) },
+		asEngineErr{store.ErrNoDatabase, sql.ErrDatabaseNotFound.New(name)})
 }
 
 // GCProcedureName is the stored procedure that runs GC.

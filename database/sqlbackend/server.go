@@ -101,7 +101,7 @@ func NewServer(st *store.Store, cfg Config) (*Server, error) {
 	}
 	a := analyzer.NewBuilder(p).AddPreValidationRule(checkPrivilegesRuleID, guard.rule).Build()
 	eng := sqle.New(a, nil)
-	eng.Parser = depthLimitedParser{Parser: eng.Parser, max: MaxNestingDepth}
+	eng.Parser = serverParser{Parser: eng.Parser, maxDepth: MaxNestingDepth}
 	guard.mdb = eng.Analyzer.Catalog.MySQLDb
 	p.processes = eng.ProcessList
 	if err := setupGrants(eng, st, cfg.RootPassword, cfg.AllowEmptyRootPassword); err != nil {

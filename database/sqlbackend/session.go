@@ -275,6 +275,31 @@ func writeTx(ctx *sql.Context) (*store.Tx, error) {
 	return nil, errors.New("no open transaction for write")
 }
 
+// asEngineErr says which engine error a store error becomes for one
+// catalog change (the engine's error names the object).
+type asEngineErr struct {
+	is error
+	as error
+}
+
+// changeCatalog runs change in the session's write transaction and
+// translates its error: first by the change's own table, then by mapErr.
+func changeCatalog(ctx *sql.Context, change func(tx *store.Tx) error, table ...asEngineErr) error {
+	tx, err := writeTx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := change(tx); err != nil {
+		for _, m := range table {
+			if errors.Is(err, m.is) {
+				return m.as
+			}
+		}
+		return mapErr(err)
+	}
+	return nil
+}
+
 // mapErr translates store errors into engine/MySQL errors.
 func mapErr(err error) error {
 	if err == nil {

@@ -1,178 +1,161 @@
 package store
 
 import (
-	"runtime"
-	"sync"
+	"fmt"
+	"os"
+	"time"
 
 	"github.com/crashrig/crashrig/database/chunk"
 	"github.com/crashrig/crashrig/database/fsys"
 	"github.com/crashrig/crashrig/database/journal"
+	"github.com/crashrig/crashrig/database/manifest"
 )
 
-// scanned is what indexJournal found in a journal.
-type scanned struct {
-	index    map[chunk.Hash]chunkLoc // chunks up to the last valid root record
-	haveRoot bool
-	root     chunk.Hash
-	seq      uint64
-	rootEnd  int64 // offset just past the last valid root record
-	// dangling counts committed chunks that refer to a chunk not written
-	// before them. Writers always put children first, so in a sound
-	// journal it is zero, and "the root and every chunk's children are
-	// present" proves the whole graph is without reading it again.
-	dangling int
-	res      journal.ScanResult
+// RecoveryInfo describes what Open found.
+type RecoveryInfo struct {
+	Root       chunk.Hash
+	Seq        uint64
+	Generation uint64
+	Journal    string
+	Chunks     int
+	TornBytes  int64 // bytes discarded after the last valid root record
+	StopReason string
+	Duration   time.Duration
+	Created    bool // the directory was freshly initialised
 }
 
-// recBatch is a run of consecutive journal records, copied out of the
-// scan window so they can be hashed on other cores while the scan goes on.
-type recBatch struct {
-	data   []byte
-	recs   []batchRec
-	hashes []chunk.Hash
-	done   chan struct{} // closed when hashes is filled
+// Recovery returns what Open found.
+func (s *Store) Recovery() RecoveryInfo { return s.recovery }
+
+// CorruptJournalError means a journal has an invalid record with valid
+// records after it: damage inside data that was once complete, which a
+// crash cannot produce (a torn write is only ever at the end). Open
+// refuses rather than cut off what follows; see Revive.
+type CorruptJournalError struct {
+	Dir, Journal    string
+	Offset          int64  // where the first invalid record starts
+	Reason          string // why it is invalid
+	ValidAfter      int    // valid records after it
+	RootsAfter      int    // of which root records (commits)
+	FirstValidAfter int64  // offset of the first of them
+	GoodSeq         uint64 // sequence of the last commit before the damage
+	GoodEnd         int64  // offset just past that commit's root record
+	Size            int64  // journal size
 }
 
-type batchRec struct {
-	off        int64 // record offset in the file
-	kind       byte
-	start, end int // body within data
+func (e *CorruptJournalError) Error() string {
+	return fmt.Sprintf("journal %s in %s is corrupt at offset %d (%s) and %d valid records (%d commits) follow it, the first at offset %d; "+
+		"this is not a torn tail, so refusing to start without changing anything. "+
+		"`crashrig-sqlserver fsck -data-dir %s` reports; `fsck -revive-with-data-loss` keeps the %d commits before the damage and discards the last %d bytes",
+		e.Journal, e.Dir, e.Offset, e.Reason, e.ValidAfter, e.RootsAfter, e.FirstValidAfter, e.Dir, e.GoodSeq, e.Size-e.GoodEnd)
 }
 
-const batchBytes = 4 << 20
-
-func (b *recBatch) body(r batchRec) []byte { return b.data[r.start:r.end] }
-
-func (b *recBatch) hash() {
-	b.hashes = b.hashes[:0]
-	for _, r := range b.recs {
-		var h chunk.Hash
-		if r.kind == journal.KindChunk {
-			h = chunk.Of(b.body(r))
-		}
-		b.hashes = append(b.hashes, h)
+// recover scans the manifest's journal, indexes every chunk up to the last
+// valid root record and truncates anything after it. Chunks stay on disk;
+// only their locations are kept (Get reads them on demand).
+func (s *Store) recover() error {
+	name := s.man.Journal
+	p := s.path(name)
+	f, err := s.fs.OpenFile(p, os.O_RDWR, fsys.FilePerm)
+	if err != nil {
+		return fmt.Errorf("open journal %s named by manifest (generation %d): %w", name, s.man.Generation, err)
 	}
-	close(b.done)
+	if err := s.recoverFrom(f, name); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return nil
 }
 
-// indexJournal scans the first size bytes of f and indexes every chunk up
-// to the last valid root record. SHA-256 of every chunk dominates the
-// cost, so hashing runs on all cores: the scan (read, CRC) hands batches
-// to hashers, and this goroutine's indexer applies them in journal order.
-// Every goroutine started here has exited when it returns.
-func indexJournal(f fsys.File, size int64, skipCRC bool) (scanned, error) {
-	out := scanned{
-		// A record is ~2 KiB on average; presizing saves rehashing a
-		// large index several times.
-		index: make(map[chunk.Hash]chunkLoc, size/2048),
+func (s *Store) recoverFrom(f fsys.File, name string) error {
+	size, err := f.Size()
+	if err != nil {
+		return fmt.Errorf("stat journal %s: %w", name, err)
 	}
-	work := make(chan *recBatch, 4)
-	ordered := make(chan *recBatch, 8) // bounds batches in flight (memory)
-	free := make(chan *recBatch, 12)
-	var hashers sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		hashers.Go(func() {
-			for b := range work {
-				b.hash()
-			}
-		})
+	// Recovery reads the whole journal once, front to back; after a
+	// machine crash none of it is cached, so ask for aggressive readahead.
+	fsys.AdviseSequential(f, size)
+	sc, err := indexJournal(f, size, s.opts.Faults.AcceptTornTail)
+	if err != nil {
+		return fmt.Errorf("scan journal %s: %w", name, err)
 	}
-	scanDone := make(chan error, 1)
-	go func() {
-		// The scan runs in its own goroutine so this one can index; it
-		// closes both channels when done, which ends the hashers and the
-		// indexing loop below.
-		defer close(ordered)
-		defer close(work)
-		// Small journals get small batch buffers (recovery of a fresh
-		// database should not allocate tens of MB).
-		bufCap := int(min(batchBytes, size)) + 64<<10
-		cur := newBatch(free, bufCap)
-		send := func() {
-			ordered <- cur
-			work <- cur
-			cur = newBatch(free, bufCap)
+	res, index, root, seq, rootEnd := sc.res, sc.index, sc.root, sc.seq, sc.rootEnd
+	if res.ValidAfter > 0 {
+		// Never truncate this: the records after the damage may be
+		// acknowledged commits, and only an operator may give them up.
+		return &CorruptJournalError{
+			Dir: s.dir, Journal: name, Offset: res.ValidEnd, Reason: res.StopReason,
+			ValidAfter: res.ValidAfter, RootsAfter: res.RootsAfter, FirstValidAfter: res.FirstValidAfter,
+			GoodSeq: seq, GoodEnd: rootEnd, Size: res.Size,
 		}
-		res, err := journal.ScanFile(f, size, journal.ScanOptions{SkipCRC: skipCRC}, func(r journal.Record) error {
-			start := len(cur.data)
-			cur.data = append(cur.data, r.Body...)
-			cur.recs = append(cur.recs, batchRec{off: r.Offset, kind: r.Kind, start: start, end: len(cur.data)})
-			if len(cur.data) >= batchBytes {
-				send()
-			}
-			return nil
-		})
-		if len(cur.recs) > 0 {
-			send()
+	}
+	if !sc.haveRoot {
+		return fmt.Errorf("journal %s has no valid root record (%s); refusing to open", name, res.StopReason)
+	}
+	s.index, s.rf = index, f
+	var cat *Catalog
+	if root.IsZero() && s.opts.Faults.AcceptTornTail {
+		// Planted bug: an all-zero root (e.g. a torn root record whose
+		// payload never reached the disk) is taken as an empty database.
+		cat = &Catalog{DBs: map[string]*Database{}}
+	} else {
+		cat, err = decodeCatalog(s, root)
+		if err != nil {
+			return fmt.Errorf("journal %s: root %s at seq %d: %w", name, root.Short(), seq, err)
 		}
-		out.res = res
-		scanDone <- err
-	}()
-
-	// uncommitted lists chunks indexed since the last root record; they
-	// are dropped again if no root record follows.
-	var uncommitted []chunk.Hash
-	dangling := 0
-	var rootErr error
-	for b := range ordered {
-		<-b.done
-		for i, r := range b.recs {
-			body := b.body(r)
-			switch r.kind {
-			case journal.KindChunk:
-				h := b.hashes[i]
-				if _, dup := out.index[h]; !dup {
-					out.index[h] = chunkLoc{off: r.off + journal.RecordHeaderSize, n: uint32(len(body))}
-					uncommitted = append(uncommitted, h)
-				}
-				refs, err := chunk.RawRefs(body)
-				if err != nil {
-					dangling++
-					break
-				}
-				for p := 0; p < len(refs); p += chunk.HashSize {
-					ref := chunk.Hash(refs[p : p+chunk.HashSize])
-					if _, ok := out.index[ref]; !ok && !ref.IsZero() {
-						dangling++
-						break
-					}
-				}
-			case journal.KindRoot:
-				h, seq, err := journal.ParseRootBody(body)
-				if err != nil {
-					rootErr = err
-					continue
-				}
-				uncommitted = uncommitted[:0]
-				out.dangling = dangling
-				out.root, out.seq, out.haveRoot = h, seq, true
-				out.rootEnd = r.off + journal.RecordHeaderSize + int64(len(body))
+		// Every chunk the root reaches must be present: children are always
+		// written before the root record that references them, so a gap
+		// means the journal is damaged, and opening would serve wrong data.
+		// Only a chunk with a dangling reference can lead to a gap; if
+		// there is one, walk the graph to see whether the root reaches it.
+		if sc.dangling > 0 {
+			if missing := s.missingChunks(root); missing > 0 {
+				return fmt.Errorf("journal %s: root %s at seq %d references %d missing chunks; refusing to open", name, root.Short(), seq, missing)
 			}
 		}
-		select {
-		case free <- b:
-		default:
+	}
+	s.head = Head{Seq: seq, Root: root, Catalog: cat}
+	s.recovery = RecoveryInfo{
+		Created: s.recovery.Created,
+		Root:    root, Seq: seq, Generation: s.man.Generation, Journal: name,
+		Chunks: len(index), TornBytes: res.Size - rootEnd, StopReason: res.StopReason,
+	}
+	end := res.Size
+	if !s.opts.Faults.AcceptTornTail && res.Size > rootEnd {
+		// Never append after garbage: cut the torn tail (and any chunk
+		// records of a commit whose root record never made it), and make
+		// the cut durable before new records go after it.
+		if err := f.Truncate(rootEnd); err != nil {
+			return fmt.Errorf("truncate torn tail of %s: %w", name, err)
 		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("fsync %s after truncation: %w", name, err)
+		}
+		end = rootEnd
 	}
-	hashers.Wait()
-	if err := <-scanDone; err != nil {
-		return out, err
-	}
-	if rootErr != nil {
-		return out, rootErr
-	}
-	for _, h := range uncommitted {
-		delete(out.index, h)
-	}
-	return out, nil
+	s.jw = journal.NewWriter(&appendFile{File: f, off: end}, name, end)
+	return nil
 }
 
-func newBatch(free chan *recBatch, bufCap int) *recBatch {
-	select {
-	case b := <-free:
-		b.data, b.recs, b.done = b.data[:0], b.recs[:0], make(chan struct{})
-		return b
-	default:
-		return &recBatch{data: make([]byte, 0, bufCap), done: make(chan struct{})}
+// removeStrayFiles deletes journals other than the manifest's (left by a
+// GC interrupted before or after its manifest swap) and temp manifests.
+func (s *Store) removeStrayFiles() error {
+	names, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return err
 	}
+	removed := false
+	for _, n := range names {
+		if (isJournalName(n) && n != s.man.Journal) || n == manifest.FileName+".tmp" {
+			if err := s.fs.Remove(s.path(n)); err != nil {
+				return fmt.Errorf("remove stray %s: %w", n, err)
+			}
+			s.opts.Logf("removed stray file %s", n)
+			removed = true
+		}
+	}
+	if removed {
+		return s.fs.SyncDir(s.dir)
+	}
+	return nil
 }

@@ -1,15 +1,3 @@
-// Package tree implements a copy-on-write B+tree whose nodes are
-// content-addressed chunks. Every mutation returns a new root hash and
-// shares all untouched nodes with the old version, so a commit that
-// changes one key writes O(log n) new chunks and any old root stays a
-// valid, immutable snapshot.
-//
-// Keys and values are byte strings; keys are compared bytewise (callers use
-// an order-preserving key encoding). The zero hash is the empty tree.
-//
-// Nodes are never merged on delete (an emptied node is removed from its
-// parent and a single-child root is collapsed). This keeps the code small
-// and still bounds the height by what inserts produced.
 package tree
 
 import (
@@ -350,16 +338,22 @@ func put(s Store, h chunk.Hash, key, val []byte) ([]ref, error) {
 		if len(sub) == 1 && sub[0].hash == n.children[i] {
 			return []ref{{first: n.keys[0], hash: h}}, nil // unchanged
 		}
-		firsts := make([][]byte, len(sub))
-		hashes := make([]chunk.Hash, len(sub))
-		for j, r := range sub {
-			firsts[j], hashes[j] = r.first, r.hash
-		}
-		m.keys = replaceAt(n.keys, i, firsts...)
-		m.children = replaceAt(n.children, i, hashes...)
+		m.replaceChild(n, i, sub)
 	}
 	m.recomputeSize()
 	return split(s, m), nil
+}
+
+// replaceChild makes m's keys and children n's with child i replaced by
+// the nodes in sub (none if it became empty, several if it split).
+func (m *node) replaceChild(n *node, i int, sub []ref) {
+	firsts := make([][]byte, len(sub))
+	hashes := make([]chunk.Hash, len(sub))
+	for j, r := range sub {
+		firsts[j], hashes[j] = r.first, r.hash
+	}
+	m.keys = replaceAt(n.keys, i, firsts...)
+	m.children = replaceAt(n.children, i, hashes...)
 }
 
 // Delete removes key and returns the new root and whether it was present.
@@ -407,13 +401,7 @@ func del(s Store, h chunk.Hash, key []byte) ([]ref, bool, error) {
 		if err != nil || !found {
 			return nil, found, err
 		}
-		firsts := make([][]byte, len(sub))
-		hashes := make([]chunk.Hash, len(sub))
-		for j, r := range sub {
-			firsts[j], hashes[j] = r.first, r.hash
-		}
-		m.keys = replaceAt(n.keys, i, firsts...)
-		m.children = replaceAt(n.children, i, hashes...)
+		m.replaceChild(n, i, sub)
 	}
 	if len(m.keys) == 0 {
 		return nil, true, nil

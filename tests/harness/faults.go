@@ -18,6 +18,17 @@ const (
 	// ByReset: only a machine crash (a VM reset) loses what the bug left
 	// unsynced.
 	ByReset Exposure = "VM reset"
+	// ByPowerCut: only a power cut that loses the disk's volatile write
+	// cache (issue 11's powercut nemesis); a reset or a kill keeps the
+	// data. No suite runs these yet.
+	ByPowerCut Exposure = "power cut"
+	// ByIOFault: only an injected I/O error (an fsync that fails, then a
+	// crash; issue 13's iofault nemesis). No suite runs these yet.
+	ByIOFault Exposure = "fsync error"
+	// ByAnomalyCheck: no crash at all, but a transactional anomaly
+	// checker over concurrent transactions (issue 14's append workload).
+	// No suite runs these yet.
+	ByAnomalyCheck Exposure = "isolation anomaly"
 )
 
 // Fault is a TEST-ONLY durability bug the bundled server can plant
@@ -49,6 +60,12 @@ var Faults = []Fault{
 	// With ext4's default auto_da_alloc a truncated-and-rewritten file is
 	// flushed on close, which hid this one in 9 resets on data=ordered.
 	{Name: "manifest-in-place", Exposure: ByReset, FS: "ext4-noautoda", Workloads: []string{model.Set, model.GC}},
+	// Commits are written to the device without a cache flush.
+	{Name: "writeback-no-flush", Exposure: ByPowerCut},
+	// A failed fsync is retried and the commit acknowledged.
+	{Name: "retry-fsync-after-error", Exposure: ByIOFault},
+	// Writers skip the write lock and the stale-snapshot check: lost updates.
+	{Name: "no-write-conflict", Exposure: ByAnomalyCheck},
 }
 
 // FaultNames lists Faults' names.
