@@ -289,6 +289,36 @@ func TestPlantedFaults(t *testing.T) {
 	}
 }
 
+// TestPlantedAnomalies: each planted isolation bug (harness.Faults,
+// ByAnomalyCheck) must be caught by the append workload's checker at
+// serializable within its 2-minute budget, for 5 seeds out of 5. The local
+// backend's kills go on meanwhile; the run stops at the first failure.
+func TestPlantedAnomalies(t *testing.T) {
+	base := config(t)
+	for _, f := range harness.Faults {
+		if f.Exposure != harness.ByAnomalyCheck {
+			continue
+		}
+		for i := range uint64(5) {
+			seed := base.Seed + i
+			t.Run(fmt.Sprintf("%s/seed%d", f.Name, seed), func(t *testing.T) {
+				cfg := base
+				cfg.Seed, cfg.Fault, cfg.Workloads, cfg.Isolation = seed, f.Name, f.Workloads, "serializable"
+				cfg.Duration, cfg.Backend, cfg.FS = 2*time.Minute, "local", []string{"ext4-ordered"}
+				if base.Artifacts == "" {
+					cfg.Artifacts = t.TempDir()
+				}
+				fs, _ := harness.LookupFS(cfg.FS)
+				rep := runCrash(t, cfg, fs[0], &localserver.Backend{Binary: serverBinary(t), Root: t.TempDir()})
+				if !rep.Failed() {
+					t.Fatalf("planted fault %s went undetected in %v (%s):\n%s", f.Name, rep.Elapsed, rep.Verdict(), rep.Summary())
+				}
+				t.Logf("fault %s (seed %d) detected after %v: %s", f.Name, seed, rep.Detected.Round(time.Millisecond), firstLines(rep.Failure, 3))
+			})
+		}
+	}
+}
+
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	if len(lines) > n {

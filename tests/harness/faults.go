@@ -25,9 +25,9 @@ const (
 	// ByIOFault: only an injected I/O error (an fsync that fails, then a
 	// crash; issue 13's iofault nemesis). No suite runs these yet.
 	ByIOFault Exposure = "fsync error"
-	// ByAnomalyCheck: no crash at all, but a transactional anomaly
-	// checker over concurrent transactions (issue 14's append workload).
-	// No suite runs these yet.
+	// ByAnomalyCheck: no crash at all, but the transactional anomaly
+	// checker over concurrent transactions (the append workload at
+	// serializable; TestPlantedAnomalies).
 	ByAnomalyCheck Exposure = "isolation anomaly"
 )
 
@@ -65,7 +65,7 @@ var Faults = []Fault{
 	// A failed fsync is retried and the commit acknowledged.
 	{Name: "retry-fsync-after-error", Exposure: ByIOFault},
 	// Writers skip the write lock and the stale-snapshot check: lost updates.
-	{Name: "no-write-conflict", Exposure: ByAnomalyCheck},
+	{Name: "no-write-conflict", Exposure: ByAnomalyCheck, Workloads: []string{model.Append}},
 }
 
 // FaultNames lists Faults' names.
