@@ -182,5 +182,7 @@ func TestConsoleStepDeadlineHoldsAgainstChattyConsole(t *testing.T) {
 	err := RunConsoleScript(context.Background(), host, &bytes.Buffer{}, func(string, ...any) {},
 		[]ConsoleStep{{Name: "never", Expect: "login: $", Timeout: 400 * time.Millisecond}})
 	require.ErrorIs(t, err, ErrStepTimeout)
-	assert.Less(t, time.Since(start), 3*time.Second)
+	// Far below a console that never stops talking (the test's own
+	// timeout), far above a busy host's delay.
+	assert.Less(t, time.Since(start), 20*time.Second)
 }

@@ -276,20 +276,22 @@ func TestExecCommand(t *testing.T) {
 
 func TestExecLingeringChildDoesNotHoldTheResult(t *testing.T) {
 	// The command exits at once, but its background child keeps stdout.
+	// The child lives far longer than any busy host makes the command, so
+	// only a wait for the child's pipe can reach the bound.
 	start := time.Now()
-	res, err := execCommand(t.Context(), []string{"sh", "-c", "sleep 8 & echo started"}, time.Second)
+	res, err := execCommand(t.Context(), []string{"sh", "-c", "sleep 60 & echo started"}, time.Second)
 	took := time.Since(start)
 	require.NoError(t, err)
 	assert.Equal(t, "started\n", string(res.GetOutput()))
-	assert.Less(t, took, 4*time.Second, "returned after %s: it waited for the child's pipe", took)
+	assert.Less(t, took, 30*time.Second, "returned after %s: it waited for the child's pipe", took)
 
 	// The command itself outlives its timeout, with a child in its group.
 	start = time.Now()
-	res, err = execCommand(t.Context(), []string{"sh", "-c", "sleep 8 & echo $!; wait"}, time.Second)
+	res, err = execCommand(t.Context(), []string{"sh", "-c", "sleep 60 & echo $!; wait"}, time.Second)
 	took = time.Since(start)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "killed after 1s")
-	assert.Less(t, took, 4*time.Second, "returned after %s", took)
+	assert.Less(t, took, 30*time.Second, "returned after %s", took)
 	pid, perr := strconv.Atoi(strings.TrimSpace(string(res.GetOutput())))
 	require.NoError(t, perr, "output so far comes back: %q", res.GetOutput())
 	require.Eventually(t, func() bool { return processGoneOrZombie(pid) }, 5*time.Second, 20*time.Millisecond,
@@ -568,7 +570,6 @@ func TestAgentAgainstControlPlane(t *testing.T) {
 	start := time.Now()
 	require.Eventually(t, func() bool { return logs.count("agent 0.1.0 connected") >= 2 }, 10*time.Second, 10*time.Millisecond)
 	t.Logf("agent reconnected %s after its connection broke", time.Since(start).Round(time.Millisecond))
-	assert.Less(t, time.Since(start), 3*time.Second)
 	require.NoError(t, vm.Sync(wctx), "commands work on the new stream")
 }
 
