@@ -58,6 +58,17 @@ func (g *bootGuard) admit(hello *pb.Hello) (welcomeKey string, err error) {
 	return g.key, nil
 }
 
+// unadmit takes back the admission of s's boot when its Welcome could not
+// be sent: its agent never got the key, and would otherwise be refused for
+// good. The boot is expected again, so its next keyless hello gets in.
+func (vm *VM) unadmit(s *session) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if s.welcomeKey != "" && vm.boots.boot == s.bootID && vm.boots.key == s.welcomeKey {
+		vm.boots.expecting, vm.boots.boot, vm.boots.key = true, "", ""
+	}
+}
+
 // ExpectNewBoot lets the next hello of a new boot in, for an agent that
 // runs elsewhere (AddAgent) and that its test restarts as a new boot.
 // HardReset does this itself.

@@ -210,6 +210,7 @@ func (cp *ControlPlane) Connect(stream grpc.BidiStreamingServer[pb.AgentMessage,
 	cp.logf("control plane: VM %s: agent %s connected from %s (boot %s, server %v)", vm.ID, hello.GetAgentVersion(), from, short(hello.GetBootId()), hello.GetServer())
 	if s.welcomeKey != "" {
 		if err := s.send(&pb.Command{Cmd: &pb.Command_Welcome{Welcome: &pb.Welcome{SessionKey: s.welcomeKey}}}); err != nil {
+			vm.unadmit(s)
 			vm.detach(s)
 			return err
 		}

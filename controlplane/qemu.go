@@ -209,7 +209,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			q.onCleanup(func() { c.Close() })
 			return nil
 		}},
-		{"QEMU", func(context.Context) error {
+		{"QEMU", func(ctx context.Context) error {
 			if spec.MemMiB > 0 {
 				m.MemMiB = spec.MemMiB
 			}
@@ -237,7 +237,12 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			}
 			// QEMU lives as long as the VM, not as long as this call's ctx.
 			qctx, cancel := context.WithCancel(context.Background())
-			proc, err := qemu.Start(qctx, m, q.console, cp.startOptions()...)
+			opts := cp.startOptions()
+			if cp.opts.slotCtx == nil {
+				// The wait for a VM slot is StartVM's; QEMU's life is not.
+				opts = append(opts, qemu.WithSlotContext(ctx))
+			}
+			proc, err := qemu.Start(qctx, m, q.console, opts...)
 			if err != nil {
 				cancel()
 				return err
@@ -319,13 +324,14 @@ func (vm *VM) Shutdown(ctx context.Context) error {
 
 // Kill stops QEMU at once and releases the VM's files. Safe to call twice.
 func (vm *VM) Kill() {
+	// Forgotten first: a waiter that Kill wakes finds the VM gone.
+	vm.cp.forget(vm)
 	vm.mu.Lock()
 	vm.killed = true
 	vm.broadcast()
 	vm.mu.Unlock()
 	vm.retire(errors.New("VM killed"))
 	vm.markDown()
-	vm.cp.forget(vm)
 	if vm.qemu != nil {
 		vm.qemu.cleanup() // StartVM's steps, undone in reverse
 	}

@@ -86,13 +86,38 @@ func (vm *VM) HardReset(ctx context.Context) (ResetResult, error) {
 	tl.Sent = time.Now()
 	q.console.Mark("==== crashrig: QMP system_reset ====")
 	vm.ExpectNewBoot() // the reset's boot, and no other
-	if _, err := q.mon.Run([]byte(`{"execute":"system_reset"}`)); err != nil {
+	if err := vm.qmpRun(ctx, `{"execute":"system_reset"}`); err != nil {
+		vm.mu.Lock()
+		vm.boots.expecting = false // no reset, so no new boot to trust
+		vm.mu.Unlock()
 		return res, vm.resetFailed(&res, ErrVMNotBack, fmt.Errorf("system_reset: %w", err))
 	}
 	tl.Acked = time.Since(tl.Sent)
 	// Only after the reset: until then the old agent could reconnect.
-	vm.retire(errReset)
+	vm.retireBoot(old, errReset)
 	return vm.comeBack(ctx, old, res)
+}
+
+// qmpRun runs a QMP command, giving up when ctx ends or QEMU exits: go-qemu's
+// Run has no deadline, and a QEMU wedged on host I/O never answers. The
+// abandoned call ends when QEMU dies (Kill closes the socket).
+func (vm *VM) qmpRun(ctx context.Context, cmd string) error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := vm.qemu.mon.Run([]byte(cmd))
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-vm.qemuDone():
+		if why := vm.failure(); why != nil {
+			return why
+		}
+		return errors.New("QEMU exited")
+	}
 }
 
 func (vm *VM) resetFailed(res *ResetResult, reason, err error) error {

@@ -166,6 +166,18 @@ func (vm *VM) retire(why error) {
 	}
 }
 
+// retireBoot ends the current session if it belongs to boot: a reset
+// retires the boot it wiped out, never the new boot's stream that may
+// already have attached.
+func (vm *VM) retireBoot(boot string, why error) {
+	vm.mu.Lock()
+	s := vm.sess
+	vm.mu.Unlock()
+	if s != nil && s.bootID == boot {
+		s.retire(why)
+	}
+}
+
 // WaitAgent waits until the VM's agent is connected and returns its boot id.
 func (vm *VM) WaitAgent(ctx context.Context) (string, error) {
 	var boot string

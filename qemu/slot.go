@@ -77,8 +77,15 @@ func AcquireSlot(ctx context.Context, logf func(format string, args ...any)) (re
 		return nil, fmt.Errorf("waiting for a VM slot: %w", ctx.Err())
 	}
 	defer func() { <-processSlot.turn }()
+	// Check and count in one critical section: a release between them
+	// could unlock the file while this caller counts itself a sharer.
+	// Holding turn, only releases change refs, and they only lower it, so
+	// refs == 0 stays true while lockFreeSlot waits.
 	processSlot.mu.Lock()
 	held := processSlot.refs > 0
+	if held {
+		processSlot.refs++
+	}
 	processSlot.mu.Unlock()
 	if !held {
 		f, err := lockFreeSlot(ctx, logf)
@@ -87,11 +94,9 @@ func AcquireSlot(ctx context.Context, logf func(format string, args ...any)) (re
 		}
 		processSlot.mu.Lock()
 		processSlot.f = f
+		processSlot.refs++
 		processSlot.mu.Unlock()
 	}
-	processSlot.mu.Lock()
-	processSlot.refs++
-	processSlot.mu.Unlock()
 	var once sync.Once
 	return func() { once.Do(releaseSlot) }, nil
 }
