@@ -85,6 +85,9 @@ var backends = map[string]func(t *testing.T, cfg harness.Config) harness.Backend
 			Dir:          t.TempDir(),
 			Logf:         t.Logf,
 		}
+		// Before the run's clock starts: the wait for a VM slot lasts as
+		// long as other packages' VMs run.
+		cptest.HoldVMSlot(t)
 		if cfg.Target == string(model.Bundled) {
 			b.ServerBinary = serverBinary(t)
 		}

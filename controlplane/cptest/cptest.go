@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crashrig/crashrig/controlplane"
+	"github.com/crashrig/crashrig/qemu"
 	"github.com/crashrig/crashrig/vmimage/vmtest"
 )
 
@@ -27,12 +28,27 @@ func New(t testing.TB, opts ...controlplane.Option) *controlplane.ControlPlane {
 	return cp
 }
 
+// HoldVMSlot takes this test process's host-wide VM slot (qemu.AcquireSlot)
+// for the rest of the test, waiting as long as the test's deadline allows.
+// Call it before starting the clock on a VM's boot: a slot wait lasts as
+// long as other packages' VMs run, and must not eat a boot timeout.
+func HoldVMSlot(t testing.TB) {
+	t.Helper()
+	release, err := qemu.AcquireSlot(vmtest.SlotContext(t), t.Logf)
+	if err != nil {
+		t.Fatalf("VM slot: %v", err)
+	}
+	t.Cleanup(release)
+}
+
 // StartVM boots a VM in a test-owned directory and waits for its agent.
+// The boot's 3 minutes start once the test holds a VM slot.
 func StartVM(t testing.TB, cp *controlplane.ControlPlane, spec controlplane.VMSpec) *controlplane.VM {
 	t.Helper()
 	if spec.Dir == "" {
 		spec.Dir = t.TempDir()
 	}
+	HoldVMSlot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	vm, err := cp.StartVM(ctx, spec)
