@@ -183,7 +183,7 @@ func TestCrash(t *testing.T) {
 			t.Log(rep.Summary())
 			switch rep.Verdict() {
 			case report.Failed:
-				t.Fatalf("durability check failed; repro: %s", rep.Repro)
+				t.Fatalf("a check failed (see the problems above: durability, or isolation for append); repro: %s", rep.Repro)
 			case report.Inconclusive:
 				t.Fatalf("INCONCLUSIVE, not a durability finding: %s\nrepro: %s", rep.Inconclusive, rep.Repro)
 			}
