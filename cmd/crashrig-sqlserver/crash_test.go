@@ -174,7 +174,7 @@ func isConflict(err error) bool {
 // workload runs writers until each sees an error (the server died) or ctx
 // ends; it returns the ids whose insert was acknowledged, and any error
 // that happened while the server was supposed to be alive.
-func workload(ctx context.Context, db *sql.DB, writers int, base int64, killed *atomic.Bool) ([]int64, []error) {
+func workload(ctx context.Context, db *sql.DB, writers int, base int64, killed *atomic.Bool, acks *atomic.Int64) ([]int64, []error) {
 	var (
 		mu         sync.Mutex
 		acked      []int64
@@ -209,6 +209,7 @@ func workload(ctx context.Context, db *sql.DB, writers int, base int64, killed *
 				mu.Lock()
 				acked = append(acked, id)
 				mu.Unlock()
+				acks.Add(1)
 			}
 		}(w)
 	}
@@ -313,14 +314,27 @@ func crashCycles(t *testing.T, cycles int, withGC bool) {
 				}
 			}()
 		}
+		// The kill comes at a random moment once the cycle has an ack: a
+		// busy host may take longer than the delay to acknowledge anything,
+		// and a cycle without acks proves nothing.
 		killAfter := time.Duration(150+rng.Intn(400)) * time.Millisecond
 		victim := p
-		killer := time.AfterFunc(killAfter, func() {
+		var acks atomic.Int64
+		var killerWG sync.WaitGroup
+		killerWG.Go(func() {
+			select {
+			case <-time.After(killAfter):
+			case <-ctx.Done():
+				return
+			}
+			for acks.Load() == 0 && ctx.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
 			killed.Store(true)
 			victim.kill()
 		})
-		got, unexpected := workload(ctx, db, 4, int64(c+1)*100_000_000, &killed)
-		killer.Stop()
+		got, unexpected := workload(ctx, db, 4, int64(c+1)*100_000_000, &killed, &acks)
+		killerWG.Wait()
 		killed.Store(true)
 		p.kill()
 		cancel()
