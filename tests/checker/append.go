@@ -312,9 +312,12 @@ func (a *appendAnalysis) checkInternal() {
 		if t.op.Type != history.OK {
 			continue
 		}
+		// read is the key's list as the transaction last read it (if
+		// known); own are its appends to the key since then.
 		type keyState struct {
 			known bool
-			list  []int64
+			read  []int64
+			own   []int64
 		}
 		ks := map[int64]*keyState{}
 		for _, m := range t.ops {
@@ -324,28 +327,46 @@ func (a *appendAnalysis) checkInternal() {
 				ks[m.K] = s
 			}
 			if m.F == model.MicroAppend {
-				s.list = append(s.list, m.V)
+				s.own = append(s.own, m.V)
 				continue
 			}
 			if !m.Read {
 				continue
 			}
-			ok := true
-			if s.known {
-				ok = slices.Equal(m.List, s.list)
-			} else if len(s.list) > 0 {
-				ok = len(m.List) >= len(s.list) && slices.Equal(m.List[len(m.List)-len(s.list):], s.list)
-			}
-			if !ok {
-				want := fmt.Sprintf("%v", s.list)
+			want := append(append([]int64(nil), s.read...), s.own...)
+			switch {
+			case !s.known && hasSuffix(m.List, s.own), s.known && slices.Equal(m.List, want):
+			case s.known && slices.Equal(m.List[:min(len(s.read), len(m.List))], s.read) && isSubsequence(s.own, m.List[len(s.read):]):
+				// What it read before is still there and its own appends
+				// follow in order, but others' appends came in between.
+				a.add(model.FuzzyRead, fmt.Sprintf("%s read key %d = %v, but its earlier read and own appends of key %d say %v: it saw other transactions' appends between its reads", a.txnName(t), m.K, m.List, m.K, want), "transaction: "+a.describe(t)+"\n")
+			default:
+				w := fmt.Sprintf("%v", want)
 				if !s.known {
-					want = fmt.Sprintf("a list ending in its own appends %v", s.list)
+					w = fmt.Sprintf("a list ending in its own appends %v", s.own)
 				}
-				a.add(model.Internal, fmt.Sprintf("%s read key %d = %v, but its own earlier reads and appends of key %d say %s", a.txnName(t), m.K, m.List, m.K, want), "transaction: "+a.describe(t)+"\n")
+				a.add(model.Internal, fmt.Sprintf("%s read key %d = %v, but its own earlier reads and appends of key %d say %s", a.txnName(t), m.K, m.List, m.K, w), "transaction: "+a.describe(t)+"\n")
 			}
-			s.known, s.list = true, append([]int64(nil), m.List...)
+			s.known, s.read, s.own = true, append([]int64(nil), m.List...), nil
 		}
 	}
+}
+
+// hasSuffix reports whether list ends with suffix.
+func hasSuffix(list, suffix []int64) bool {
+	return len(list) >= len(suffix) && slices.Equal(list[len(list)-len(suffix):], suffix)
+}
+
+// isSubsequence reports whether sub appears in list in order (not
+// necessarily adjacent).
+func isSubsequence(sub, list []int64) bool {
+	i := 0
+	for _, v := range list {
+		if i < len(sub) && v == sub[i] {
+			i++
+		}
+	}
+	return i == len(sub)
 }
 
 // versionOrders takes each key's longest read as its order and reports

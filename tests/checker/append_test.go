@@ -2,6 +2,7 @@ package checker
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -249,6 +250,39 @@ func TestCheckAppendVerdictPerIsolation(t *testing.T) {
 }
 
 // The explanation names every transaction and why each edge exists.
+// Read committed: a second read sees another transaction's append (11,
+// committed in between) before the reader's own (12). That is a fuzzy
+// (non-repeatable) read, and with it a G-single: allowed at read committed,
+// forbidden at repeatable read. A read that loses its own append is
+// internal at every level.
+func TestCheckAppendFuzzyReadPerIsolation(t *testing.T) {
+	fuzzy := appendHistory(true,
+		atx{1, ok, []model.MicroOp{ap(1, 11)}},
+		atx{2, ok, []model.MicroOp{rd(1), ap(1, 12), rd(1, 11, 12)}},
+	)
+	lists := map[int64][]int64{1: {11, 12}}
+	res := CheckAppend(fuzzy, model.Append, model.AppendState{Isolation: "read-committed", Lists: lists})
+	if !res.OK() || res.Stats["allowed-fuzzy-read"] != 1 {
+		t.Errorf("read committed allows a fuzzy read; stats %v\n%s", res.Stats, res.Summary())
+	}
+	res = CheckAppend(fuzzy, model.Append, model.AppendState{Isolation: "repeatable-read", Lists: lists})
+	var kinds []string
+	for _, p := range res.Problems {
+		kinds = append(kinds, p.Kind)
+	}
+	if !slices.Contains(kinds, string(model.FuzzyRead)) || !strings.Contains(res.Summary(), "read key 1 = [11 12], but its earlier read and own appends of key 1 say [12]") {
+		t.Errorf("repeatable read forbids a fuzzy read:\n%s", res.Summary())
+	}
+	lost := appendHistory(true,
+		atx{1, ok, []model.MicroOp{ap(1, 11)}},
+		atx{2, ok, []model.MicroOp{rd(1), ap(1, 12), rd(1, 11)}},
+	)
+	res = CheckAppend(lost, model.Append, model.AppendState{Isolation: "read-uncommitted", Lists: lists})
+	if res.OK() || !strings.Contains(res.Summary(), "[internal]") {
+		t.Errorf("a read without the transaction's own append is internal at every level:\n%s", res.Summary())
+	}
+}
+
 func TestCheckAppendExplanation(t *testing.T) {
 	res := CheckAppend(appendHistory(true,
 		atx{1, ok, []model.MicroOp{ap(1, 11), ap(2, 21)}},

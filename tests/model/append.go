@@ -67,8 +67,13 @@ const (
 	// another append to the same key (an intermediate state).
 	G1b Anomaly = "G1b"
 	// Internal: a transaction's read disagrees with its own earlier reads
-	// and appends of that key.
+	// and appends of that key (it lost part of what it read, or its own
+	// appends are missing or out of order).
 	Internal Anomaly = "internal"
+	// FuzzyRead: a transaction read a key again and saw other
+	// transactions' appends that its earlier read did not have (ANSI P2,
+	// a non-repeatable read): allowed at read committed and below.
+	FuzzyRead Anomaly = "fuzzy-read"
 	// DuplicateAppend: a value appears twice in one read.
 	DuplicateAppend Anomaly = "duplicate-append"
 	// GarbageRead: a read saw a value no transaction appended to that key.
@@ -103,9 +108,9 @@ type Isolation struct {
 
 // Isolations is the table of levels, strongest first.
 var Isolations = []Isolation{
-	{"serializable", "SERIALIZABLE", []Anomaly{G0, G1a, G1b, G1c, GSingle, G2Item}},
-	{"repeatable-read", "REPEATABLE READ", []Anomaly{G0, G1a, G1b, G1c, GSingle}},
-	{"snapshot-isolation", "REPEATABLE READ", []Anomaly{G0, G1a, G1b, G1c, GSingle}},
+	{"serializable", "SERIALIZABLE", []Anomaly{G0, G1a, G1b, G1c, GSingle, G2Item, FuzzyRead}},
+	{"repeatable-read", "REPEATABLE READ", []Anomaly{G0, G1a, G1b, G1c, GSingle, FuzzyRead}},
+	{"snapshot-isolation", "REPEATABLE READ", []Anomaly{G0, G1a, G1b, G1c, GSingle, FuzzyRead}},
 	{"read-committed", "READ COMMITTED", []Anomaly{G0, G1a, G1b, G1c}},
 	{"read-uncommitted", "READ UNCOMMITTED", []Anomaly{G0}},
 }
