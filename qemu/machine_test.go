@@ -1,8 +1,12 @@
 package qemu
 
 import (
+	"context"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,4 +44,28 @@ func TestMachineArgs(t *testing.T) {
 func TestStripANSI(t *testing.T) {
 	assert.Equal(t, "root@crashrig:~# ", StripANSI("\x1b[?2004hroot@crashrig:~# "))
 	assert.Equal(t, "red", StripANSI("\x1b[31mred\x1b[0m"))
+}
+
+// A QEMU that accepts the QMP socket but never greets must not hang
+// DialQMP: it gives up with its context.
+func TestDialQMPGivesUpWithoutAGreeting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "qmp.sock")
+	ln, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	p := &Process{done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = DialQMP(ctx, path, p)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
