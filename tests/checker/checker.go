@@ -166,7 +166,7 @@ const clock = "15:04:05.000"
 // developer can find the window in the server logs.
 func (c *Context) Op(op history.Op) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "op #%d (%s, %s %s, invoked %s", op.Invoke.Index, processName(op.Process), op.F, compact(op.Invoke.Value), op.Invoke.Time.Format(clock))
+	fmt.Fprintf(&b, "op #%d (%s, %s %s, invoked %s", op.Invoke.Index, history.ProcessName(op.Process), op.F, compact(op.Invoke.Value), op.Invoke.Time.Format(clock))
 	if op.Complete != nil {
 		fmt.Fprintf(&b, ", %s at %s", op.Type, op.Complete.Time.Format(clock))
 	} else {
@@ -178,18 +178,6 @@ func (c *Context) Op(op history.Op) string {
 	b.WriteString(")")
 	b.WriteString(c.around(op.Invoke.Time))
 	return b.String()
-}
-
-func processName(p int) string {
-	switch p {
-	case history.SetupProcess:
-		return "setup"
-	case history.NemesisProcess:
-		return "nemesis"
-	case history.CheckerProcess:
-		return "checker"
-	}
-	return fmt.Sprintf("client %d", p)
 }
 
 func (c *Context) around(t time.Time) string {

@@ -36,6 +36,20 @@ const (
 	CheckerProcess = -3
 )
 
+// ProcessName names a process for people: setup, nemesis, checker or
+// "client N".
+func ProcessName(p int) string {
+	switch p {
+	case SetupProcess:
+		return "setup"
+	case NemesisProcess:
+		return "nemesis"
+	case CheckerProcess:
+		return "checker"
+	}
+	return fmt.Sprintf("client %d", p)
+}
+
 // Nemesis function names.
 const (
 	FCrash = "crash" // invoke: reset requested; ok/info: server answering again

@@ -271,7 +271,7 @@ func Render(w io.Writer, in Input, opts ...Option) error {
 }
 
 func (r *run) opView(op history.Op, pages []span) opView {
-	ov := opView{ID: op.Invoke.Index, Client: processName(op.Process), Workload: op.Workload, F: op.F, Outcome: string(op.Type),
+	ov := opView{ID: op.Invoke.Index, Client: history.ProcessName(op.Process), Workload: op.Workload, F: op.F, Outcome: string(op.Type),
 		Invoked: r.stamp(op.Invoke.Time), Value: valueText(op.Invoke.Value, 300), Error: op.Error}
 	if op.Complete != nil {
 		ov.Completed = r.stamp(op.Complete.Time)
@@ -335,18 +335,6 @@ func nemesisText(r *run) string {
 		}
 	}
 	return s
-}
-
-func processName(p int) string {
-	switch p {
-	case history.SetupProcess:
-		return "setup"
-	case history.NemesisProcess:
-		return "nemesis"
-	case history.CheckerProcess:
-		return "checker"
-	}
-	return fmt.Sprintf("client %d", p)
 }
 
 func statsText(res checker.Result) string {
