@@ -29,7 +29,6 @@ const (
 
 type options struct {
 	logf             func(format string, args ...any)
-	slotCtx          context.Context
 	accel            string
 	heartbeatTimeout time.Duration
 	helloTimeout     time.Duration
@@ -47,20 +46,11 @@ func WithLogf(logf func(format string, args ...any)) Option {
 // back to TCG), "kvm" or "tcg".
 func WithAccel(accel string) Option { return func(o *options) { o.accel = accel } }
 
-// WithVMSlotContext bounds the wait for a host-wide VM slot
-// (qemu.AcquireSlot) by ctx rather than by StartVM's context: tests give it
-// their deadline, since the wait lasts as long as other processes' VMs.
-func WithVMSlotContext(ctx context.Context) Option {
-	return func(o *options) { o.slotCtx = ctx }
-}
-
-// startOptions are how the control plane starts QEMU.
+// startOptions are how the control plane starts QEMU. The wait for a VM
+// slot is bounded by the starting call's context; a test that must wait
+// longer holds its process's slot first (cptest.HoldVMSlot).
 func (cp *ControlPlane) startOptions() []qemu.StartOption {
-	opts := []qemu.StartOption{qemu.WithLogf(cp.logf)}
-	if cp.opts.slotCtx != nil {
-		opts = append(opts, qemu.WithSlotContext(cp.opts.slotCtx))
-	}
-	return opts
+	return []qemu.StartOption{qemu.WithLogf(cp.logf)}
 }
 
 // WithHeartbeatTimeout is how long an agent stream may stay silent before

@@ -64,8 +64,6 @@ type qemuVM struct {
 	cleanupMu sync.Mutex
 	cleanups  []func()
 	cleaned   bool
-	// qmp follows QEMU's events (host disk full, I/O errors).
-	qmp *qmpWatch
 }
 
 // onCleanup registers the undoing of a step that succeeded; after the
@@ -237,12 +235,8 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			}
 			// QEMU lives as long as the VM, not as long as this call's ctx.
 			qctx, cancel := context.WithCancel(context.Background())
-			opts := cp.startOptions()
-			if cp.opts.slotCtx == nil {
-				// The wait for a VM slot is StartVM's; QEMU's life is not.
-				opts = append(opts, qemu.WithSlotContext(ctx))
-			}
-			proc, err := qemu.Start(qctx, m, q.console, opts...)
+			// The wait for a VM slot is StartVM's; QEMU's life is not.
+			proc, err := qemu.Start(qctx, m, q.console, append(cp.startOptions(), qemu.WithSlotContext(ctx))...)
 			if err != nil {
 				cancel()
 				return err
@@ -278,7 +272,6 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			if err != nil {
 				return err
 			}
-			q.qmp = w
 			// The watcher ends when the monitor disconnects.
 			q.onCleanup(func() {
 				q.mon.Disconnect()

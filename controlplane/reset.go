@@ -202,14 +202,9 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 	return res, nil
 }
 
-// vmGone reports whether QEMU exited or the VM was killed.
+// vmGone reports whether the VM can no longer answer: QEMU exited, it was
+// killed, or QMP reported it stopped on a host I/O error (vm.down).
 func (vm *VM) vmGone() bool {
-	vm.mu.Lock()
-	killed := vm.killed
-	vm.mu.Unlock()
-	if killed {
-		return true
-	}
 	select {
 	case <-vm.qemuDone():
 		return true

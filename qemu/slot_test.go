@@ -57,6 +57,23 @@ func busy(t *testing.T, dir string, i int) bool {
 	return false
 }
 
+// holdSlotElsewhere starts this test binary as a helper process that holds
+// a slot for d, and returns once it has it; the helper is waited for at
+// the end of the test.
+func holdSlotElsewhere(t *testing.T, d string) *exec.Cmd {
+	t.Helper()
+	helper := exec.Command(os.Args[0], "-test.run=^$")
+	helper.Env = append(os.Environ(), envHoldSlot+"="+d)
+	out, err := helper.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, helper.Start())
+	t.Cleanup(func() { _ = helper.Wait() })
+	buf := make([]byte, 16)
+	n, _ := out.Read(buf)
+	require.Equal(t, "holding", strings.TrimSpace(string(buf[:n])), "the helper has the slot")
+	return helper
+}
+
 func TestSlotIsSharedWithinAProcess(t *testing.T) {
 	dir := slotEnv(t, 1)
 	ctx := context.Background()
@@ -78,15 +95,7 @@ func TestSlotIsSharedWithinAProcess(t *testing.T) {
 
 func TestSlotWaitsForOtherProcessAndSaysSo(t *testing.T) {
 	slotEnv(t, 1)
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), envHoldSlot+"=1500ms")
-	out, err := helper.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, helper.Start())
-	defer helper.Wait()
-	buf := make([]byte, 16)
-	n, _ := out.Read(buf) // "holding": the helper has the slot
-	require.Equal(t, "holding", strings.TrimSpace(string(buf[:n])))
+	helper := holdSlotElsewhere(t, "1500ms")
 
 	var mu sync.Mutex
 	var logs []string
@@ -109,18 +118,11 @@ func TestSlotWaitsForOtherProcessAndSaysSo(t *testing.T) {
 
 func TestSlotWaitEndsWithContextAndNamesHolder(t *testing.T) {
 	slotEnv(t, 1)
-	helper := exec.Command(os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), envHoldSlot+"=3s")
-	out, err := helper.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, helper.Start())
-	defer helper.Wait()
-	buf := make([]byte, 16)
-	_, _ = out.Read(buf)
+	helper := holdSlotElsewhere(t, "3s")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err = AcquireSlot(ctx, nil)
+	_, err := AcquireSlot(ctx, nil)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), fmt.Sprintf("held by pid %d", helper.Process.Pid))

@@ -14,12 +14,11 @@ import (
 	"github.com/crashrig/crashrig/vmimage/vmtest"
 )
 
-// New starts a control plane closed at the end of the test. Its VMs wait
-// for a host-wide VM slot for as long as the test's deadline allows, and
-// the wait shows in the test log.
+// New starts a control plane closed at the end of the test. Tests that
+// boot VMs hold a host-wide VM slot first (HoldVMSlot; StartVM does it).
 func New(t testing.TB, opts ...controlplane.Option) *controlplane.ControlPlane {
 	t.Helper()
-	opts = append([]controlplane.Option{controlplane.WithLogf(t.Logf), controlplane.WithVMSlotContext(vmtest.SlotContext(t))}, opts...)
+	opts = append([]controlplane.Option{controlplane.WithLogf(t.Logf)}, opts...)
 	cp, err := controlplane.New(context.Background(), opts...)
 	if err != nil {
 		t.Fatalf("control plane: %v", err)
