@@ -12,7 +12,7 @@ const (
 	FCreateUser  = "create-user"  // CREATE USER u IDENTIFIED BY pw
 	FGrant       = "grant"        // GRANT priv ON object TO u
 	FRevoke      = "revoke"       // REVOKE priv ON object FROM u
-	FSetPassword = "set-password" // SET PASSWORD FOR u (ALTER USER on the bundled server)
+	FSetPassword = "set-password" // SET PASSWORD FOR u (ALTER USER where PASSWORD() is missing)
 	FDropUser    = "drop-user"    // DROP USER [IF EXISTS] u
 )
 

@@ -178,10 +178,10 @@ func (w *users) statement(f string, v model.UsersValue) string {
 		priv, obj, _ := strings.Cut(v.Grant, " ON ")
 		return "REVOKE " + priv + " ON " + obj + " FROM " + acct
 	case model.FSetPassword:
-		// MariaDB's own form. The bundled server (go-mysql-server v0.20.0)
-		// does not parse SET PASSWORD FOR, and MySQL 8 has no PASSWORD():
-		// ALTER USER is their way to the same change.
-		if w.opts.Flavor == model.MariaDB {
+		// MariaDB's form, which the bundled server takes too (it runs it as
+		// ALTER USER). MySQL 8 has no PASSWORD(): other servers get the
+		// ALTER USER that means the same.
+		if w.opts.Flavor == model.MariaDB || w.opts.Flavor == model.Bundled {
 			return "SET PASSWORD FOR " + acct + " = PASSWORD('" + v.Password + "')"
 		}
 		return "ALTER USER " + acct + " IDENTIFIED BY '" + v.Password + "'"

@@ -47,7 +47,8 @@ func TestUsersStatements(t *testing.T) {
 		{b, model.FCreateUser, v, "CREATE USER 'crashrig_u1_0'@'%' IDENTIFIED BY 'pw-1'"},
 		{b, model.FGrant, v, "GRANT SELECT ON crashrig.crash_users TO 'crashrig_u1_0'@'%'"},
 		{b, model.FRevoke, v, "REVOKE SELECT ON crashrig.crash_users FROM 'crashrig_u1_0'@'%'"},
-		{b, model.FSetPassword, v, "ALTER USER 'crashrig_u1_0'@'%' IDENTIFIED BY 'pw-1'"},
+		{b, model.FSetPassword, v, "SET PASSWORD FOR 'crashrig_u1_0'@'%' = PASSWORD('pw-1')"},
+		{newUsers(Options{Flavor: "mysql8"}), model.FSetPassword, v, "ALTER USER 'crashrig_u1_0'@'%' IDENTIFIED BY 'pw-1'"},
 		{m, model.FSetPassword, v, "SET PASSWORD FOR 'crashrig_u1_0'@'%' = PASSWORD('pw-1')"},
 		{b, model.FDropUser, model.UsersValue{User: v.User, IfExists: true}, "DROP USER IF EXISTS 'crashrig_u1_0'@'%'"},
 	} {
