@@ -83,10 +83,24 @@ func (w *users) Name() string              { return model.Users }
 func (w *users) Clients(requested int) int { return requested }
 func (w *users) UseDSN(dsn string)         { w.dsn = dsn }
 
+// grantProbe is the account Setup grants to once, outside usersPrefix.
+const grantProbe = "'crashrig_grantprobe'@'%'"
+
 // Setup creates the table the table-level grants name (MySQL and MariaDB
-// refuse a grant on a table that does not exist).
+// refuse a grant on a table that does not exist), then checks that the
+// workloads' account may grant at all: without GRANT OPTION every GRANT
+// would fail and the run would prove nothing.
 func (w *users) Setup(ctx context.Context, db *sql.DB, rec *history.Recorder) error {
-	return setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil, "CREATE TABLE "+usersTable+" (k INT PRIMARY KEY)")
+	if err := setupExec(ctx, db, rec, w.Name(), model.FSetupTable, nil, "CREATE TABLE "+usersTable+" (k INT PRIMARY KEY)"); err != nil {
+		return err
+	}
+	if err := setupExec(ctx, db, rec, w.Name(), "probe-create-user", nil, "CREATE USER "+grantProbe+" IDENTIFIED BY 'probe'"); err != nil {
+		return fmt.Errorf("%w (the account the workloads log in as needs CREATE USER)", err)
+	}
+	if err := setupExec(ctx, db, rec, w.Name(), "probe-grant", nil, "GRANT SELECT ON "+usersTable+" TO "+grantProbe); err != nil {
+		return fmt.Errorf("%w (the account the workloads log in as needs GRANT OPTION)", err)
+	}
+	return setupExec(ctx, db, rec, w.Name(), "probe-drop-user", nil, "DROP USER "+grantProbe)
 }
 
 func (w *users) Run(ctx context.Context, c *Client) {
