@@ -144,13 +144,14 @@ func RecoveryTime(kind, log string) (time.Duration, bool) {
 }
 
 // appStmts create what a spec asks for besides root, on any kind: the
-// extra account (all privileges) and the database.
+// extra account (all privileges, with GRANT OPTION: the users workload
+// grants and revokes) and the database.
 func appStmts(spec *crashrigpb.ProvisionServer) []string {
 	var stmts []string
 	if u := spec.GetUser(); u != "" && u != "root" {
 		stmts = append(stmts,
 			fmt.Sprintf("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", quoteString(u), quoteString(spec.GetPassword())),
-			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%'", quoteString(u)))
+			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", quoteString(u)))
 	}
 	if d := spec.GetDatabase(); d != "" {
 		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d))

@@ -129,7 +129,7 @@ func TestAppStmtsBothKindsRun(t *testing.T) {
 	assert.Empty(t, appStmts(&pb.ProvisionServer{User: "root"}), "root is each kind's own business")
 	assert.Equal(t, []string{
 		"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'p\\'w'",
-		"GRANT ALL PRIVILEGES ON *.* TO 'app'@'%'",
+		"GRANT ALL PRIVILEGES ON *.* TO 'app'@'%' WITH GRANT OPTION",
 		"CREATE DATABASE IF NOT EXISTS `d`",
 	}, appStmts(&pb.ProvisionServer{User: "app", Password: "p'w", Database: "d"}))
 }

@@ -32,22 +32,42 @@ type serverParser struct {
 
 var _ sql.Parser = serverParser{}
 
+// Each entry point runs SET PASSWORD FOR as ALTER USER (setpassword.go):
+// the rewritten statement is the whole query, so the text and the rest
+// returned are the query's own.
+
 func (p serverParser) ParseSimple(query string) (ast.Statement, error) {
+	if alter, ok := rewriteSetPassword(query); ok {
+		st, err := p.Parser.ParseSimple(alter)
+		return st, p.apply(context.Background(), st, err)
+	}
 	st, err := p.Parser.ParseSimple(query)
 	return st, p.apply(context.Background(), st, err)
 }
 
 func (p serverParser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
+	if alter, ok := rewriteSetPassword(query); ok {
+		st, _, _, err := p.Parser.Parse(ctx, alter, false)
+		return st, strings.TrimSpace(query), "", p.apply(ctx, st, err)
+	}
 	st, q, rest, err := p.Parser.Parse(ctx, query, multi)
 	return st, q, rest, p.apply(ctx, st, err)
 }
 
 func (p serverParser) ParseWithOptions(ctx context.Context, query string, delim rune, multi bool, opts ast.ParserOptions) (ast.Statement, string, string, error) {
+	if alter, ok := rewriteSetPassword(query); ok && delim == ';' {
+		st, _, _, err := p.Parser.ParseWithOptions(ctx, alter, delim, false, opts)
+		return st, strings.TrimSpace(query), "", p.apply(ctx, st, err)
+	}
 	st, q, rest, err := p.Parser.ParseWithOptions(ctx, query, delim, multi, opts)
 	return st, q, rest, p.apply(ctx, st, err)
 }
 
 func (p serverParser) ParseOneWithOptions(ctx context.Context, query string, opts ast.ParserOptions) (ast.Statement, int, error) {
+	if alter, ok := rewriteSetPassword(query); ok {
+		st, _, err := p.Parser.ParseOneWithOptions(ctx, alter, opts)
+		return st, len(query), p.apply(ctx, st, err)
+	}
 	st, n, err := p.Parser.ParseOneWithOptions(ctx, query, opts)
 	return st, n, p.apply(ctx, st, err)
 }

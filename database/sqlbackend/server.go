@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -99,7 +100,8 @@ func NewServer(st *store.Store, cfg Config) (*Server, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("set server variables: %w", err)
 	}
-	a := analyzer.NewBuilder(p).AddPreValidationRule(checkPrivilegesRuleID, guard.rule).Build()
+	a := analyzer.NewBuilder(p).AddPreValidationRule(checkPrivilegesRuleID, guard.rule).
+		AddPreValidationRule(databaseRevokeRuleID, databaseRevokeRule(func() *mysql_db.MySQLDb { return guard.mdb })).Build()
 	eng := sqle.New(a, nil)
 	eng.Parser = serverParser{Parser: eng.Parser, maxDepth: MaxNestingDepth}
 	guard.mdb = eng.Analyzer.Catalog.MySQLDb

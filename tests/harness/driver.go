@@ -118,6 +118,11 @@ func (r *run) main(ctx context.Context) error {
 	}
 	defer db.Close()
 	r.db = db
+	for _, w := range r.d.Workloads {
+		if u, ok := w.(workload.DSNUser); ok {
+			u.UseDSN(r.d.Target.DSN())
+		}
+	}
 	if err := r.setup(ctx); err != nil {
 		return err
 	}

@@ -14,13 +14,15 @@ const (
 	DDL      = "ddl"
 	GC       = "gc"
 	Append   = "append"
+	Users    = "users"
 )
 
 // Workloads lists every workload.
-var Workloads = []string{Set, Register, Bank, DDL, GC, Append}
+var Workloads = []string{Set, Register, Bank, DDL, GC, Append, Users}
 
 // DefaultWorkloads is the default of -crash.workloads: the durability
-// workloads. append (an isolation check) runs when asked for.
+// workloads. append (an isolation check) and users (account statements)
+// run when asked for.
 var DefaultWorkloads = []string{Set, Register, Bank, DDL, GC}
 
 // CheckWorkloads reports the first name that is not a known workload.

@@ -90,6 +90,7 @@ var (
 	_ Workload = (*ddl)(nil)
 	_ Workload = (*gc)(nil)
 	_ Workload = (*appendW)(nil)
+	_ Workload = (*users)(nil)
 )
 
 // generators builds each workload of model.Workloads.
@@ -100,6 +101,7 @@ var generators = map[string]func(Options) Workload{
 	model.DDL:      func(o Options) Workload { return newDDL(o) },
 	model.GC:       func(o Options) Workload { return newGC(o) },
 	model.Append:   func(o Options) Workload { return newAppend(o) },
+	model.Users:    func(o Options) Workload { return newUsers(o) },
 }
 
 // New returns the named workload.
