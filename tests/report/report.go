@@ -118,14 +118,14 @@ type Report struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Cycles is the number of crashes requested; MinCycles the number the
 	// run needed to mean something.
-	Cycles     int              `json:"cycles"`
-	MinCycles  int              `json:"min_cycles,omitempty"`
-	Ops        map[string]int   `json:"ops"`
-	Recoveries []CrashReport    `json:"recoveries,omitempty"`
+	Cycles     int            `json:"cycles"`
+	MinCycles  int            `json:"min_cycles,omitempty"`
+	Ops        map[string]int `json:"ops"`
+	Recoveries []CrashReport  `json:"recoveries,omitempty"`
 	// Faults are the I/O faults injected (-crash.nemesis=iofault).
-	Faults     []FaultEvent     `json:"io_faults,omitempty"`
-	Results    []checker.Result `json:"results,omitempty"`
-	Failure    string           `json:"failure,omitempty"`
+	Faults  []FaultEvent     `json:"io_faults,omitempty"`
+	Results []checker.Result `json:"results,omitempty"`
+	Failure string           `json:"failure,omitempty"`
 	// FailedAt is the reset after which the failure was found (0: before
 	// the first reset, or at the end of a run without one).
 	FailedAt int           `json:"failed_cycle,omitempty"`
