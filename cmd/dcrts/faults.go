@@ -315,8 +315,11 @@ func (m *serverManager) targetSectors(ctx context.Context, spec *pb.ProvisionSer
 	case "":
 		return []sectorRange{{0, size}}, nil
 	case "free":
-		// The allocation bitmaps on disk must be current.
-		syscall.Sync()
+		// The allocation maps on disk must be current: a freeze flushes
+		// and checkpoints the file system's journal (a sync does not).
+		if err := freezeThaw(m.paths.Data); err != nil {
+			return nil, err
+		}
 		switch spec.GetFsType() {
 		case "ext4", "ext3", "ext2":
 			return ext4FreeSectors(ctx, dmPath())
@@ -393,6 +396,28 @@ func fileSectors(path string) ([]sectorRange, error) {
 			}
 		}
 	}
+}
+
+// FIFREEZE and FITHAW (linux/fs.h).
+const (
+	ioctlFreeze = 0xC0045877
+	ioctlThaw   = 0xC0045878
+)
+
+// freezeThaw freezes the file system mounted at dir and thaws it at once.
+func freezeThaw(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, d.Fd(), ioctlFreeze, 0); e != 0 {
+		return fmt.Errorf("freeze %s: %w", dir, e)
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, d.Fd(), ioctlThaw, 0); e != 0 {
+		return fmt.Errorf("thaw %s: %w", dir, e)
+	}
+	return nil
 }
 
 // ext4FreeSectors reads the free block ranges dumpe2fs lists per group.
