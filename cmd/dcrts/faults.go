@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
@@ -315,18 +316,26 @@ func (m *serverManager) targetSectors(ctx context.Context, spec *pb.ProvisionSer
 	case "":
 		return []sectorRange{{0, size}}, nil
 	case "free":
-		// The allocation maps on disk must be current: a freeze flushes
-		// and checkpoints the file system's journal (a sync does not).
-		if err := freezeThaw(m.paths.Data); err != nil {
-			return nil, err
-		}
+		var read func(context.Context, string) ([]sectorRange, error)
 		switch spec.GetFsType() {
 		case "ext4", "ext3", "ext2":
-			return ext4FreeSectors(ctx, dmPath())
+			read = ext4FreeSectors
 		case "xfs":
-			return xfsFreeSectors(ctx, dmPath())
+			read = xfsFreeSectors
+		default:
+			return nil, fmt.Errorf("target free: not supported on %s", spec.GetFsType())
 		}
-		return nil, fmt.Errorf("target free: not supported on %s", spec.GetFsType())
+		// The allocation maps on disk must be current and must not change
+		// while they are read (dumpe2fs fails on a bitmap whose checksum
+		// changed under it): read them with the file system frozen, which
+		// flushes and checkpoints its journal (a sync does not).
+		var ranges []sectorRange
+		err := frozen(ctx, m.paths.Data, func(ctx context.Context) error {
+			var err error
+			ranges, err = read(ctx, dmPath())
+			return err
+		})
+		return ranges, err
 	}
 	if filepath.IsAbs(target) || strings.Contains(target, "..") {
 		return nil, fmt.Errorf("target %q: want a path relative to the data directory", target)
@@ -404,8 +413,12 @@ const (
 	ioctlThaw   = 0xC0045878
 )
 
-// freezeThaw freezes the file system mounted at dir and thaws it at once.
-func freezeThaw(dir string) error {
+// freezeTimeout bounds how long writers stall while frozen runs.
+const freezeTimeout = 30 * time.Second
+
+// frozen runs read with the file system mounted at dir frozen, and thaws
+// it afterwards in every case.
+func frozen(ctx context.Context, dir string, read func(context.Context) error) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -414,15 +427,27 @@ func freezeThaw(dir string) error {
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, d.Fd(), ioctlFreeze, 0); e != 0 {
 		return fmt.Errorf("freeze %s: %w", dir, e)
 	}
+	ctx, cancel := context.WithTimeout(ctx, freezeTimeout)
+	err = read(ctx)
+	cancel()
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, d.Fd(), ioctlThaw, 0); e != 0 {
-		return fmt.Errorf("thaw %s: %w", dir, e)
+		return errors.Join(err, fmt.Errorf("thaw %s: %w", dir, e))
 	}
-	return nil
+	return err
+}
+
+// commandOutput is cmd's standard output; its error carries stderr.
+func commandOutput(cmd *exec.Cmd) ([]byte, error) {
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+	}
+	return out, err
 }
 
 // ext4FreeSectors reads the free block ranges dumpe2fs lists per group.
 func ext4FreeSectors(ctx context.Context, dev string) ([]sectorRange, error) {
-	out, err := exec.CommandContext(ctx, "dumpe2fs", dev).Output()
+	out, err := commandOutput(exec.CommandContext(ctx, "dumpe2fs", dev))
 	if err != nil {
 		return nil, fmt.Errorf("dumpe2fs %s: %w", dev, err)
 	}
@@ -471,11 +496,11 @@ func parseDumpe2fsFree(out string) ([]sectorRange, error) {
 
 // xfsFreeSectors reads the free extents xfs_db lists per allocation group.
 func xfsFreeSectors(ctx context.Context, dev string) ([]sectorRange, error) {
-	geo, err := exec.CommandContext(ctx, "xfs_db", "-r", "-c", "sb 0", "-c", "p blocksize agblocks", dev).Output()
+	geo, err := commandOutput(exec.CommandContext(ctx, "xfs_db", "-r", "-c", "sb 0", "-c", "p blocksize agblocks", dev))
 	if err != nil {
 		return nil, fmt.Errorf("xfs_db %s: %w", dev, err)
 	}
-	free, err := exec.CommandContext(ctx, "xfs_db", "-r", "-c", "freesp -d", dev).Output()
+	free, err := commandOutput(exec.CommandContext(ctx, "xfs_db", "-r", "-c", "freesp -d", dev))
 	if err != nil {
 		return nil, fmt.Errorf("xfs_db freesp %s: %w", dev, err)
 	}

@@ -68,16 +68,17 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			err = workload.Sleep(cctx, wait)
 		}
 		if err != nil {
+			interrupted := cctx.Err() != nil // before stopClients cancels it
 			stopClients()
-			if cctx.Err() == nil && errors.Is(err, ErrFailedBeforeCrash) {
+			switch {
+			case interrupted:
+				return fmt.Errorf("run interrupted in cycle %d: %w", cycle, err)
+			case errors.Is(err, ErrFailedBeforeCrash):
 				r.rep.Cycles = cycle - 1
 				r.fail(cycle-1, fmt.Sprintf("found before the I/O fault of cycle %d: %v", cycle, err))
 				return nil
 			}
-			if cctx.Err() == nil {
-				return fmt.Errorf("cycle %d: %w", cycle, err)
-			}
-			return fmt.Errorf("run interrupted in cycle %d: %w", cycle, ctx.Err())
+			return fmt.Errorf("cycle %d: %w", cycle, err)
 		}
 		if why != keepGoing {
 			stopClients()
