@@ -108,5 +108,3 @@ func TestIOFaultNemesisRecordsEveryFault(t *testing.T) {
 		t.Errorf("history: %v, want %d fault starts and ends", counts, rep.Cycles)
 	}
 }
-
-
