@@ -87,6 +87,10 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		r.rep.Cycles = cycle
 		cr, crashErr := r.crash(ctx, cycle)
 		stopClients()
+		if faults != nil && !errors.Is(crashErr, ErrFailedBeforeCrash) {
+			// The reset was sent: it ended a fault still active.
+			r.faultEndedByCrash(cycle, cr.Requested)
+		}
 		switch {
 		case errors.Is(crashErr, ErrFailedBeforeCrash):
 			// The reset was not sent: what failed ran after the previous one.
@@ -100,7 +104,6 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			return fmt.Errorf("reset #%d: %w", cycle, crashErr)
 		}
 		if faults != nil {
-			r.faultEndedByCrash(cycle, cr.Requested)
 			if faultEnded.IsZero() {
 				faultEnded = cr.Requested
 			}
