@@ -246,6 +246,9 @@ type ServerSpec struct {
 	// bundled server's -unsafe-fault flags need
 	// CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND).
 	Env []string
+	// IOFaults puts the data disk under a device-mapper device so that
+	// InjectFault can fail or slow its I/O (iofault.go).
+	IOFaults bool
 }
 
 func (s ServerSpec) proto() (*pb.ProvisionServer, error) {
@@ -262,7 +265,7 @@ func (s ServerSpec) proto() (*pb.ProvisionServer, error) {
 	return &pb.ProvisionServer{Kind: s.Kind, Version: s.Version, FsType: s.FSType, MkfsOptions: s.MkfsOptions,
 		MountOptions: s.MountOptions, RootPassword: s.RootPassword, User: s.User, Password: s.Password,
 		Database: s.Database, TransactionIsolation: s.TransactionIsolation, Config: s.Config,
-		ErrorLogPatterns: s.ErrorLogPatterns, Env: s.Env}, nil
+		ErrorLogPatterns: s.ErrorLogPatterns, Env: s.Env, IoFaults: s.IOFaults}, nil
 }
 
 // Provision formats the data disk, starts the server and returns a DSN

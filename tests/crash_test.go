@@ -132,7 +132,8 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 		}
 		wls = append(wls, w)
 	}
-	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed})
+	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed,
+		IOFaults: cfg.Nemesis == harness.NemesisIOFault})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

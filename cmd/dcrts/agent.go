@@ -344,6 +344,12 @@ func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
 			return s.result(&pb.Result{CommandId: c.GetId(), More: true,
 				Payload: &pb.Result_Chunk{Chunk: &pb.FileChunk{Data: chunk}}})
 		})
+	case *pb.Command_InjectFault:
+		var r *pb.FaultResult
+		r, err = a.server.InjectFault(ctx, cmd.InjectFault)
+		res.Payload = &pb.Result_Fault{Fault: r}
+	case *pb.Command_ClearFault:
+		err = a.server.ClearFault(ctx)
 	case *pb.Command_Exec:
 		var r *pb.ExecResult
 		r, err = execCommand(ctx, cmd.Exec.GetArgv(), time.Duration(cmd.Exec.GetTimeoutSeconds())*time.Second)

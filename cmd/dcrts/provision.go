@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
 	"github.com/crashrig/crashrig/serverkind"
@@ -47,10 +48,14 @@ func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer)
 		return nil, err
 	}
 	unmount(m.paths.Data) // a leftover mount of an earlier provisioning
-	if err := mkfs(ctx, spec); err != nil {
+	fsSpec, err := m.fsSpec(ctx, spec)
+	if err != nil {
 		return nil, err
 	}
-	if err := mount(ctx, spec, m.paths.Data); err != nil {
+	if err := mkfs(ctx, fsSpec); err != nil {
+		return nil, err
+	}
+	if err := mount(ctx, fsSpec, m.paths.Data); err != nil {
 		return nil, err
 	}
 	if err := k.Init(ctx, in); err != nil {
@@ -111,10 +116,18 @@ func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer) e
 	}
 	killStale(filepath.Join(m.paths.Run, serverkind.PIDFileName), m.log)
 	if !isMounted(m.paths.Data) {
-		if err := mount(ctx, spec, m.paths.Data); err != nil {
+		fsSpec, err := m.fsSpec(ctx, spec)
+		if err != nil {
 			return err
 		}
-		m.log.Info("data disk mounted", "device", spec.GetDevice(), "options", spec.GetMountOptions())
+		if err := mount(ctx, fsSpec, m.paths.Data); err != nil {
+			return err
+		}
+		m.log.Info("data disk mounted", "device", fsSpec.GetDevice(), "options", spec.GetMountOptions())
+	}
+	// A fault does not outlive the boot it was injected in.
+	if err := removeFill(m.paths.Data); err != nil {
+		return fmt.Errorf("remove the disk-full fill file: %w", err)
 	}
 	p, err := m.start(k, in)
 	if err != nil {
@@ -163,6 +176,16 @@ func (m *serverManager) Stop(ctx context.Context, clean, deleteData bool) error 
 	if !deleteData {
 		return nil
 	}
+	m.mu.Lock()
+	spec := m.spec
+	m.mu.Unlock()
+	m.fault.mu.Lock()
+	if err := m.clearFault(ctx, spec); err != nil {
+		// The unmount and the table's removal below end it anyway.
+		m.log.Warn("delete data: clear fault", "err", err)
+	}
+	m.fault.kind = pb.IOFaultKind_IO_FAULT_UNSPECIFIED
+	m.fault.mu.Unlock()
 	if err := removeSpec(filepath.Join(m.paths.State, specFile)); err != nil {
 		return err
 	}
@@ -180,7 +203,22 @@ func (m *serverManager) Stop(ctx context.Context, clean, deleteData bool) error 
 	}
 	syncFilesystems()
 	unmount(m.paths.Data)
+	if spec != nil && spec.GetIoFaults() {
+		removeDM(ctx)
+	}
 	return nil
+}
+
+// fsSpec is spec with the device the file system lives on: the
+// device-mapper device when io_faults is set (faults.go).
+func (m *serverManager) fsSpec(ctx context.Context, spec *pb.ProvisionServer) (*pb.ProvisionServer, error) {
+	dev, err := fsDevice(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	s := proto.CloneOf(spec)
+	s.Device = dev
+	return s, nil
 }
 
 // waitReady waits until the server answers dsn; it fails at once when the

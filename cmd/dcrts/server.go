@@ -39,6 +39,9 @@ type serverManager struct {
 	// op serialises provisioning, restore and stop.
 	op sync.Mutex
 
+	// fault is the injected I/O fault (faults.go).
+	fault faultState
+
 	mu    sync.Mutex
 	spec  *pb.ProvisionServer
 	proc  *serverProc

@@ -27,6 +27,77 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// IOFaultKind names an I/O fault the agent injects under the data
+// directory. Every kind is undone by ClearFault and by a reboot.
+type IOFaultKind int32
+
+const (
+	IOFaultKind_IO_FAULT_UNSPECIFIED IOFaultKind = 0
+	// WRITE_ERROR fails writes and cache flushes with EIO (dm-flakey
+	// error_writes over the target sectors); reads still work. Buffered
+	// writes see it at fsync/fdatasync, O_DIRECT writes at write.
+	IOFaultKind_WRITE_ERROR IOFaultKind = 1
+	// READ_ERROR fails every I/O to the target sectors with EIO (dm error
+	// target); the agent drops the page cache so reads reach the disk.
+	IOFaultKind_READ_ERROR IOFaultKind = 2
+	// DISK_FULL fills the file system's free space with a file the agent
+	// removes at ClearFault: writes that need new blocks get ENOSPC.
+	IOFaultKind_DISK_FULL IOFaultKind = 3
+	// READ_ONLY remounts the data file system read-only when no file is
+	// open for writing, else makes the data directory tree read-only by
+	// mode (EROFS or EACCES; root ignores modes: see the docs).
+	IOFaultKind_READ_ONLY IOFaultKind = 4
+	// SLOW delays every I/O by delay_millis (dm-delay): no error at all.
+	IOFaultKind_SLOW IOFaultKind = 5
+)
+
+// Enum value maps for IOFaultKind.
+var (
+	IOFaultKind_name = map[int32]string{
+		0: "IO_FAULT_UNSPECIFIED",
+		1: "WRITE_ERROR",
+		2: "READ_ERROR",
+		3: "DISK_FULL",
+		4: "READ_ONLY",
+		5: "SLOW",
+	}
+	IOFaultKind_value = map[string]int32{
+		"IO_FAULT_UNSPECIFIED": 0,
+		"WRITE_ERROR":          1,
+		"READ_ERROR":           2,
+		"DISK_FULL":            3,
+		"READ_ONLY":            4,
+		"SLOW":                 5,
+	}
+)
+
+func (x IOFaultKind) Enum() *IOFaultKind {
+	p := new(IOFaultKind)
+	*p = x
+	return p
+}
+
+func (x IOFaultKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IOFaultKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_crashrig_proto_enumTypes[0].Descriptor()
+}
+
+func (IOFaultKind) Type() protoreflect.EnumType {
+	return &file_crashrig_proto_enumTypes[0]
+}
+
+func (x IOFaultKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IOFaultKind.Descriptor instead.
+func (IOFaultKind) EnumDescriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{0}
+}
+
 // AgentConfig tells the agent where the control plane is and who it is.
 // The control plane hands it to the guest as protojson in the QEMU fw_cfg
 // file named by proto.AgentConfigName, so the token never appears in a
@@ -418,6 +489,7 @@ type Result struct {
 	//	*Result_Provision
 	//	*Result_Exec
 	//	*Result_Chunk
+	//	*Result_Fault
 	Payload       isResult_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -517,6 +589,15 @@ func (x *Result) GetChunk() *FileChunk {
 	return nil
 }
 
+func (x *Result) GetFault() *FaultResult {
+	if x != nil {
+		if x, ok := x.Payload.(*Result_Fault); ok {
+			return x.Fault
+		}
+	}
+	return nil
+}
+
 type isResult_Payload interface {
 	isResult_Payload()
 }
@@ -537,6 +618,10 @@ type Result_Chunk struct {
 	Chunk *FileChunk `protobuf:"bytes,13,opt,name=chunk,proto3,oneof"`
 }
 
+type Result_Fault struct {
+	Fault *FaultResult `protobuf:"bytes,14,opt,name=fault,proto3,oneof"`
+}
+
 func (*Result_Install) isResult_Payload() {}
 
 func (*Result_Provision) isResult_Payload() {}
@@ -544,6 +629,8 @@ func (*Result_Provision) isResult_Payload() {}
 func (*Result_Exec) isResult_Payload() {}
 
 func (*Result_Chunk) isResult_Payload() {}
+
+func (*Result_Fault) isResult_Payload() {}
 
 type InstallResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -710,6 +797,62 @@ func (x *ExecResult) GetOutput() []byte {
 	return nil
 }
 
+// FaultResult answers InjectFault: what the agent did, for the history.
+type FaultResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// detail says what was switched (e.g. the device-mapper table's
+	// summary, the fill file's size, the mechanism READ_ONLY used).
+	Detail string `protobuf:"bytes,1,opt,name=detail,proto3" json:"detail,omitempty"`
+	// sectors is how many 512-byte sectors the fault covers (device kinds).
+	Sectors       int64 `protobuf:"varint,2,opt,name=sectors,proto3" json:"sectors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaultResult) Reset() {
+	*x = FaultResult{}
+	mi := &file_crashrig_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaultResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaultResult) ProtoMessage() {}
+
+func (x *FaultResult) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaultResult.ProtoReflect.Descriptor instead.
+func (*FaultResult) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FaultResult) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *FaultResult) GetSectors() int64 {
+	if x != nil {
+		return x.Sectors
+	}
+	return 0
+}
+
 type FileChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
@@ -719,7 +862,7 @@ type FileChunk struct {
 
 func (x *FileChunk) Reset() {
 	*x = FileChunk{}
-	mi := &file_crashrig_proto_msgTypes[9]
+	mi := &file_crashrig_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +874,7 @@ func (x *FileChunk) String() string {
 func (*FileChunk) ProtoMessage() {}
 
 func (x *FileChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[9]
+	mi := &file_crashrig_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +887,7 @@ func (x *FileChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileChunk.ProtoReflect.Descriptor instead.
 func (*FileChunk) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{9}
+	return file_crashrig_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FileChunk) GetData() []byte {
@@ -770,7 +913,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_crashrig_proto_msgTypes[10]
+	mi := &file_crashrig_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +925,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[10]
+	mi := &file_crashrig_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +938,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{10}
+	return file_crashrig_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Event) GetUnixNanos() int64 {
@@ -893,7 +1036,7 @@ type ServerExited struct {
 
 func (x *ServerExited) Reset() {
 	*x = ServerExited{}
-	mi := &file_crashrig_proto_msgTypes[11]
+	mi := &file_crashrig_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +1048,7 @@ func (x *ServerExited) String() string {
 func (*ServerExited) ProtoMessage() {}
 
 func (x *ServerExited) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[11]
+	mi := &file_crashrig_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +1061,7 @@ func (x *ServerExited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerExited.ProtoReflect.Descriptor instead.
 func (*ServerExited) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{11}
+	return file_crashrig_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ServerExited) GetKind() string {
@@ -968,7 +1111,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_crashrig_proto_msgTypes[12]
+	mi := &file_crashrig_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -980,7 +1123,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[12]
+	mi := &file_crashrig_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -993,7 +1136,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{12}
+	return file_crashrig_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LogLine) GetText() string {
@@ -1028,7 +1171,7 @@ type ServerReady struct {
 
 func (x *ServerReady) Reset() {
 	*x = ServerReady{}
-	mi := &file_crashrig_proto_msgTypes[13]
+	mi := &file_crashrig_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1040,7 +1183,7 @@ func (x *ServerReady) String() string {
 func (*ServerReady) ProtoMessage() {}
 
 func (x *ServerReady) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[13]
+	mi := &file_crashrig_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1053,7 +1196,7 @@ func (x *ServerReady) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerReady.ProtoReflect.Descriptor instead.
 func (*ServerReady) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{13}
+	return file_crashrig_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServerReady) GetKind() string {
@@ -1096,7 +1239,7 @@ type RestoreFailed struct {
 
 func (x *RestoreFailed) Reset() {
 	*x = RestoreFailed{}
-	mi := &file_crashrig_proto_msgTypes[14]
+	mi := &file_crashrig_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1251,7 @@ func (x *RestoreFailed) String() string {
 func (*RestoreFailed) ProtoMessage() {}
 
 func (x *RestoreFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[14]
+	mi := &file_crashrig_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1264,7 @@ func (x *RestoreFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreFailed.ProtoReflect.Descriptor instead.
 func (*RestoreFailed) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{14}
+	return file_crashrig_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RestoreFailed) GetKind() string {
@@ -1150,6 +1293,8 @@ type Command struct {
 	//	*Command_CollectFiles
 	//	*Command_Exec
 	//	*Command_Welcome
+	//	*Command_InjectFault
+	//	*Command_ClearFault
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1157,7 +1302,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_crashrig_proto_msgTypes[15]
+	mi := &file_crashrig_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1314,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[15]
+	mi := &file_crashrig_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1327,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{15}
+	return file_crashrig_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Command) GetId() string {
@@ -1262,6 +1407,24 @@ func (x *Command) GetWelcome() *Welcome {
 	return nil
 }
 
+func (x *Command) GetInjectFault() *InjectFault {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_InjectFault); ok {
+			return x.InjectFault
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetClearFault() *ClearFault {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_ClearFault); ok {
+			return x.ClearFault
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1294,6 +1457,14 @@ type Command_Welcome struct {
 	Welcome *Welcome `protobuf:"bytes,8,opt,name=welcome,proto3,oneof"`
 }
 
+type Command_InjectFault struct {
+	InjectFault *InjectFault `protobuf:"bytes,9,opt,name=inject_fault,json=injectFault,proto3,oneof"`
+}
+
+type Command_ClearFault struct {
+	ClearFault *ClearFault `protobuf:"bytes,10,opt,name=clear_fault,json=clearFault,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1308,6 +1479,10 @@ func (*Command_Exec) isCommand_Cmd() {}
 
 func (*Command_Welcome) isCommand_Cmd() {}
 
+func (*Command_InjectFault) isCommand_Cmd() {}
+
+func (*Command_ClearFault) isCommand_Cmd() {}
+
 // Welcome is the first Command on the first stream of a boot (it has no
 // id and no Result). A reconnecting agent of the same boot presents its
 // session_key in the Hello; without it the boot cannot be taken over by
@@ -1321,7 +1496,7 @@ type Welcome struct {
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_crashrig_proto_msgTypes[16]
+	mi := &file_crashrig_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1508,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[16]
+	mi := &file_crashrig_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1521,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{16}
+	return file_crashrig_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Welcome) GetSessionKey() string {
@@ -1376,7 +1551,7 @@ type InstallServer struct {
 
 func (x *InstallServer) Reset() {
 	*x = InstallServer{}
-	mi := &file_crashrig_proto_msgTypes[17]
+	mi := &file_crashrig_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1563,7 @@ func (x *InstallServer) String() string {
 func (*InstallServer) ProtoMessage() {}
 
 func (x *InstallServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[17]
+	mi := &file_crashrig_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1576,7 @@ func (x *InstallServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstallServer.ProtoReflect.Descriptor instead.
 func (*InstallServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{17}
+	return file_crashrig_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *InstallServer) GetName() string {
@@ -1472,14 +1647,18 @@ type ProvisionServer struct {
 	ErrorLogPatterns []string `protobuf:"bytes,13,rep,name=error_log_patterns,json=errorLogPatterns,proto3" json:"error_log_patterns,omitempty"`
 	// env entries (NAME=VALUE) are added to the server's environment, e.g.
 	// the confirmation the bundled server's test-only fault flags require.
-	Env           []string `protobuf:"bytes,14,rep,name=env,proto3" json:"env,omitempty"`
+	Env []string `protobuf:"bytes,14,rep,name=env,proto3" json:"env,omitempty"`
+	// io_faults puts the data disk under a device-mapper device the agent
+	// can switch at run time (InjectFault); without it the file system sits
+	// on the disk itself, as always.
+	IoFaults      bool `protobuf:"varint,15,opt,name=io_faults,json=ioFaults,proto3" json:"io_faults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProvisionServer) Reset() {
 	*x = ProvisionServer{}
-	mi := &file_crashrig_proto_msgTypes[18]
+	mi := &file_crashrig_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1670,7 @@ func (x *ProvisionServer) String() string {
 func (*ProvisionServer) ProtoMessage() {}
 
 func (x *ProvisionServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[18]
+	mi := &file_crashrig_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1683,7 @@ func (x *ProvisionServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionServer.ProtoReflect.Descriptor instead.
 func (*ProvisionServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{18}
+	return file_crashrig_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ProvisionServer) GetKind() string {
@@ -1605,6 +1784,13 @@ func (x *ProvisionServer) GetEnv() []string {
 	return nil
 }
 
+func (x *ProvisionServer) GetIoFaults() bool {
+	if x != nil {
+		return x.IoFaults
+	}
+	return false
+}
+
 type StopServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// clean stops with SIGTERM and waits; otherwise SIGKILL.
@@ -1618,7 +1804,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1816,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1829,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{19}
+	return file_crashrig_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -1668,7 +1854,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1866,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1879,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{20}
+	return file_crashrig_proto_rawDescGZIP(), []int{21}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -1707,7 +1893,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1905,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1918,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{21}
+	return file_crashrig_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -1758,7 +1944,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1956,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1969,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{22}
+	return file_crashrig_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -1798,6 +1984,112 @@ func (x *Exec) GetTimeoutSeconds() int32 {
 		return x.TimeoutSeconds
 	}
 	return 0
+}
+
+// InjectFault switches the data disk (or directory) into a fault; a
+// second InjectFault replaces the first. Needs io_faults at provisioning
+// for the device-mapper kinds.
+type InjectFault struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  IOFaultKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=crashrig.v1.IOFaultKind" json:"kind,omitempty"`
+	// target narrows WRITE_ERROR and READ_ERROR to some sectors: "" is the
+	// whole disk, "free" the blocks free in the file system right now (new
+	// data then fails while the file system's own journal and metadata
+	// still write: the fsync-retry setting), anything else a path relative
+	// to the data directory (the sectors its data occupies now).
+	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	// delay_millis for SLOW (default 100).
+	DelayMillis   uint32 `protobuf:"varint,3,opt,name=delay_millis,json=delayMillis,proto3" json:"delay_millis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectFault) Reset() {
+	*x = InjectFault{}
+	mi := &file_crashrig_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectFault) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectFault) ProtoMessage() {}
+
+func (x *InjectFault) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
+func (*InjectFault) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *InjectFault) GetKind() IOFaultKind {
+	if x != nil {
+		return x.Kind
+	}
+	return IOFaultKind_IO_FAULT_UNSPECIFIED
+}
+
+func (x *InjectFault) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *InjectFault) GetDelayMillis() uint32 {
+	if x != nil {
+		return x.DelayMillis
+	}
+	return 0
+}
+
+// ClearFault ends the current fault (none: no-op).
+type ClearFault struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearFault) Reset() {
+	*x = ClearFault{}
+	mi := &file_crashrig_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearFault) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearFault) ProtoMessage() {}
+
+func (x *ClearFault) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearFault.ProtoReflect.Descriptor instead.
+func (*ClearFault) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{25}
 }
 
 var File_crashrig_proto protoreflect.FileDescriptor
@@ -1828,7 +2120,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\vprovisioned\x18\x02 \x01(\bR\vprovisioned\x12\x14\n" +
 	"\x05ready\x18\x03 \x01(\bR\x05ready\x12\x10\n" +
 	"\x03pid\x18\x04 \x01(\x05R\x03pid\"\x11\n" +
-	"\tHeartbeatJ\x04\b\x01\x10\x02\"\xb1\x02\n" +
+	"\tHeartbeatJ\x04\b\x01\x10\x02\"\xe3\x02\n" +
 	"\x06Result\x12\x1d\n" +
 	"\n" +
 	"command_id\x18\x01 \x01(\tR\tcommandId\x12\x14\n" +
@@ -1838,7 +2130,8 @@ const file_crashrig_proto_rawDesc = "" +
 	" \x01(\v2\x1a.crashrig.v1.InstallResultH\x00R\ainstall\x12<\n" +
 	"\tprovision\x18\v \x01(\v2\x1c.crashrig.v1.ProvisionResultH\x00R\tprovision\x12-\n" +
 	"\x04exec\x18\f \x01(\v2\x17.crashrig.v1.ExecResultH\x00R\x04exec\x12.\n" +
-	"\x05chunk\x18\r \x01(\v2\x16.crashrig.v1.FileChunkH\x00R\x05chunkB\t\n" +
+	"\x05chunk\x18\r \x01(\v2\x16.crashrig.v1.FileChunkH\x00R\x05chunk\x120\n" +
+	"\x05fault\x18\x0e \x01(\v2\x18.crashrig.v1.FaultResultH\x00R\x05faultB\t\n" +
 	"\apayload\"O\n" +
 	"\rInstallResult\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
@@ -1851,7 +2144,10 @@ const file_crashrig_proto_rawDesc = "" +
 	"\n" +
 	"ExecResult\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x16\n" +
-	"\x06output\x18\x02 \x01(\fR\x06output\"\x1f\n" +
+	"\x06output\x18\x02 \x01(\fR\x06output\"?\n" +
+	"\vFaultResult\x12\x16\n" +
+	"\x06detail\x18\x01 \x01(\tR\x06detail\x12\x18\n" +
+	"\asectors\x18\x02 \x01(\x03R\asectors\"\x1f\n" +
 	"\tFileChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"\xa7\x02\n" +
 	"\x05Event\x12\x1d\n" +
@@ -1879,7 +2175,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd4\x03\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xcf\x04\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -1889,7 +2185,11 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x10sync_filesystems\x18\x05 \x01(\v2\x1c.crashrig.v1.SyncFilesystemsH\x00R\x0fsyncFilesystems\x12@\n" +
 	"\rcollect_files\x18\x06 \x01(\v2\x19.crashrig.v1.CollectFilesH\x00R\fcollectFiles\x12'\n" +
 	"\x04exec\x18\a \x01(\v2\x11.crashrig.v1.ExecH\x00R\x04exec\x120\n" +
-	"\awelcome\x18\b \x01(\v2\x14.crashrig.v1.WelcomeH\x00R\awelcomeB\x05\n" +
+	"\awelcome\x18\b \x01(\v2\x14.crashrig.v1.WelcomeH\x00R\awelcome\x12=\n" +
+	"\finject_fault\x18\t \x01(\v2\x18.crashrig.v1.InjectFaultH\x00R\vinjectFault\x12:\n" +
+	"\vclear_fault\x18\n" +
+	" \x01(\v2\x17.crashrig.v1.ClearFaultH\x00R\n" +
+	"clearFaultB\x05\n" +
 	"\x03cmd\"*\n" +
 	"\aWelcome\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
@@ -1900,7 +2200,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\x12\x12\n" +
 	"\x04last\x18\x05 \x01(\bR\x04last\x12\x16\n" +
-	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\xb6\x03\n" +
+	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\xd3\x03\n" +
 	"\x0fProvisionServer\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
@@ -1916,7 +2216,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x15transaction_isolation\x18\v \x01(\tR\x14transactionIsolation\x12\x16\n" +
 	"\x06config\x18\f \x03(\tR\x06config\x12,\n" +
 	"\x12error_log_patterns\x18\r \x03(\tR\x10errorLogPatterns\x12\x10\n" +
-	"\x03env\x18\x0e \x03(\tR\x03env\"C\n" +
+	"\x03env\x18\x0e \x03(\tR\x03env\x12\x1b\n" +
+	"\tio_faults\x18\x0f \x01(\bR\bioFaults\"C\n" +
 	"\n" +
 	"StopServer\x12\x14\n" +
 	"\x05clean\x18\x01 \x01(\bR\x05clean\x12\x1f\n" +
@@ -1927,7 +2228,21 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x05paths\x18\x01 \x03(\tR\x05paths\"C\n" +
 	"\x04Exec\x12\x12\n" +
 	"\x04argv\x18\x01 \x03(\tR\x04argv\x12'\n" +
-	"\x0ftimeout_seconds\x18\x02 \x01(\x05R\x0etimeoutSeconds2N\n" +
+	"\x0ftimeout_seconds\x18\x02 \x01(\x05R\x0etimeoutSeconds\"v\n" +
+	"\vInjectFault\x12,\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x18.crashrig.v1.IOFaultKindR\x04kind\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12!\n" +
+	"\fdelay_millis\x18\x03 \x01(\rR\vdelayMillis\"\f\n" +
+	"\n" +
+	"ClearFault*p\n" +
+	"\vIOFaultKind\x12\x18\n" +
+	"\x14IO_FAULT_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vWRITE_ERROR\x10\x01\x12\x0e\n" +
+	"\n" +
+	"READ_ERROR\x10\x02\x12\r\n" +
+	"\tDISK_FULL\x10\x03\x12\r\n" +
+	"\tREAD_ONLY\x10\x04\x12\b\n" +
+	"\x04SLOW\x10\x052N\n" +
 	"\fControlPlane\x12>\n" +
 	"\aConnect\x12\x19.crashrig.v1.AgentMessage\x1a\x14.crashrig.v1.Command(\x010\x01B/Z-github.com/crashrig/crashrig/proto/crashrigpbb\x06proto3"
 
@@ -1943,60 +2258,69 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 	return file_crashrig_proto_rawDescData
 }
 
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_crashrig_proto_goTypes = []any{
-	(*AgentConfig)(nil),     // 0: crashrig.v1.AgentConfig
-	(*AgentMessage)(nil),    // 1: crashrig.v1.AgentMessage
-	(*Hello)(nil),           // 2: crashrig.v1.Hello
-	(*ServerStatus)(nil),    // 3: crashrig.v1.ServerStatus
-	(*Heartbeat)(nil),       // 4: crashrig.v1.Heartbeat
-	(*Result)(nil),          // 5: crashrig.v1.Result
-	(*InstallResult)(nil),   // 6: crashrig.v1.InstallResult
-	(*ProvisionResult)(nil), // 7: crashrig.v1.ProvisionResult
-	(*ExecResult)(nil),      // 8: crashrig.v1.ExecResult
-	(*FileChunk)(nil),       // 9: crashrig.v1.FileChunk
-	(*Event)(nil),           // 10: crashrig.v1.Event
-	(*ServerExited)(nil),    // 11: crashrig.v1.ServerExited
-	(*LogLine)(nil),         // 12: crashrig.v1.LogLine
-	(*ServerReady)(nil),     // 13: crashrig.v1.ServerReady
-	(*RestoreFailed)(nil),   // 14: crashrig.v1.RestoreFailed
-	(*Command)(nil),         // 15: crashrig.v1.Command
-	(*Welcome)(nil),         // 16: crashrig.v1.Welcome
-	(*InstallServer)(nil),   // 17: crashrig.v1.InstallServer
-	(*ProvisionServer)(nil), // 18: crashrig.v1.ProvisionServer
-	(*StopServer)(nil),      // 19: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil), // 20: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),    // 21: crashrig.v1.CollectFiles
-	(*Exec)(nil),            // 22: crashrig.v1.Exec
+	(IOFaultKind)(0),        // 0: crashrig.v1.IOFaultKind
+	(*AgentConfig)(nil),     // 1: crashrig.v1.AgentConfig
+	(*AgentMessage)(nil),    // 2: crashrig.v1.AgentMessage
+	(*Hello)(nil),           // 3: crashrig.v1.Hello
+	(*ServerStatus)(nil),    // 4: crashrig.v1.ServerStatus
+	(*Heartbeat)(nil),       // 5: crashrig.v1.Heartbeat
+	(*Result)(nil),          // 6: crashrig.v1.Result
+	(*InstallResult)(nil),   // 7: crashrig.v1.InstallResult
+	(*ProvisionResult)(nil), // 8: crashrig.v1.ProvisionResult
+	(*ExecResult)(nil),      // 9: crashrig.v1.ExecResult
+	(*FaultResult)(nil),     // 10: crashrig.v1.FaultResult
+	(*FileChunk)(nil),       // 11: crashrig.v1.FileChunk
+	(*Event)(nil),           // 12: crashrig.v1.Event
+	(*ServerExited)(nil),    // 13: crashrig.v1.ServerExited
+	(*LogLine)(nil),         // 14: crashrig.v1.LogLine
+	(*ServerReady)(nil),     // 15: crashrig.v1.ServerReady
+	(*RestoreFailed)(nil),   // 16: crashrig.v1.RestoreFailed
+	(*Command)(nil),         // 17: crashrig.v1.Command
+	(*Welcome)(nil),         // 18: crashrig.v1.Welcome
+	(*InstallServer)(nil),   // 19: crashrig.v1.InstallServer
+	(*ProvisionServer)(nil), // 20: crashrig.v1.ProvisionServer
+	(*StopServer)(nil),      // 21: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil), // 22: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),    // 23: crashrig.v1.CollectFiles
+	(*Exec)(nil),            // 24: crashrig.v1.Exec
+	(*InjectFault)(nil),     // 25: crashrig.v1.InjectFault
+	(*ClearFault)(nil),      // 26: crashrig.v1.ClearFault
 }
 var file_crashrig_proto_depIdxs = []int32{
-	2,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
-	4,  // 1: crashrig.v1.AgentMessage.heartbeat:type_name -> crashrig.v1.Heartbeat
-	5,  // 2: crashrig.v1.AgentMessage.result:type_name -> crashrig.v1.Result
-	10, // 3: crashrig.v1.AgentMessage.event:type_name -> crashrig.v1.Event
-	3,  // 4: crashrig.v1.Hello.server:type_name -> crashrig.v1.ServerStatus
-	6,  // 5: crashrig.v1.Result.install:type_name -> crashrig.v1.InstallResult
-	7,  // 6: crashrig.v1.Result.provision:type_name -> crashrig.v1.ProvisionResult
-	8,  // 7: crashrig.v1.Result.exec:type_name -> crashrig.v1.ExecResult
-	9,  // 8: crashrig.v1.Result.chunk:type_name -> crashrig.v1.FileChunk
-	11, // 9: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
-	12, // 10: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
-	13, // 11: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
-	14, // 12: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
-	17, // 13: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
-	18, // 14: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	19, // 15: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	20, // 16: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	21, // 17: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	22, // 18: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
-	16, // 19: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	1,  // 20: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	15, // 21: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	21, // [21:22] is the sub-list for method output_type
-	20, // [20:21] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	3,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
+	5,  // 1: crashrig.v1.AgentMessage.heartbeat:type_name -> crashrig.v1.Heartbeat
+	6,  // 2: crashrig.v1.AgentMessage.result:type_name -> crashrig.v1.Result
+	12, // 3: crashrig.v1.AgentMessage.event:type_name -> crashrig.v1.Event
+	4,  // 4: crashrig.v1.Hello.server:type_name -> crashrig.v1.ServerStatus
+	7,  // 5: crashrig.v1.Result.install:type_name -> crashrig.v1.InstallResult
+	8,  // 6: crashrig.v1.Result.provision:type_name -> crashrig.v1.ProvisionResult
+	9,  // 7: crashrig.v1.Result.exec:type_name -> crashrig.v1.ExecResult
+	11, // 8: crashrig.v1.Result.chunk:type_name -> crashrig.v1.FileChunk
+	10, // 9: crashrig.v1.Result.fault:type_name -> crashrig.v1.FaultResult
+	13, // 10: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
+	14, // 11: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
+	15, // 12: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
+	16, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
+	19, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
+	20, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
+	21, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	22, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	23, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	24, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	18, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
+	25, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
+	26, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
+	0,  // 23: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
+	2,  // 24: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	17, // 25: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	25, // [25:26] is the sub-list for method output_type
+	24, // [24:25] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -2015,15 +2339,16 @@ func file_crashrig_proto_init() {
 		(*Result_Provision)(nil),
 		(*Result_Exec)(nil),
 		(*Result_Chunk)(nil),
+		(*Result_Fault)(nil),
 	}
-	file_crashrig_proto_msgTypes[10].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[11].OneofWrappers = []any{
 		(*Event_ServerExited)(nil),
 		(*Event_LogLine)(nil),
 		(*Event_ServerReady)(nil),
 		(*Event_RestoreFailed)(nil),
 	}
-	file_crashrig_proto_msgTypes[13].OneofWrappers = []any{}
-	file_crashrig_proto_msgTypes[15].OneofWrappers = []any{
+	file_crashrig_proto_msgTypes[14].OneofWrappers = []any{}
+	file_crashrig_proto_msgTypes[16].OneofWrappers = []any{
 		(*Command_InstallServer)(nil),
 		(*Command_ProvisionServer)(nil),
 		(*Command_StopServer)(nil),
@@ -2031,19 +2356,22 @@ func file_crashrig_proto_init() {
 		(*Command_CollectFiles)(nil),
 		(*Command_Exec)(nil),
 		(*Command_Welcome)(nil),
+		(*Command_InjectFault)(nil),
+		(*Command_ClearFault)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   23,
+			NumEnums:      1,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_crashrig_proto_goTypes,
 		DependencyIndexes: file_crashrig_proto_depIdxs,
+		EnumInfos:         file_crashrig_proto_enumTypes,
 		MessageInfos:      file_crashrig_proto_msgTypes,
 	}.Build()
 	File_crashrig_proto = out.File

@@ -53,6 +53,9 @@ type Spec struct {
 	Fault   string        // TEST-ONLY fault to plant (bundled server)
 	GCPause time.Duration // TEST-ONLY -unsafe-gc-pause (bundled server)
 	Seed    uint64        // for the nemesis' own random choices
+	// IOFaults asks for a data disk the nemesis can fail
+	// (IOFaultInjector).
+	IOFaults bool
 }
 
 // Backend provisions servers.

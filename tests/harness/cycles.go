@@ -42,6 +42,16 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 	sched := NewSchedule(cfg.Seed, cfg.Interval, cfg.Jitter)
 	plannedEnd, bound := r.rep.Started.Add(cfg.Duration), r.rep.Started.Add(cfg.Bound())
 	var checks time.Duration
+	var faults *faultScheduler
+	if cfg.Nemesis == NemesisIOFault {
+		if _, ok := d.Nemesis.(IOFaultInjector); !ok {
+			return fmt.Errorf("-crash.nemesis=%s: the %s backend cannot inject I/O faults", cfg.Nemesis, cfg.Backend)
+		}
+		if err := r.setupProbe(ctx); err != nil {
+			return err
+		}
+		faults = newFaultScheduler(cfg.Seed, cfg.IOFaults)
+	}
 	for cycle := 1; ; cycle++ {
 		wait, why := nextStop(time.Now(), plannedEnd, bound, cycle-1, cfg.MinCycles, sched.Next())
 		if why == keepGoing && time.Now().After(plannedEnd) {
@@ -50,9 +60,25 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		cctx, stopClients := startClients(ctx, clients)
 		// Sleeping on the clients' context wakes up early if a client
 		// panics; stopClients then re-raises the panic here.
-		if err := workload.Sleep(cctx, wait); err != nil {
+		var faultEnded time.Time
+		var err error
+		if faults != nil && why == keepGoing {
+			faultEnded, err = r.faultWindow(cctx, cycle, wait, faults.plan(wait))
+		} else {
+			err = workload.Sleep(cctx, wait)
+		}
+		if err != nil {
+			interrupted := cctx.Err() != nil // before stopClients cancels it
 			stopClients()
-			return fmt.Errorf("run interrupted in cycle %d: %w", cycle, ctx.Err())
+			switch {
+			case interrupted:
+				return fmt.Errorf("run interrupted in cycle %d: %w", cycle, err)
+			case errors.Is(err, ErrFailedBeforeCrash):
+				r.rep.Cycles = cycle - 1
+				r.fail(cycle-1, fmt.Sprintf("found before the I/O fault of cycle %d: %v", cycle, err))
+				return nil
+			}
+			return fmt.Errorf("cycle %d: %w", cycle, err)
 		}
 		if why != keepGoing {
 			stopClients()
@@ -61,6 +87,10 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		r.rep.Cycles = cycle
 		cr, crashErr := r.crash(ctx, cycle)
 		stopClients()
+		if faults != nil && !errors.Is(crashErr, ErrFailedBeforeCrash) {
+			// The reset was sent: it ended a fault still active.
+			r.faultEndedByCrash(cycle, cr.Requested)
+		}
 		switch {
 		case errors.Is(crashErr, ErrFailedBeforeCrash):
 			// The reset was not sent: what failed ran after the previous one.
@@ -72,6 +102,19 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			return nil
 		case crashErr != nil:
 			return fmt.Errorf("reset #%d: %w", cycle, crashErr)
+		}
+		if faults != nil {
+			if faultEnded.IsZero() {
+				faultEnded = cr.Requested
+			}
+			took, finding := r.probeWrites(ctx, cycle, faultEnded)
+			if finding != "" {
+				r.fail(cycle, finding)
+				return nil
+			}
+			if n := len(r.rep.Faults); n > 0 && r.rep.Faults[n-1].Cycle == cycle {
+				r.rep.Faults[n-1].Recovered = took
+			}
 		}
 		checkStart := time.Now()
 		ok, err := r.check(ctx, cycle, false)

@@ -39,6 +39,12 @@ type Config struct {
 	Isolation string
 	// Report says when a run writes report.html (ReportModes).
 	Report string
+	// Nemesis is what happens between crashes (Nemeses); IOFaults the
+	// fault kinds the iofault nemesis draws from; RecoverWithin how soon
+	// after a fault ends the server must take writes again.
+	Nemesis       string
+	IOFaults      []string
+	RecoverWithin time.Duration
 }
 
 // Defaults. Duration is short enough for CI; users ask for hours.
@@ -124,6 +130,12 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return durationValue(&c.GCPause) }, reproIfSet, "300ms"},
 	{"crash.report", "CRASHRIG_REPORT", ReportModes[0], "when a run directory gets report.html: " + strings.Join(ReportModes, " (failing and inconclusive runs) or ") + " (passing runs too, kept)",
 		func(c *Config) flag.Value { return stringValue(&c.Report) }, reproNever, ReportModes[1]},
+	{"crash.nemesis", "CRASHRIG_NEMESIS", Nemeses[0].Name, "what happens besides the crashes: " + joinNemeses(),
+		func(c *Config) flag.Value { return stringValue(&c.Nemesis) }, reproAlways, NemesisIOFault},
+	{"crash.iofaults", "CRASHRIG_IOFAULTS", strings.Join(IOFaultNames(), ","), "comma-separated I/O fault kinds the iofault nemesis draws from (" + strings.Join(IOFaultNames(), ", ") + ")",
+		func(c *Config) flag.Value { return listValue(&c.IOFaults) }, reproAlways, "write-error,slow"},
+	{"crash.recover-within", "CRASHRIG_RECOVER_WITHIN", DefaultRecoverWithin.String(), "after an I/O fault ends (cleared, or ended by the crash), the server must take a write within this",
+		func(c *Config) flag.Value { return durationValue(&c.RecoverWithin) }, reproAlways, "2m0s"},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
 }
@@ -141,6 +153,14 @@ func joinFlavors() string {
 		names[i] = string(f)
 	}
 	return strings.Join(names, " or ")
+}
+
+func joinNemeses() string {
+	parts := make([]string, len(Nemeses))
+	for i, n := range Nemeses {
+		parts[i] = n.Name + " (" + n.Usage + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func joinIsolations() string {
@@ -190,6 +210,7 @@ func (f *Flags) Resolve(getenv func(string) string) (Config, error) {
 	c := f.cfg
 	c.FS = append([]string(nil), c.FS...)
 	c.Workloads = append([]string(nil), c.Workloads...)
+	c.IOFaults = append([]string(nil), c.IOFaults...)
 	if c.Seed == 0 {
 		c.Seed = uint64(time.Now().UnixNano())
 	}
@@ -239,7 +260,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateNemesis()
 }
 
 // ReproFlags renders c as command-line flags: every flag of the table that

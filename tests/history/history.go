@@ -60,6 +60,11 @@ const (
 	// checks hold the database to those outcomes (what was observed must
 	// stay).
 	FResolve = "resolve"
+	// FIOFaultStart: an I/O fault was injected (invoke: the fault asked
+	// for; ok: what the agent did). FIOFaultEnd: it ended, by a clear or
+	// by the crash that came during it.
+	FIOFaultStart = "io-fault-start"
+	FIOFaultEnd   = "io-fault-end"
 )
 
 // Resolution is the value of an FResolve entry: invoke index -> whether

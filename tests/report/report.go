@@ -40,6 +40,41 @@ type CrashReport struct {
 	Detail           string        `json:"detail,omitempty"`
 }
 
+// FaultEvent is one injected I/O fault.
+type FaultEvent struct {
+	Cycle  int    `json:"cycle"`
+	Kind   string `json:"kind"`
+	Target string `json:"target,omitempty"`
+	// Detail is what the agent did (sectors covered, fill size, ...).
+	Detail  string    `json:"detail,omitempty"`
+	Started time.Time `json:"started"`
+	// Ended is when it was cleared or the crash that ended it was
+	// requested (EndedBy "clear" or "crash").
+	Ended   time.Time `json:"ended,omitzero"`
+	EndedBy string    `json:"ended_by,omitempty"`
+	// Recovered is how long after Ended the server took a write again.
+	Recovered time.Duration `json:"recovered_ns,omitempty"`
+}
+
+// String is e.g. "cycle 2: write-error on free (120 sectors) 3.1s, ended
+// by crash; writes again after 12.5s".
+func (f FaultEvent) String() string {
+	s := fmt.Sprintf("cycle %d: %s", f.Cycle, f.Kind)
+	if f.Target != "" {
+		s += " on " + f.Target
+	}
+	if f.Detail != "" {
+		s += " (" + f.Detail + ")"
+	}
+	if !f.Ended.IsZero() {
+		s += fmt.Sprintf(" for %v, ended by %s", f.Ended.Sub(f.Started).Round(time.Millisecond), f.EndedBy)
+	}
+	if f.Recovered > 0 {
+		s += fmt.Sprintf("; writes again after %v", f.Recovered.Round(time.Millisecond))
+	}
+	return s
+}
+
 // Timeline is the crash's measured times, e.g. "ready 28.6s (down 0.1s,
 // agent back 20.0s, server's own recovery 1.2s)".
 func (c CrashReport) Timeline() string {
@@ -83,12 +118,14 @@ type Report struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Cycles is the number of crashes requested; MinCycles the number the
 	// run needed to mean something.
-	Cycles     int              `json:"cycles"`
-	MinCycles  int              `json:"min_cycles,omitempty"`
-	Ops        map[string]int   `json:"ops"`
-	Recoveries []CrashReport    `json:"recoveries,omitempty"`
-	Results    []checker.Result `json:"results,omitempty"`
-	Failure    string           `json:"failure,omitempty"`
+	Cycles     int            `json:"cycles"`
+	MinCycles  int            `json:"min_cycles,omitempty"`
+	Ops        map[string]int `json:"ops"`
+	Recoveries []CrashReport  `json:"recoveries,omitempty"`
+	// Faults are the I/O faults injected (-crash.nemesis=iofault).
+	Faults  []FaultEvent     `json:"io_faults,omitempty"`
+	Results []checker.Result `json:"results,omitempty"`
+	Failure string           `json:"failure,omitempty"`
 	// FailedAt is the reset after which the failure was found (0: before
 	// the first reset, or at the end of a run without one).
 	FailedAt int           `json:"failed_cycle,omitempty"`
@@ -122,10 +159,19 @@ func (r *Report) Verdict() Verdict {
 func (r *Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: %d crash cycles in %v, ops ok=%d fail=%d info=%d", r.Seed, r.Cycles, r.Elapsed.Round(time.Millisecond), r.Ops["ok"], r.Ops["fail"], r.Ops["info"])
+	if len(r.Faults) > 0 {
+		fmt.Fprintf(&b, "\n%d I/O faults:", len(r.Faults))
+		for _, f := range r.Faults {
+			b.WriteString("\n  " + f.String())
+		}
+	}
 	switch r.Verdict() {
 	case Failed:
 		if r.Failure != "" {
 			fmt.Fprintf(&b, "\nFAILED after %v (%s): %s", r.Detected.Round(time.Millisecond), AfterReset(r.FailedAt), r.Failure)
+			if f, ok := r.lastFaultBefore(r.FailedAt); ok {
+				fmt.Fprintf(&b, "\nthe last I/O fault before it: %s", f)
+			}
 		}
 		if r.Panic != "" {
 			fmt.Fprintf(&b, "\nPANIC: %s", r.Panic)
@@ -145,6 +191,16 @@ func (r *Report) Summary() string {
 	}
 	fmt.Fprintf(&b, "\nartifacts: %s\nrepro: %s", r.Dir, r.Repro)
 	return b.String()
+}
+
+// lastFaultBefore is the last fault injected in or before cycle.
+func (r *Report) lastFaultBefore(cycle int) (FaultEvent, bool) {
+	for i := len(r.Faults) - 1; i >= 0; i-- {
+		if r.Faults[i].Cycle <= cycle || cycle == 0 {
+			return r.Faults[i], true
+		}
+	}
+	return FaultEvent{}, false
 }
 
 // AfterReset names the point in a run after reset n ("before the first

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crashrig/crashrig/tests/checker"
 )
@@ -47,5 +48,27 @@ func TestRecheckOldRunDir(t *testing.T) {
 	}
 	if len(live.Results) != 5 || !reflect.DeepEqual(got, live.Results) {
 		t.Fatalf("re-check:\n%+v\nlive run:\n%+v", got, live.Results)
+	}
+}
+
+// Every injected I/O fault is in the summary, and a failure names the
+// last fault before it.
+func TestSummaryListsIOFaults(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	rep := &Report{Failure: "checker found problems after reset #2: set", FailedAt: 2, Faults: []FaultEvent{
+		{Cycle: 1, Kind: "slow", Detail: "every I/O delayed 50 ms", Started: t0, Ended: t0.Add(time.Second), EndedBy: "clear", Recovered: 9 * time.Second},
+		{Cycle: 2, Kind: "write-error", Target: "free", Started: t0.Add(5 * time.Second), Ended: t0.Add(7 * time.Second), EndedBy: "crash"},
+		{Cycle: 3, Kind: "disk-full", Started: t0.Add(20 * time.Second)},
+	}}
+	s := rep.Summary()
+	for _, want := range []string{
+		"3 I/O faults:",
+		"cycle 1: slow (every I/O delayed 50 ms) for 1s, ended by clear; writes again after 9s",
+		"cycle 2: write-error on free for 2s, ended by crash",
+		"the last I/O fault before it: cycle 2: write-error on free",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -26,6 +26,7 @@ var (
 	_ harness.Backend           = (*Backend)(nil)
 	_ harness.Instance          = (*instance)(nil)
 	_ harness.ArtifactCollector = (*instance)(nil)
+	_ harness.IOFaultInjector   = (*instance)(nil)
 )
 
 // Backend starts one VM per run.
@@ -90,6 +91,7 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		// workload creates and drops databases.
 		User:     "crashrig",
 		Password: randomPassword(),
+		IOFaults: spec.IOFaults,
 	}
 	switch spec.Flavor {
 	case model.Bundled:
@@ -150,8 +152,34 @@ type instance struct {
 	dsn  string
 	logf func(format string, args ...any)
 
+	// faulted: an I/O fault was injected since the last crash, so the
+	// server stopping (fail-stop) or logging errors is its answer to the
+	// fault, not a finding; the crash's report says what it did.
+	faulted bool
+
 	closeOnce sync.Once
 }
+
+// InjectFault starts an I/O fault in the guest. Server events before it
+// are a finding about the time before the fault.
+func (in *instance) InjectFault(ctx context.Context, f harness.IOFault) (string, error) {
+	if ev := in.unexpectedEvents(); ev != "" && !in.faulted {
+		return "", fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
+	}
+	kind, err := controlplane.ParseIOFaultKind(f.Kind)
+	if err != nil {
+		return "", err
+	}
+	in.faulted = true
+	res, err := in.vm.InjectFault(ctx, controlplane.IOFault{Kind: kind, Target: f.Target, DelayMillis: f.DelayMillis})
+	if err != nil {
+		return "", err
+	}
+	return res.GetDetail(), nil
+}
+
+// ClearFault ends the active I/O fault.
+func (in *instance) ClearFault(ctx context.Context) error { return in.vm.ClearFault(ctx) }
 
 func (in *instance) DSN() string { return in.dsn }
 
@@ -163,9 +191,14 @@ func (in *instance) DSN() string { return in.dsn }
 // infrastructure error.
 func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	rep := report.CrashReport{Requested: time.Now()}
-	if ev := in.unexpectedEvents(); ev != "" {
+	ev := in.unexpectedEvents()
+	switch {
+	case ev != "" && in.faulted:
+		// Kept in the report below: how the server answered the fault.
+	case ev != "":
 		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
 	}
+	in.faulted = false
 	res, err := in.vm.HardReset(ctx)
 	// The timeline counts from the system_reset, a moment after Requested.
 	since := func(d time.Duration) time.Duration {
@@ -178,6 +211,9 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	rep.Ready = since(res.Timeline.Answered)
 	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
 	rep.Detail = "QMP system_reset, boot " + shortID(res.BootID)
+	if ev != "" {
+		rep.Detail += "; before it, under the I/O fault, the server reported: " + ev
+	}
 	// A reset cut short by the end of the run is no verdict on the server.
 	if errors.Is(err, controlplane.ErrServerNotRecovered) && ctx.Err() == nil {
 		return rep, fmt.Errorf("%w: %v", harness.ErrNotRecovered, err)
