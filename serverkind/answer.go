@@ -73,7 +73,7 @@ func WaitAnswer(ctx context.Context, dsn string, done <-chan struct{}, opts ...W
 		}
 		// A try cut short by the end of the wait says less than the one
 		// before it.
-		if last == nil || wctx.Err() == nil {
+		if last == nil || !waitEnded(wctx) {
 			last = err
 		}
 		select {
@@ -86,4 +86,15 @@ func WaitAnswer(ctx context.Context, dsn string, done <-chan struct{}, opts ...W
 		}
 		return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
 	}
+}
+
+// waitEnded says whether the wait is over. Past the deadline counts even
+// before ctx reports it: a dial sets the deadline on its socket, and its
+// "i/o timeout" can come before the context's own timer fires.
+func waitEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
