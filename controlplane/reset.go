@@ -192,6 +192,9 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 			return fail(ErrServerNotRecovered, fmt.Errorf("does not answer from the host: %w", err))
 		}
 		tl.Answered = time.Since(tl.Sent)
+		// On the console's clock too: bench/resetlog lines it up with the
+		// guest's boot marks.
+		vm.qemu.console.Mark("==== crashrig: host query answered ====")
 	}
 	own := "not reported"
 	if res.RecoveryReported {
