@@ -3,13 +3,15 @@
 // reset in it down into boot steps: where the time between QMP
 // system_reset and the server answering goes.
 //
-// Three kinds of lines carry a step: the control plane's reset mark (host
-// time only), the guest's boot marks ("crashrig: STEP uptime=S", written by
-// the initramfs and rc.boot) and the agent's log lines (slog text with
-// uptime=S). Guest steps are placed on the host clock through the boot's
-// zero: the host time of guest uptime 0, estimated as the smallest
-// (host time - uptime) over the boot's lines, since the console only ever
-// delays a line.
+// Three kinds of lines carry a step: the control plane's reset and
+// answered marks, the guest's boot marks ("crashrig: STEP uptime=S",
+// written by the initramfs and rc.boot) and the agent's log lines (slog
+// text with uptime=S). Every step is placed by the host time of its line:
+// the guest writes to its serial console synchronously, while the guest's
+// own clock is not trusted (under TCG the kernel calibrates the TSC against
+// an emulated timer, and a busy host makes guest uptime run up to a third
+// fast or slow). Only "uptime 0", when the kernel started, comes from the
+// guest clock: the first mark's host time minus its uptime, an estimate.
 package resetlog
 
 import (
@@ -32,7 +34,7 @@ const ResetMark = "==== crashrig: QMP system_reset ===="
 // matched by its guest line (see stepOf).
 var Steps = []string{
 	"reset sent",     // QMP system_reset sent (zero)
-	"uptime 0",       // the guest kernel starts (estimated, see package doc)
+	"uptime 0",       // the guest kernel starts (estimated from the guest clock)
 	"initramfs",      // /init of the initramfs runs
 	"root mounted",   // the initramfs mounted /dev/vda (its journal replayed)
 	"rc.boot",        // busybox init ran rc.boot
@@ -43,8 +45,13 @@ var Steps = []string{
 	"server started", // the server process started
 	"connected",      // the agent's hello went out
 	"server ready",   // the server answered the agent
+	"ready reported", // the control plane got the agent's ServerReady event
 	"answered",       // the server answered a query from the host
 }
+
+// ReadyMark is the line the control plane writes into the console log when
+// the agent's ServerReady event of the new boot arrived.
+const ReadyMark = "==== crashrig: server ready reported ===="
 
 // AnsweredMark is the line the control plane writes into the console log
 // when the server of the new boot answered from the host.
@@ -73,6 +80,19 @@ type Reset struct {
 	At map[string]time.Duration
 }
 
+// hostMarks maps the control plane's marks to their steps.
+var hostMarks = map[string]string{ReadyMark: "ready reported", AnsweredMark: "answered"}
+
+// markOf returns the control-plane mark line is, or "".
+func markOf(line string) string {
+	for m := range hostMarks {
+		if strings.Contains(line, m) {
+			return m
+		}
+	}
+	return ""
+}
+
 var (
 	hostPrefix = regexp.MustCompile(`^\[\s*([0-9]+\.[0-9]+)\] (.*)$`)
 	bootMark   = regexp.MustCompile(`crashrig: (.+) uptime=([0-9]+\.[0-9]+)`)
@@ -83,24 +103,9 @@ var (
 // before the first reset mark (QEMU's cold start) is not one.
 func Parse(r io.Reader) ([]Reset, error) {
 	var (
-		out  []Reset
-		cur  *Reset
-		zero = time.Duration(-1) // host time of uptime 0, this boot
-		seen = map[string]time.Duration{}
+		out []Reset
+		cur *Reset
 	)
-	finish := func() {
-		if cur == nil {
-			return
-		}
-		cur.At["reset sent"] = 0
-		if zero >= 0 {
-			cur.At["uptime 0"] = zero - cur.Sent
-			for step, up := range seen {
-				cur.At[step] = zero + up - cur.Sent
-			}
-		}
-		out = append(out, *cur)
-	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -111,17 +116,18 @@ func Parse(r io.Reader) ([]Reset, error) {
 		host := seconds(m[1])
 		line := m[2]
 		if strings.Contains(line, ResetMark) {
-			finish()
-			cur = &Reset{Sent: host, At: map[string]time.Duration{}}
-			zero, seen = -1, map[string]time.Duration{}
+			if cur != nil {
+				out = append(out, *cur)
+			}
+			cur = &Reset{Sent: host, At: map[string]time.Duration{"reset sent": 0}}
 			continue
 		}
 		if cur == nil {
 			continue
 		}
-		if strings.Contains(line, AnsweredMark) {
-			if _, ok := cur.At["answered"]; !ok {
-				cur.At["answered"] = host - cur.Sent
+		if hostStep, ok := hostMarks[markOf(line)]; ok {
+			if _, seen := cur.At[hostStep]; !seen {
+				cur.At[hostStep] = host - cur.Sent
 			}
 			continue
 		}
@@ -137,19 +143,20 @@ func Parse(r io.Reader) ([]Reset, error) {
 		if !ok {
 			continue
 		}
-		u := seconds(up)
-		if _, dup := seen[step]; dup {
+		if _, dup := cur.At[step]; dup {
 			continue // a respawned agent: keep the first
 		}
-		seen[step] = u
-		if z := host - u; zero < 0 || z < zero {
-			zero = z
+		cur.At[step] = host - cur.Sent
+		if _, ok := cur.At["uptime 0"]; !ok {
+			cur.At["uptime 0"] = host - seconds(up) - cur.Sent
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read console log: %w", err)
 	}
-	finish()
+	if cur != nil {
+		out = append(out, *cur)
+	}
 	return out, nil
 }
 
@@ -204,25 +211,35 @@ func WriteTable(w io.Writer, resets []Reset) {
 	row("median", med)
 }
 
-// Intervals returns the median duration of each step after the one before
-// it that both resets reached, in step order: what each step costs.
+// Intervals returns the median cost of each step: its time after the
+// step before it that the same reset reached, in step order.
 func Intervals(resets []Reset) []Interval {
-	var out []Interval
-	for i := 1; i < len(Steps); i++ {
-		from, to := Steps[i-1], Steps[i]
-		var ds []time.Duration
-		for _, r := range resets {
-			a, okA := r.At[from]
-			b, okB := r.At[to]
-			if okA && okB {
-				ds = append(ds, b-a)
+	type pair struct{ from, to string }
+	costs := map[pair][]time.Duration{}
+	for _, r := range resets {
+		last := ""
+		for _, step := range Steps {
+			d, ok := r.At[step]
+			if !ok {
+				continue
 			}
+			if last != "" {
+				p := pair{last, step}
+				costs[p] = append(costs[p], d-r.At[last])
+			}
+			last = step
 		}
-		if len(ds) == 0 {
-			continue
+	}
+	var out []Interval
+	for i, to := range Steps {
+		for _, from := range Steps[:i] {
+			ds := costs[pair{from, to}]
+			if len(ds) == 0 {
+				continue
+			}
+			slices.Sort(ds)
+			out = append(out, Interval{From: from, To: to, Median: ds[len(ds)/2], N: len(ds)})
 		}
-		slices.Sort(ds)
-		out = append(out, Interval{From: from, To: to, Median: ds[len(ds)/2], N: len(ds)})
 	}
 	return out
 }

@@ -29,8 +29,8 @@ func TestParse(t *testing.T) {
 		t.Fatalf("got %d resets, want 2 (the cold boot is none)", len(resets))
 	}
 	r := resets[0]
-	// Uptime 0 is the smallest host-uptime over the boot: 14.1-3.0 = 11.1,
-	// i.e. 1.1 s after the reset at 10.0.
+	// Steps at their lines' host times; uptime 0 from the first mark:
+	// 12.6-1.5 = 11.1, i.e. 1.1 s after the reset at 10.0.
 	want := map[string]float64{
 		"reset sent": 0, "uptime 0": 1.1, "initramfs": 2.6, "root mounted": 3.3, "rc.boot": 4.1,
 		"agent started": 4.7, "data mounted": 5.05, "server ready": 6.1, "answered": 6.2,
