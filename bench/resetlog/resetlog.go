@@ -105,6 +105,10 @@ func Parse(r io.Reader) ([]Reset, error) {
 	var (
 		out []Reset
 		cur *Reset
+		// The last guest line that started a console line: its host and
+		// guest times.
+		anchorHost, anchorUp time.Duration
+		haveAnchor           bool
 	)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -120,6 +124,7 @@ func Parse(r io.Reader) ([]Reset, error) {
 				out = append(out, *cur)
 			}
 			cur = &Reset{Sent: host, At: map[string]time.Duration{"reset sent": 0}}
+			haveAnchor = false
 			continue
 		}
 		if cur == nil {
@@ -132,12 +137,23 @@ func Parse(r io.Reader) ([]Reset, error) {
 			continue
 		}
 		var msg, up string
-		if b := bootMark.FindStringSubmatch(line); b != nil {
-			msg, up = b[1], b[2]
-		} else if a := agentMsg.FindStringSubmatch(line); a != nil {
-			msg, up = a[1], a[2]
+		var at int // where the step's own text starts in the line
+		if b := bootMark.FindStringSubmatchIndex(line); b != nil {
+			msg, up, at = line[b[2]:b[3]], line[b[4]:b[5]], b[0]
+		} else if a := agentMsg.FindStringSubmatchIndex(line); a != nil {
+			msg, up, at = line[a[2]:a[3]], line[a[4]:a[5]], strings.LastIndex(line[:a[0]], "time=")
 		} else {
 			continue
+		}
+		u := seconds(up)
+		if at > 0 && haveAnchor {
+			// The line began with other output (getty's login prompt),
+			// so its host time is that output's: place the step by the
+			// guest clock from the last line of its own, never earlier
+			// than the line's start.
+			host = max(host, anchorHost+u-anchorUp)
+		} else {
+			anchorHost, anchorUp, haveAnchor = host, u, true
 		}
 		step, ok := stepOf[msg]
 		if !ok {
@@ -148,7 +164,7 @@ func Parse(r io.Reader) ([]Reset, error) {
 		}
 		cur.At[step] = host - cur.Sent
 		if _, ok := cur.At["uptime 0"]; !ok {
-			cur.At["uptime 0"] = host - seconds(up) - cur.Sent
+			cur.At["uptime 0"] = host - u - cur.Sent
 		}
 	}
 	if err := sc.Err(); err != nil {
