@@ -172,6 +172,7 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 	case down != "":
 		return fail(ErrServerNotRecovered, errors.New(down))
 	}
+	vm.consoleMark("==== crashrig: server ready reported ====")
 	vm.mu.Lock()
 	tl.ServerReady = vm.readyAt.Sub(tl.Sent)
 	res.GuestUptime = time.Duration(vm.ready.GetUptimeSeconds() * float64(time.Second))
@@ -192,6 +193,9 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 			return fail(ErrServerNotRecovered, fmt.Errorf("does not answer from the host: %w", err))
 		}
 		tl.Answered = time.Since(tl.Sent)
+		// On the console's clock too (as the ready event above):
+		// bench/resetlog lines them up with the guest's boot marks.
+		vm.consoleMark("==== crashrig: host query answered ====")
 	}
 	own := "not reported"
 	if res.RecoveryReported {
@@ -200,6 +204,14 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 	vm.logf("VM %s: reset timeline: %s (guest uptime %.2fs, server's own recovery %s, boot %s)",
 		vm.ID, tl, res.GuestUptime.Seconds(), own, short(res.BootID))
 	return res, nil
+}
+
+// consoleMark writes a host-side line into the VM's console log, if it has
+// one.
+func (vm *VM) consoleMark(s string) {
+	if vm.qemu != nil && vm.qemu.console != nil {
+		vm.qemu.console.Mark(s)
+	}
 }
 
 // vmGone reports whether the VM can no longer answer: QEMU exited, it was

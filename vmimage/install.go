@@ -78,6 +78,7 @@ type installer struct {
 	log                *syncWriter
 	rootfs             RootFS
 	image              *Image
+	pvh                bool // vmlinux (PVH entry) written beside vmlinuz
 	clientKey, hostKey KeyPair
 }
 
@@ -265,6 +266,10 @@ func (in *installer) writeBoot(ctx context.Context) error {
 	if err := CopyFile(in.rootfs.Kernel(), filepath.Join(in.staging, FileKernel), 0o644); err != nil {
 		return fmt.Errorf("copy kernel: %w", err)
 	}
+	if err := in.writePVHKernel(); err != nil {
+		// vmlinuz still boots; only slower.
+		in.logf("kernel: no PVH kernel, booting the bzImage: %v", err)
+	}
 	f, err := os.Create(filepath.Join(in.staging, FileInitrd))
 	if err != nil {
 		return err
@@ -276,10 +281,34 @@ func (in *installer) writeBoot(ctx context.Context) error {
 	return f.Close()
 }
 
+// writePVHKernel unpacks the bzImage into the ELF kernel QEMU can enter
+// directly (PVH): no decompression at every boot and reset (measured with
+// qboot: 0.4 s faster from QEMU start to the initramfs under TCG; see
+// docs/architecture.md).
+func (in *installer) writePVHKernel() error {
+	bz, err := os.ReadFile(in.rootfs.Kernel())
+	if err != nil {
+		return err
+	}
+	kernel, err := extractELF(bz)
+	if err != nil {
+		return err
+	}
+	if ok, err := hasPVHNote(kernel); err != nil || !ok {
+		return fmt.Errorf("kernel has no PVH entry note (CONFIG_PVH): %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(in.staging, FileKernelPVH), kernel, 0o644); err != nil {
+		return err
+	}
+	in.pvh = true
+	in.logf("kernel: %s (PVH entry, %d MB unpacked)", FileKernelPVH, len(kernel)>>20)
+	return nil
+}
+
 func (in *installer) chooseAccel(ctx context.Context) error {
 	in.image = &Image{
 		Dir: in.staging, Arch: in.cfg.Arch, MemMiB: in.cfg.MemMiB, CPUs: in.cfg.CPUs,
-		QEMUShare: in.cfg.QEMUShare, KernelVersion: in.rootfs.KernelVersion,
+		QEMUShare: in.cfg.QEMUShare, KernelVersion: in.rootfs.KernelVersion, PVH: in.pvh,
 	}
 	accel, why, err := qemu.ChooseAccel(ctx, in.cfg.Accel, in.image.Machine(), in.startOptions()...)
 	if err != nil {

@@ -145,6 +145,7 @@ func applyGuestFiles(root string) error {
 		{"inittab", "etc/inittab", 0o644},
 		{"rc.boot", "etc/crashrig/rc.boot", 0o755},
 		{"rc.dcrts", "etc/crashrig/rc.dcrts", 0o755},
+		{"rc.sshd", "etc/crashrig/rc.sshd", 0o755},
 		{"rc.shutdown", "etc/crashrig/rc.shutdown", 0o755},
 	}
 	for _, f := range files {

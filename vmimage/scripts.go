@@ -63,7 +63,7 @@ Host {{.Host}}
 // will live (ssh_config needs absolute paths); scripts locate themselves.
 func RenderScripts(dir, finalDir string, im *Image) error {
 	m := im.Machine()
-	m.Kernel = dirVar + "/" + FileKernel
+	m.Kernel = dirVar + "/" + im.KernelFile()
 	m.Initrd = dirVar + "/" + FileInitrd
 	m.Disks[0].Path = dirVar + "/" + FileDisk
 	args, err := m.Args()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -96,6 +97,28 @@ func TestSpecFileIsDurableAndRoundTrips(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("{not json"), 0o600))
 	_, err = loadSpec(path)
 	assert.Error(t, err, "a corrupt spec is an error, not 'no server'")
+}
+
+func TestKernelMountOptions(t *testing.T) {
+	flags, data, ok := kernelMountOptions("data=journal,nodelalloc")
+	assert.True(t, ok)
+	assert.Zero(t, flags)
+	assert.Equal(t, "data=journal,nodelalloc", data)
+
+	flags, data, ok = kernelMountOptions(" noatime , ro,data=ordered,rw,nosuid ")
+	assert.True(t, ok)
+	assert.Equal(t, uintptr(unix.MS_NOATIME|unix.MS_NOSUID), flags, "the later rw clears ro, as in mount(8)")
+	assert.Equal(t, "data=ordered", data)
+
+	flags, data, ok = kernelMountOptions("")
+	assert.True(t, ok)
+	assert.Zero(t, flags)
+	assert.Empty(t, data)
+
+	for _, o := range []string{"noauto", "nofail", "x-systemd.device-timeout=5", "defaults,user"} {
+		_, _, ok = kernelMountOptions(o)
+		assert.False(t, ok, "%s is for mount(8)", o)
+	}
 }
 
 func TestMountAndMkfsOptions(t *testing.T) {
