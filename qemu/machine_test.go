@@ -3,6 +3,8 @@ package qemu
 import (
 	"context"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,7 +25,7 @@ func TestMachineArgs(t *testing.T) {
 	assert.Contains(t, joined, "-drive file=a.qcow2,if=none,id=disk0,format=qcow2 -device virtio-blk-pci,drive=disk0,addr=0x5")
 	assert.Contains(t, joined, "-drive file=b,,c.raw,if=none,id=disk1,format=raw,cache=none -device virtio-blk-pci,drive=disk1,addr=0x6",
 		"second disk gets the next PCI slot; commas in paths are escaped")
-	assert.Contains(t, joined, "-qmp unix:/run/q.sock,server=on,wait=off")
+	assert.Contains(t, joined, "-chardev socket,id=qmp0,path=/run/q.sock,server=on,wait=off -mon chardev=qmp0,mode=control")
 	assert.Contains(t, joined, "-accel tcg,tb-size=64")
 	assert.Contains(t, joined, "-no-reboot")
 	assert.NotContains(t, joined, "-cpu host", "TCG has no host CPU model")
@@ -68,4 +70,44 @@ func TestDialQMPGivesUpWithoutAGreeting(t *testing.T) {
 	_, err = DialQMP(ctx, path, p)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// A QMP socket in a directory named like a subtest ("seed=1") or with a
+// comma in it must still open: QEMU's "-qmp unix:PATH" shorthand refused
+// such paths.
+func TestQMPSocketPathWithEqualsAndComma(t *testing.T) {
+	if _, err := exec.LookPath(Binary); err != nil {
+		t.Skipf("%s not installed", Binary)
+	}
+	dir := filepath.Join(t.TempDir(), "seed=1,fs=xfs")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	sock := filepath.Join(dir, "qmp.sock")
+	args, err := Machine{Kernel: "k", Initrd: "i", QMPSocket: sock}.Args()
+	require.NoError(t, err)
+	var qmpArgs []string
+	for i, a := range args {
+		if a == "-chardev" || a == "-mon" {
+			qmpArgs = append(qmpArgs, a, args[i+1])
+		}
+	}
+	require.NotEmpty(t, qmpArgs)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary, append([]string{"-machine", "none", "-display", "none", "-nodefaults", "-S"}, qmpArgs...)...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("QMP socket %s never opened: %v; qemu said: %s", sock, err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
