@@ -1150,6 +1150,7 @@ type Command struct {
 	//	*Command_CollectFiles
 	//	*Command_Exec
 	//	*Command_Welcome
+	//	*Command_AttachServer
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1262,6 +1263,15 @@ func (x *Command) GetWelcome() *Welcome {
 	return nil
 }
 
+func (x *Command) GetAttachServer() *AttachServer {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_AttachServer); ok {
+			return x.AttachServer
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1294,6 +1304,10 @@ type Command_Welcome struct {
 	Welcome *Welcome `protobuf:"bytes,8,opt,name=welcome,proto3,oneof"`
 }
 
+type Command_AttachServer struct {
+	AttachServer *AttachServer `protobuf:"bytes,9,opt,name=attach_server,json=attachServer,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1307,6 +1321,8 @@ func (*Command_CollectFiles) isCommand_Cmd() {}
 func (*Command_Exec) isCommand_Cmd() {}
 
 func (*Command_Welcome) isCommand_Cmd() {}
+
+func (*Command_AttachServer) isCommand_Cmd() {}
 
 // Welcome is the first Command on the first stream of a boot (it has no
 // id and no Result). A reconnecting agent of the same boot presents its
@@ -1605,6 +1621,59 @@ func (x *ProvisionServer) GetEnv() []string {
 	return nil
 }
 
+// AttachServer brings a provisioned server up on a standby VM: a VM booted
+// ahead without a data disk, into which the control plane has just
+// hot-plugged the data disk of a crashed VM. The agent waits for the
+// device, keeps the spec durably (a later boot restores it as after a
+// reset), mounts the disk (the file system recovers here, in a kernel that
+// never cached a block of it), starts the server and reports ServerReady
+// like a restore after a boot. No mkfs, no initialisation, no bootstrap:
+// the disk already holds them. Answered with a ProvisionResult.
+type AttachServer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// spec is the ProvisionServer the crashed VM was provisioned with.
+	Spec          *ProvisionServer `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachServer) Reset() {
+	*x = AttachServer{}
+	mi := &file_crashrig_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachServer) ProtoMessage() {}
+
+func (x *AttachServer) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachServer.ProtoReflect.Descriptor instead.
+func (*AttachServer) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AttachServer) GetSpec() *ProvisionServer {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
 type StopServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// clean stops with SIGTERM and waits; otherwise SIGKILL.
@@ -1618,7 +1687,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1630,7 +1699,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[19]
+	mi := &file_crashrig_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1643,7 +1712,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{19}
+	return file_crashrig_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -1668,7 +1737,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1749,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1762,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{20}
+	return file_crashrig_proto_rawDescGZIP(), []int{21}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -1707,7 +1776,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1788,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1801,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{21}
+	return file_crashrig_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -1758,7 +1827,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1839,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1852,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{22}
+	return file_crashrig_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -1879,7 +1948,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd4\x03\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x96\x04\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -1889,7 +1958,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x10sync_filesystems\x18\x05 \x01(\v2\x1c.crashrig.v1.SyncFilesystemsH\x00R\x0fsyncFilesystems\x12@\n" +
 	"\rcollect_files\x18\x06 \x01(\v2\x19.crashrig.v1.CollectFilesH\x00R\fcollectFiles\x12'\n" +
 	"\x04exec\x18\a \x01(\v2\x11.crashrig.v1.ExecH\x00R\x04exec\x120\n" +
-	"\awelcome\x18\b \x01(\v2\x14.crashrig.v1.WelcomeH\x00R\awelcomeB\x05\n" +
+	"\awelcome\x18\b \x01(\v2\x14.crashrig.v1.WelcomeH\x00R\awelcome\x12@\n" +
+	"\rattach_server\x18\t \x01(\v2\x19.crashrig.v1.AttachServerH\x00R\fattachServerB\x05\n" +
 	"\x03cmd\"*\n" +
 	"\aWelcome\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
@@ -1916,7 +1986,9 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x15transaction_isolation\x18\v \x01(\tR\x14transactionIsolation\x12\x16\n" +
 	"\x06config\x18\f \x03(\tR\x06config\x12,\n" +
 	"\x12error_log_patterns\x18\r \x03(\tR\x10errorLogPatterns\x12\x10\n" +
-	"\x03env\x18\x0e \x03(\tR\x03env\"C\n" +
+	"\x03env\x18\x0e \x03(\tR\x03env\"@\n" +
+	"\fAttachServer\x120\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"C\n" +
 	"\n" +
 	"StopServer\x12\x14\n" +
 	"\x05clean\x18\x01 \x01(\bR\x05clean\x12\x1f\n" +
@@ -1943,7 +2015,7 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 	return file_crashrig_proto_rawDescData
 }
 
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_crashrig_proto_goTypes = []any{
 	(*AgentConfig)(nil),     // 0: crashrig.v1.AgentConfig
 	(*AgentMessage)(nil),    // 1: crashrig.v1.AgentMessage
@@ -1964,10 +2036,11 @@ var file_crashrig_proto_goTypes = []any{
 	(*Welcome)(nil),         // 16: crashrig.v1.Welcome
 	(*InstallServer)(nil),   // 17: crashrig.v1.InstallServer
 	(*ProvisionServer)(nil), // 18: crashrig.v1.ProvisionServer
-	(*StopServer)(nil),      // 19: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil), // 20: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),    // 21: crashrig.v1.CollectFiles
-	(*Exec)(nil),            // 22: crashrig.v1.Exec
+	(*AttachServer)(nil),    // 19: crashrig.v1.AttachServer
+	(*StopServer)(nil),      // 20: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil), // 21: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),    // 22: crashrig.v1.CollectFiles
+	(*Exec)(nil),            // 23: crashrig.v1.Exec
 }
 var file_crashrig_proto_depIdxs = []int32{
 	2,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
@@ -1985,18 +2058,20 @@ var file_crashrig_proto_depIdxs = []int32{
 	14, // 12: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
 	17, // 13: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
 	18, // 14: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	19, // 15: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	20, // 16: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	21, // 17: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	22, // 18: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	20, // 15: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	21, // 16: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	22, // 17: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	23, // 18: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
 	16, // 19: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	1,  // 20: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	15, // 21: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	21, // [21:22] is the sub-list for method output_type
-	20, // [20:21] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	19, // 20: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
+	18, // 21: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
+	1,  // 22: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	15, // 23: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	23, // [23:24] is the sub-list for method output_type
+	22, // [22:23] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -2031,6 +2106,7 @@ func file_crashrig_proto_init() {
 		(*Command_CollectFiles)(nil),
 		(*Command_Exec)(nil),
 		(*Command_Welcome)(nil),
+		(*Command_AttachServer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2038,7 +2114,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

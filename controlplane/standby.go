@@ -1,0 +1,445 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/qemu"
+)
+
+// Standby restart (VMSpec.Standby, StandbyReset): a second machine of the
+// VM is booted ahead, at the lowest priority, from a fresh root overlay
+// and without the data disk. Its agent connects under an agent id of its
+// own (attachStandby). At a crash the VM's machine is stopped (QMP stop:
+// QEMU drains and flushes every request it took from the guest, qcow2
+// metadata included) and killed; its data disk is hot-plugged into the
+// standby at the same PCI slot, the standby's agent attaches it
+// (AttachServer: mount, so the file system recovers, then the server's own
+// recovery) and the standby becomes the VM's machine, its boot the VM's new
+// boot. Then the next standby boots in the background.
+
+// standbyState is the VM's standby machine (under vm.mu).
+type standbyState struct {
+	// next is the standby booted ahead (its agent may not be connected
+	// yet); nil while none runs.
+	next *qemuVM
+	// starting: a background start is under way.
+	starting bool
+	// err is why the last start failed (nil once one succeeds).
+	err error
+	// count numbers the standbys (their directories and agent ids).
+	count int
+	// since is when the current start began, for the log.
+	since time.Time
+
+	ctx    context.Context // ends background starts at Kill
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// ErrNoStandby: a standby reset found no standby and could not boot one.
+var ErrNoStandby = errors.New("no standby VM")
+
+// attachStandby admits the agent of standby machine q (vm.mu held): its
+// own boot guard, its own session, which is the VM's once q takes over.
+func (vm *VM) attachStandby(q *qemuVM, stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command], hello *pb.Hello) (*session, error) {
+	if old := q.standbySess; old != nil && !old.isRetired() {
+		return nil, fmt.Errorf("another stream of standby %s is live (boot %s)", q.agentID, short(old.bootID))
+	}
+	welcome, err := q.standbyBoots.admit(hello)
+	if err != nil {
+		return nil, fmt.Errorf("standby %s: %w", q.agentID, err)
+	}
+	s := newSession(vm, stream, hello.GetBootId())
+	s.welcomeKey = welcome
+	q.standbySess, q.standbyBoot = s, hello.GetBootId()
+	vm.broadcast()
+	return s, nil
+}
+
+// isStandbySession reports whether s is the session of a standby that has
+// not taken over.
+func (vm *VM) isStandbySession(s *session) bool {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	q := vm.standbys.next
+	return q != nil && q.standbySess == s
+}
+
+// startNextStandby boots the next standby in the background, unless one
+// runs or is starting.
+func (vm *VM) startNextStandby() {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	st := &vm.standbys
+	if vm.killed || st.starting || st.next != nil {
+		return
+	}
+	if st.ctx == nil {
+		st.ctx, st.cancel = context.WithCancel(context.Background())
+	}
+	st.starting, st.since = true, time.Now()
+	st.count++
+	n, ctx := st.count, st.ctx
+	st.wg.Go(func() {
+		err := vm.bootStandby(ctx, n)
+		vm.mu.Lock()
+		st.starting, st.err = false, err
+		vm.broadcast()
+		vm.mu.Unlock()
+		if err != nil {
+			vm.logf("VM %s: standby %d: %v", vm.ID, n, err)
+		}
+	})
+}
+
+// bootStandby boots standby n and brings it up to date (agent connected,
+// the VM's server builds installed).
+func (vm *VM) bootStandby(ctx context.Context, n int) error {
+	start := time.Now()
+	q := &qemuVM{dir: filepath.Join(vm.dir, fmt.Sprintf("standby%d", n)), image: vm.spec0.Image,
+		agentID: fmt.Sprintf("%s~standby%d", vm.ID, n)}
+	q.standbyBoots.expect()
+	if err := vm.cp.addAgentID(q.agentID, vm); err != nil {
+		return err
+	}
+	vm.mu.Lock()
+	if vm.killed {
+		vm.mu.Unlock()
+		return errors.New("VM was killed")
+	}
+	vm.standbys.next = q // from here on Kill cleans it up
+	vm.mu.Unlock()
+	fail := func(err error) error {
+		vm.mu.Lock()
+		if vm.standbys.next == q {
+			vm.standbys.next = nil
+		}
+		vm.mu.Unlock()
+		q.cleanup()
+		return err
+	}
+	if err := vm.cp.startMachine(ctx, vm, q, true); err != nil {
+		return fail(err)
+	}
+	err := vm.waitFor(ctx, "the agent of standby "+q.agentID, func() bool {
+		return vm.standbys.next != q || (q.standbySess != nil && !q.standbySess.isRetired())
+	})
+	if err == nil && vm.machine() != q && !vm.isStandby(q) {
+		err = errors.New("standby QEMU exited")
+	}
+	if err != nil {
+		return fail(err)
+	}
+	agent := time.Since(start)
+	if err := vm.syncStandbyInstalls(ctx, q); err != nil {
+		return fail(err)
+	}
+	vm.logf("VM %s: standby %d ready: agent after %s, installs after %s (QEMU pid %d)",
+		vm.ID, n, agent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), q.proc.Pid())
+	return nil
+}
+
+func (vm *VM) isStandby(q *qemuVM) bool {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.standbys.next == q
+}
+
+// syncStandbyInstalls replays on standby q the installs it has not had.
+func (vm *VM) syncStandbyInstalls(ctx context.Context, q *qemuVM) error {
+	for {
+		vm.mu.Lock()
+		s, done := q.standbySess, q.installed
+		var next installRecord
+		more := done < len(vm.installs)
+		if more {
+			next = vm.installs[done]
+		}
+		vm.mu.Unlock()
+		if !more {
+			return nil
+		}
+		if s == nil || s.isRetired() {
+			// The agent reconnects (e.g. after a missed heartbeat).
+			if err := vm.waitFor(ctx, "the agent of standby "+q.agentID, func() bool {
+				return vm.standbys.next != q || (q.standbySess != nil && !q.standbySess.isRetired())
+			}); err != nil {
+				return err
+			}
+			if !vm.isStandby(q) {
+				return errors.New("standby QEMU exited")
+			}
+			continue
+		}
+		f, err := os.Open(next.path)
+		if err != nil {
+			return fmt.Errorf("standby %s: install %s: %w", q.agentID, next.name, err)
+		}
+		x := s.begin()
+		err = vm.installOn(ctx, x, next.name, next.version, f)
+		x.close()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("standby %s: %w", q.agentID, err)
+		}
+		vm.mu.Lock()
+		q.installed = done + 1
+		vm.mu.Unlock()
+	}
+}
+
+// readyStandby waits for a standby whose agent is connected and which has
+// every install, booting one if none is on the way.
+func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
+	waitStart := time.Now()
+	for {
+		vm.startNextStandby()
+		var q *qemuVM
+		var failed error
+		err := vm.waitFor(ctx, "a standby", func() bool {
+			st := &vm.standbys
+			if n := st.next; n != nil && n.standbySess != nil && !n.standbySess.isRetired() && !st.starting {
+				q = n
+				return true
+			}
+			if !st.starting && st.next == nil {
+				failed = st.err
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			return nil, err
+		}
+		if q == nil {
+			if failed == nil {
+				failed = errors.New("standby QEMU exited")
+			}
+			return nil, fmt.Errorf("%w: %w", ErrNoStandby, failed)
+		}
+		// Installs made since the standby came up.
+		if err := vm.syncStandbyInstalls(ctx, q); err != nil {
+			vm.logf("VM %s: standby %s: %v; booting another", vm.ID, q.agentID, err)
+			vm.dropStandby(q)
+			continue
+		}
+		if w := time.Since(waitStart); w > 100*time.Millisecond {
+			vm.logf("VM %s: waited %s for the standby", vm.ID, w.Round(time.Millisecond))
+		}
+		return q, nil
+	}
+}
+
+// dropStandby kills standby q.
+func (vm *VM) dropStandby(q *qemuVM) {
+	vm.mu.Lock()
+	if vm.standbys.next == q {
+		vm.standbys.next = nil
+	}
+	s := q.standbySess
+	vm.mu.Unlock()
+	if s != nil {
+		s.retire(errors.New("standby dropped"))
+	}
+	q.cleanup()
+}
+
+// stopStandbys ends background starts and kills the standby (Kill).
+func (vm *VM) stopStandbys() {
+	vm.mu.Lock()
+	st := &vm.standbys
+	cancel, q := st.cancel, st.next
+	vm.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if q != nil {
+		q.cleanup()
+	}
+	st.wg.Wait()
+	// A start that was past its registration when Kill came cleaned up
+	// its machine itself (fail) or left it in next.
+	vm.mu.Lock()
+	q = st.next
+	st.next = nil
+	vm.mu.Unlock()
+	if q != nil {
+		q.cleanup()
+	}
+}
+
+// StandbyOption configures a StandbyReset.
+type StandbyOption func(*standbyOptions)
+
+type standbyOptions struct {
+	crashState func(ctx context.Context, crashed qemu.Disk) (qemu.Disk, error)
+}
+
+// WithCrashState lets the caller build the crash state once the crashed
+// machine is dead and before the standby sees the disk: f gets the data
+// disk as the crashed machine left it and returns the disk to bring up
+// (the same, or e.g. one rebuilt from a block log as of a chosen flush).
+// The returned disk stays the VM's data disk.
+func WithCrashState(f func(ctx context.Context, crashed qemu.Disk) (qemu.Disk, error)) StandbyOption {
+	return func(o *standbyOptions) { o.crashState = f }
+}
+
+// DataDisk is the VM's data disk file as its machine uses it now.
+func (vm *VM) DataDisk() qemu.Disk {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.dataDisk
+}
+
+// StandbyReset crashes the VM and brings its data disk up on the standby
+// machine: QMP stop (QEMU completes and flushes every write the guest
+// handed it, as a system_reset keeps them), kill the crashed QEMU, hot-plug
+// the data disk into the standby, tell its agent to attach it (mount with
+// file system recovery, start the server), and wait as HardReset does for
+// the new boot's server to be ready and to answer from the host (through
+// the VM's proxy ports, which now lead to the standby). Then the next
+// standby boots in the background. It needs VMSpec.Standby; a failure is a
+// *ResetError like HardReset's.
+func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetResult, error) {
+	var o standbyOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var res ResetResult
+	old := vm.machine()
+	if old == nil || !vm.spec0.Standby {
+		return res, errors.New("standby reset: the VM was not started with VMSpec.Standby")
+	}
+	sb, err := vm.readyStandby(ctx)
+	if err != nil {
+		return res, vm.resetFailed(&res, ErrVMNotBack, err)
+	}
+	tl := &res.Timeline
+	tl.Sent = time.Now()
+	old.console.Mark("==== crashrig: crash: QMP stop, kill QEMU; the data disk moves to " + sb.agentID + " ====")
+	sb.console.Mark("==== crashrig: taking over the data disk of VM " + vm.ID + " ====")
+	// Stop: QEMU drains every request the guest submitted and flushes its
+	// block layer (qcow2 L2 and refcount caches) to the host file; nothing
+	// runs in the guest after it.
+	if err := vm.qmpRunOn(ctx, old, `{"execute":"stop"}`); err != nil {
+		return res, vm.resetFailed(&res, ErrVMNotBack, fmt.Errorf("QMP stop: %w", err))
+	}
+	tl.Acked = time.Since(tl.Sent)
+
+	// The standby is the VM's machine from here on: the old machine's
+	// exit is no longer the VM's, and the standby's boot is the VM's new
+	// boot (its agent has been connected all along).
+	vm.mu.Lock()
+	oldBoot, oldSess := vm.bootID, vm.sess
+	vm.qemu = sb
+	vm.standbys.next = nil
+	s := sb.standbySess
+	vm.sess = s
+	vm.boots = sb.standbyBoots
+	vm.bootID, vm.helloAt = sb.standbyBoot, time.Now()
+	vm.readyBoot = ""
+	vm.broadcast()
+	vm.mu.Unlock()
+	if oldSess != nil {
+		oldSess.retire(errReset)
+	}
+	old.cleanup() // kills QEMU, its monitor, its files (not the data disk)
+
+	disk := vm.DataDisk()
+	if o.crashState != nil {
+		d, err := o.crashState(ctx, disk)
+		if err != nil {
+			return res, vm.resetFailed(&res, ErrVMNotBack, fmt.Errorf("crash state: %w", err))
+		}
+		disk = d
+		vm.mu.Lock()
+		vm.dataDisk = d
+		vm.mu.Unlock()
+	}
+	cmds, err := qemu.HotplugCommands(disk, "datadisk", qemu.DataDiskAddr)
+	if err != nil {
+		return res, vm.resetFailed(&res, ErrVMNotBack, err)
+	}
+	for _, c := range cmds {
+		if err := vm.qmpRunOn(ctx, sb, string(c)); err != nil {
+			return res, vm.resetFailed(&res, ErrVMNotBack, fmt.Errorf("hot-plug data disk %s: %w", disk.Path, err))
+		}
+	}
+	// Full priority now that it carries the server.
+	if err := sb.proc.SetPriority(0, false); err != nil {
+		vm.logf("VM %s: raise the priority of QEMU pid %d: %v", vm.ID, sb.proc.Pid(), err)
+	}
+	vm.mu.Lock()
+	spec := vm.spec
+	vm.mu.Unlock()
+	// The next standby starts booting now, at the lowest priority.
+	defer vm.startNextStandby()
+	if spec == nil {
+		return vm.comeBack(ctx, oldBoot, res)
+	}
+	if _, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}}); err != nil {
+		reason := ErrServerNotRecovered
+		if vm.vmGone() {
+			reason = ErrVMNotBack
+		}
+		return res, vm.resetFailed(&res, reason, fmt.Errorf("attach the data disk: %w", err))
+	}
+	return vm.comeBack(ctx, oldBoot, res)
+}
+
+// qmpRunOn runs a QMP command on machine q, giving up when ctx ends or q's
+// QEMU exits.
+func (vm *VM) qmpRunOn(ctx context.Context, q *qemuVM, cmd string) error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := q.mon.Run([]byte(cmd))
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-q.proc.Done():
+		return errors.New("QEMU exited")
+	case <-vm.qemuDone():
+		// The VM is down (its QEMU exited, or QMP reported it stopped on
+		// a host I/O error).
+		if why := vm.failure(); why != nil {
+			return why
+		}
+		return errors.New("QEMU exited")
+	}
+}
+
+// startProxies makes the host ports that follow the VM's machine.
+func (vm *VM) startProxies(ctx context.Context) error {
+	backend := func(port func(*qemuVM) int) func() (string, bool) {
+		return func() (string, bool) {
+			q := vm.machine()
+			if q == nil {
+				return "", false
+			}
+			return fmt.Sprintf("127.0.0.1:%d", port(q)), true
+		}
+	}
+	var err error
+	if vm.mysqlProxy, err = newPortProxy(ctx, backend(func(q *qemuVM) int { return q.mysqlPort }), vm.logf); err != nil {
+		return err
+	}
+	vm.onCleanup(vm.mysqlProxy.close)
+	if vm.sshProxy, err = newPortProxy(ctx, backend(func(q *qemuVM) int { return q.sshPort }), vm.logf); err != nil {
+		return err
+	}
+	vm.onCleanup(vm.sshProxy.close)
+	return nil
+}
