@@ -64,7 +64,7 @@ func (g *bootGuard) admit(hello *pb.Hello) (welcomeKey string, err error) {
 func (vm *VM) unadmit(s *session) {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	if q := vm.standbys.next; q != nil && q.standbySess == s {
+	if q := vm.standbys.bySession(s); q != nil {
 		g := &q.standbyBoots
 		if s.welcomeKey != "" && g.boot == s.bootID && g.key == s.welcomeKey {
 			g.expecting, g.boot, g.key = true, "", ""

@@ -52,6 +52,9 @@ type VMSpec struct {
 	// disk up on it instead of rebooting. The VM's DSN and SSH address
 	// then go through host proxies that follow the machine in charge.
 	Standby bool
+	// Standbys is how many standbys it keeps booted ahead (0:
+	// DefaultStandbys).
+	Standbys int
 }
 
 // qemuVM is one QEMU machine of a VM: its first, or a standby booted
@@ -75,8 +78,10 @@ type qemuVM struct {
 	standbySess  *session
 	standbyBoots bootGuard
 	standbyBoot  string
-	// installed counts the VM's installs replayed on this standby.
+	// installed counts the VM's installs replayed on this standby;
+	// prepared: it has them all and can take over.
 	installed int
+	prepared  bool
 
 	// Kill, or the crash that hands its data disk to a standby, undoes
 	// startMachine's steps.
@@ -432,8 +437,7 @@ func (vm *VM) machine() *qemuVM {
 func (vm *VM) machineExited(q *qemuVM) {
 	vm.mu.Lock()
 	current := vm.qemu == q
-	if vm.standbys.next == q {
-		vm.standbys.next = nil
+	if vm.standbys.remove(q) {
 		vm.broadcast()
 	}
 	vm.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,23 +27,66 @@ import (
 // recovery) and the standby becomes the VM's machine, its boot the VM's new
 // boot. Then the next standby boots in the background.
 
-// standbyState is the VM's standby machine (under vm.mu).
+// standbyState is the VM's standby machines (under vm.mu).
 type standbyState struct {
-	// next is the standby booted ahead (its agent may not be connected
-	// yet); nil while none runs.
-	next *qemuVM
-	// starting: a background start is under way.
+	// machines are the standbys booted ahead, oldest first (the last may
+	// still be booting).
+	machines []*qemuVM
+	// starting: a background start is under way (one at a time, so
+	// standby boots never compete with each other).
 	starting bool
 	// err is why the last start failed (nil once one succeeds).
 	err error
 	// count numbers the standbys (their directories and agent ids).
 	count int
-	// since is when the current start began, for the log.
-	since time.Time
 
 	ctx    context.Context // ends background starts at Kill
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+}
+
+// DefaultStandbys is how many standbys a VM keeps booted ahead: two, so
+// that the next crash finds one ready even when a standby's boot (at the
+// lowest priority, on a busy host) takes longer than a crash cycle.
+const DefaultStandbys = 2
+
+func (st *standbyState) byAgent(id string) *qemuVM {
+	for _, q := range st.machines {
+		if q.agentID == id {
+			return q
+		}
+	}
+	return nil
+}
+
+func (st *standbyState) bySession(s *session) *qemuVM {
+	for _, q := range st.machines {
+		if q.standbySess == s {
+			return q
+		}
+	}
+	return nil
+}
+
+func (st *standbyState) has(q *qemuVM) bool { return slices.Contains(st.machines, q) }
+
+func (st *standbyState) remove(q *qemuVM) bool {
+	i := slices.Index(st.machines, q)
+	if i < 0 {
+		return false
+	}
+	st.machines = slices.Delete(st.machines, i, i+1)
+	return true
+}
+
+// ready is the oldest standby that can take over now.
+func (st *standbyState) ready() *qemuVM {
+	for _, q := range st.machines {
+		if q.prepared && q.standbySess != nil && !q.standbySess.isRetired() {
+			return q
+		}
+	}
+	return nil
 }
 
 // ErrNoStandby: a standby reset found no standby and could not boot one.
@@ -70,23 +114,30 @@ func (vm *VM) attachStandby(q *qemuVM, stream grpc.BidiStreamingServer[pb.AgentM
 func (vm *VM) isStandbySession(s *session) bool {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	q := vm.standbys.next
-	return q != nil && q.standbySess == s
+	return vm.standbys.bySession(s) != nil
 }
 
-// startNextStandby boots the next standby in the background, unless one
-// runs or is starting.
+// standbyDepth is how many standbys the VM keeps booted ahead.
+func (vm *VM) standbyDepth() int {
+	if vm.spec0.Standbys > 0 {
+		return vm.spec0.Standbys
+	}
+	return DefaultStandbys
+}
+
+// startNextStandby boots the next standby in the background, unless
+// enough run or one is starting; each finished start tops up again.
 func (vm *VM) startNextStandby() {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	st := &vm.standbys
-	if vm.killed || st.starting || st.next != nil {
+	if vm.killed || st.starting || len(st.machines) >= vm.standbyDepth() {
 		return
 	}
 	if st.ctx == nil {
 		st.ctx, st.cancel = context.WithCancel(context.Background())
 	}
-	st.starting, st.since = true, time.Now()
+	st.starting = true
 	st.count++
 	n, ctx := st.count, st.ctx
 	st.wg.Go(func() {
@@ -97,7 +148,9 @@ func (vm *VM) startNextStandby() {
 		vm.mu.Unlock()
 		if err != nil {
 			vm.logf("VM %s: standby %d: %v", vm.ID, n, err)
+			return
 		}
+		vm.startNextStandby()
 	})
 }
 
@@ -116,13 +169,11 @@ func (vm *VM) bootStandby(ctx context.Context, n int) error {
 		vm.mu.Unlock()
 		return errors.New("VM was killed")
 	}
-	vm.standbys.next = q // from here on Kill cleans it up
+	vm.standbys.machines = append(vm.standbys.machines, q) // from here on Kill cleans it up
 	vm.mu.Unlock()
 	fail := func(err error) error {
 		vm.mu.Lock()
-		if vm.standbys.next == q {
-			vm.standbys.next = nil
-		}
+		vm.standbys.remove(q)
 		vm.mu.Unlock()
 		q.cleanup()
 		return err
@@ -130,28 +181,37 @@ func (vm *VM) bootStandby(ctx context.Context, n int) error {
 	if err := vm.cp.startMachine(ctx, vm, q, true); err != nil {
 		return fail(err)
 	}
-	err := vm.waitFor(ctx, "the agent of standby "+q.agentID, func() bool {
-		return vm.standbys.next != q || (q.standbySess != nil && !q.standbySess.isRetired())
-	})
-	if err == nil && vm.machine() != q && !vm.isStandby(q) {
-		err = errors.New("standby QEMU exited")
-	}
-	if err != nil {
+	if err := vm.waitStandbyAgent(ctx, q); err != nil {
 		return fail(err)
 	}
 	agent := time.Since(start)
 	if err := vm.syncStandbyInstalls(ctx, q); err != nil {
 		return fail(err)
 	}
+	vm.mu.Lock()
+	q.prepared = true
+	vm.broadcast()
+	vm.mu.Unlock()
 	vm.logf("VM %s: standby %d ready: agent after %s, installs after %s (QEMU pid %d)",
 		vm.ID, n, agent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), q.proc.Pid())
 	return nil
 }
 
+// waitStandbyAgent waits until standby q's agent is connected.
+func (vm *VM) waitStandbyAgent(ctx context.Context, q *qemuVM) error {
+	err := vm.waitFor(ctx, "the agent of standby "+q.agentID, func() bool {
+		return !vm.standbys.has(q) || (q.standbySess != nil && !q.standbySess.isRetired())
+	})
+	if err == nil && !vm.isStandby(q) {
+		err = fmt.Errorf("standby %s: QEMU exited", q.agentID)
+	}
+	return err
+}
+
 func (vm *VM) isStandby(q *qemuVM) bool {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	return vm.standbys.next == q
+	return vm.standbys.has(q)
 }
 
 // syncStandbyInstalls replays on standby q the installs it has not had.
@@ -170,13 +230,8 @@ func (vm *VM) syncStandbyInstalls(ctx context.Context, q *qemuVM) error {
 		}
 		if s == nil || s.isRetired() {
 			// The agent reconnects (e.g. after a missed heartbeat).
-			if err := vm.waitFor(ctx, "the agent of standby "+q.agentID, func() bool {
-				return vm.standbys.next != q || (q.standbySess != nil && !q.standbySess.isRetired())
-			}); err != nil {
+			if err := vm.waitStandbyAgent(ctx, q); err != nil {
 				return err
-			}
-			if !vm.isStandby(q) {
-				return errors.New("standby QEMU exited")
 			}
 			continue
 		}
@@ -207,11 +262,11 @@ func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
 		var failed error
 		err := vm.waitFor(ctx, "a standby", func() bool {
 			st := &vm.standbys
-			if n := st.next; n != nil && n.standbySess != nil && !n.standbySess.isRetired() && !st.starting {
-				q = n
+			if q = st.ready(); q != nil {
 				return true
 			}
-			if !st.starting && st.next == nil {
+			// A prepared standby may be reconnecting its agent.
+			if !st.starting && len(st.machines) == 0 {
 				failed = st.err
 				return true
 			}
@@ -242,9 +297,7 @@ func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
 // dropStandby kills standby q.
 func (vm *VM) dropStandby(q *qemuVM) {
 	vm.mu.Lock()
-	if vm.standbys.next == q {
-		vm.standbys.next = nil
-	}
+	vm.standbys.remove(q)
 	s := q.standbySess
 	vm.mu.Unlock()
 	if s != nil {
@@ -253,26 +306,25 @@ func (vm *VM) dropStandby(q *qemuVM) {
 	q.cleanup()
 }
 
-// stopStandbys ends background starts and kills the standby (Kill).
+// stopStandbys ends background starts and kills the standbys (Kill).
 func (vm *VM) stopStandbys() {
 	vm.mu.Lock()
 	st := &vm.standbys
-	cancel, q := st.cancel, st.next
+	cancel, qs := st.cancel, slices.Clone(st.machines)
 	vm.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
-	if q != nil {
+	for _, q := range qs {
 		q.cleanup()
 	}
 	st.wg.Wait()
-	// A start that was past its registration when Kill came cleaned up
-	// its machine itself (fail) or left it in next.
+	// A start that registered its machine after the copy above.
 	vm.mu.Lock()
-	q = st.next
-	st.next = nil
+	qs = st.machines
+	st.machines = nil
 	vm.mu.Unlock()
-	if q != nil {
+	for _, q := range qs {
 		q.cleanup()
 	}
 }
@@ -341,7 +393,7 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 	vm.mu.Lock()
 	oldBoot, oldSess := vm.bootID, vm.sess
 	vm.qemu = sb
-	vm.standbys.next = nil
+	vm.standbys.remove(sb)
 	s := sb.standbySess
 	vm.sess = s
 	vm.boots = sb.standbyBoots
@@ -442,4 +494,17 @@ func (vm *VM) startProxies(ctx context.Context) error {
 	}
 	vm.onCleanup(vm.sshProxy.close)
 	return nil
+}
+
+// StandbyQEMUPids are the QEMU process ids of the standbys booted ahead.
+func (vm *VM) StandbyQEMUPids() []int {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	var pids []int
+	for _, q := range vm.standbys.machines {
+		if q.proc != nil {
+			pids = append(pids, q.proc.Pid())
+		}
+	}
+	return pids
 }

@@ -144,7 +144,7 @@ func (vm *VM) attach(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command
 	if vm.killed {
 		return nil, errors.New("VM was killed")
 	}
-	if q := vm.standbys.next; q != nil && hello.GetVmId() == q.agentID {
+	if q := vm.standbys.byAgent(hello.GetVmId()); q != nil {
 		return vm.attachStandby(q, stream, hello)
 	}
 	if vm.qemu != nil && hello.GetVmId() != vm.qemu.agentID {
@@ -179,7 +179,7 @@ func (vm *VM) detach(s *session) {
 		vm.sess = nil
 		vm.broadcast()
 	}
-	if q := vm.standbys.next; q != nil && q.standbySess == s {
+	if q := vm.standbys.bySession(s); q != nil {
 		q.standbySess = nil
 		vm.broadcast()
 	}
