@@ -32,9 +32,11 @@ type standbyState struct {
 	// machines are the standbys booted ahead, oldest first (the last may
 	// still be booting).
 	machines []*qemuVM
-	// starting: a background start is under way (one at a time, so
-	// standby boots never compete with each other).
-	starting bool
+	// booting counts the background starts under way. Several may run at
+	// once: at the lowest priority they take what the VMs running tests
+	// leave, and one standby boot plus its installs can take longer than
+	// a crash cycle.
+	booting int
 	// err is why the last start failed (nil once one succeeds).
 	err error
 	// count numbers the standbys (their directories and agent ids).
@@ -125,33 +127,42 @@ func (vm *VM) standbyDepth() int {
 	return DefaultStandbys
 }
 
-// startNextStandby boots the next standby in the background, unless
-// enough run or one is starting; each finished start tops up again.
+// startNextStandby boots standbys in the background until the VM has
+// standbyDepth of them, ready or booting.
 func (vm *VM) startNextStandby() {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	st := &vm.standbys
-	if vm.killed || st.starting || len(st.machines) >= vm.standbyDepth() {
-		return
-	}
 	if st.ctx == nil {
 		st.ctx, st.cancel = context.WithCancel(context.Background())
 	}
-	st.starting = true
-	st.count++
-	n, ctx := st.count, st.ctx
-	st.wg.Go(func() {
-		err := vm.bootStandby(ctx, n)
-		vm.mu.Lock()
-		st.starting, st.err = false, err
-		vm.broadcast()
-		vm.mu.Unlock()
-		if err != nil {
-			vm.logf("VM %s: standby %d: %v", vm.ID, n, err)
-			return
+	for !vm.killed && st.booting+st.preparedCount() < vm.standbyDepth() {
+		st.booting++
+		st.count++
+		n, ctx := st.count, st.ctx
+		st.wg.Go(func() {
+			err := vm.bootStandby(ctx, n)
+			vm.mu.Lock()
+			st.booting--
+			st.err = err
+			vm.broadcast()
+			vm.mu.Unlock()
+			if err != nil {
+				vm.logf("VM %s: standby %d: %v", vm.ID, n, err)
+			}
+		})
+	}
+}
+
+// preparedCount is how many standbys finished their start.
+func (st *standbyState) preparedCount() int {
+	n := 0
+	for _, q := range st.machines {
+		if q.prepared {
+			n++
 		}
-		vm.startNextStandby()
-	})
+	}
+	return n
 }
 
 // bootStandby boots standby n and brings it up to date (agent connected,
@@ -266,7 +277,7 @@ func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
 				return true
 			}
 			// A prepared standby may be reconnecting its agent.
-			if !st.starting && len(st.machines) == 0 {
+			if st.booting == 0 && len(st.machines) == 0 {
 				failed = st.err
 				return true
 			}
