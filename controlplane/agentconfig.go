@@ -14,8 +14,10 @@ import (
 // only the owner can read, for QEMU's -fw_cfg: a token on the kernel
 // command line would be in QEMU's argument list, which every local user
 // can read in /proc/PID/cmdline.
-func writeAgentConfig(dir, cpAddr string, vm *VM) (string, error) {
-	b, err := protojson.Marshal(&pb.AgentConfig{ControlPlane: cpAddr, VmId: vm.ID, Token: vm.token})
+// agentID is the VM id the agent presents: the VM's own for its first
+// machine, a standby's own for each standby (see attach).
+func writeAgentConfig(dir, cpAddr, agentID string, vm *VM) (string, error) {
+	b, err := protojson.Marshal(&pb.AgentConfig{ControlPlane: cpAddr, VmId: agentID, Token: vm.token})
 	if err != nil {
 		return "", fmt.Errorf("agent config: %w", err)
 	}

@@ -64,6 +64,13 @@ func (g *bootGuard) admit(hello *pb.Hello) (welcomeKey string, err error) {
 func (vm *VM) unadmit(s *session) {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
+	if q := vm.standbys.bySession(s); q != nil {
+		g := &q.standbyBoots
+		if s.welcomeKey != "" && g.boot == s.bootID && g.key == s.welcomeKey {
+			g.expecting, g.boot, g.key = true, "", ""
+		}
+		return
+	}
 	if s.welcomeKey != "" && vm.boots.boot == s.bootID && vm.boots.key == s.welcomeKey {
 		vm.boots.expecting, vm.boots.boot, vm.boots.key = true, "", ""
 	}

@@ -72,8 +72,10 @@ type ControlPlane struct {
 	gs   *grpc.Server
 	wg   sync.WaitGroup
 
-	mu     sync.Mutex
-	vms    map[string]*VM
+	mu  sync.Mutex
+	vms map[string]*VM
+	// agents maps the agent id of a VM's standby machines to the VM.
+	agents map[string]*VM
 	nextVM int
 	closed bool
 }
@@ -92,7 +94,7 @@ func New(ctx context.Context, opts ...Option) (*ControlPlane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control plane listen: %w", err)
 	}
-	cp := &ControlPlane{opts: o, lis: lis, gs: grpc.NewServer(), vms: map[string]*VM{}}
+	cp := &ControlPlane{opts: o, lis: lis, gs: grpc.NewServer(), vms: map[string]*VM{}, agents: map[string]*VM{}}
 	pb.RegisterControlPlaneServer(cp.gs, cp)
 	cp.wg.Go(func() {
 		if err := cp.gs.Serve(lis); err != nil {
@@ -151,6 +153,9 @@ func (cp *ControlPlane) newVM(id string) (*VM, error) {
 	if _, dup := cp.vms[id]; dup {
 		return nil, fmt.Errorf("VM id %q is taken", id)
 	}
+	if _, dup := cp.agents[id]; dup {
+		return nil, fmt.Errorf("VM id %q is a standby's agent id", id)
+	}
 	vm := &VM{ID: id, cp: cp, token: hex.EncodeToString(tok), changed: make(chan struct{}),
 		events: make(chan Event, 256), down: make(chan struct{})}
 	vm.boots.expect() // its first boot
@@ -164,12 +169,34 @@ func (cp *ControlPlane) forget(vm *VM) {
 	if cp.vms[vm.ID] == vm {
 		delete(cp.vms, vm.ID)
 	}
+	for id, v := range cp.agents {
+		if v == vm {
+			delete(cp.agents, id)
+		}
+	}
+}
+
+// addAgentID lets the agent of a VM's standby machine in under its own id.
+func (cp *ControlPlane) addAgentID(id string, vm *VM) error {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if _, dup := cp.vms[id]; dup {
+		return fmt.Errorf("agent id %q is a VM's", id)
+	}
+	if _, dup := cp.agents[id]; dup {
+		return fmt.Errorf("agent id %q is taken", id)
+	}
+	cp.agents[id] = vm
+	return nil
 }
 
 func (cp *ControlPlane) lookup(id string) *VM {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
-	return cp.vms[id]
+	if vm := cp.vms[id]; vm != nil {
+		return vm
+	}
+	return cp.agents[id]
 }
 
 // Connect serves one agent stream.

@@ -56,6 +56,12 @@ func joinLines(lines []string) string {
 // onEvent handles an agent event: ServerReady updates the VM's state;
 // the others also mark the server of that boot down and go to Events.
 func (vm *VM) onEvent(s *session, ev *pb.Event) {
+	if vm.isStandbySession(s) {
+		// A standby carries no server until it takes over: nothing it
+		// says is about the VM's server.
+		vm.logf("VM %s: event of a standby's agent ignored: %T", vm.ID, ev.GetKind())
+		return
+	}
 	e := Event{VM: vm.ID, BootID: s.bootID, Time: time.Unix(0, ev.GetUnixNanos())}
 	switch k := ev.GetKind().(type) {
 	case *pb.Event_ServerReady:

@@ -47,9 +47,18 @@ type VMSpec struct {
 	// nothing the guest already handed to QEMU in any mode; the mode only
 	// matters if QEMU or the host dies.
 	DataDiskCache string
+	// Standby keeps a second machine booted ahead (no data disk, low
+	// priority), so that StandbyReset can bring the crashed VM's data
+	// disk up on it instead of rebooting. The VM's DSN and SSH address
+	// then go through host proxies that follow the machine in charge.
+	Standby bool
+	// Standbys is how many standbys it keeps booted ahead (0:
+	// DefaultStandbys).
+	Standbys int
 }
 
-// qemuVM is the QEMU side of a VM.
+// qemuVM is one QEMU machine of a VM: its first, or a standby booted
+// ahead that took over the VM's data disk after a crash (standby.go).
 type qemuVM struct {
 	proc      *qemu.Process
 	mon       *qmp.SocketMonitor
@@ -59,33 +68,53 @@ type qemuVM struct {
 	mysqlPort int
 	image     *vmimage.Image
 	qmpPath   string
+	// agentID is the VM id its agent presents: vm.ID for the first
+	// machine, its own for a standby (so the control plane knows which
+	// machine an agent runs in).
+	agentID string
 
-	// cleanups undo StartVM's steps; Kill runs them once, in reverse.
+	// A standby's agent session and boot guard, until it is adopted
+	// (protected by the VM's mutex).
+	standbySess  *session
+	standbyBoots bootGuard
+	standbyBoot  string
+	// installed counts the VM's installs replayed on this standby;
+	// prepared: it has them all and can take over.
+	installed int
+	prepared  bool
+
+	// Kill, or the crash that hands its data disk to a standby, undoes
+	// startMachine's steps.
+	cleanupList
+}
+
+// cleanupList undoes steps that succeeded, last first, once.
+type cleanupList struct {
 	cleanupMu sync.Mutex
 	cleanups  []func()
 	cleaned   bool
 }
 
 // onCleanup registers the undoing of a step that succeeded; after the
-// cleanup (a Kill during StartVM) it undoes the step at once.
-func (q *qemuVM) onCleanup(f func()) {
-	q.cleanupMu.Lock()
-	done := q.cleaned
+// cleanup (a Kill during a start) it undoes the step at once.
+func (c *cleanupList) onCleanup(f func()) {
+	c.cleanupMu.Lock()
+	done := c.cleaned
 	if !done {
-		q.cleanups = append(q.cleanups, f)
+		c.cleanups = append(c.cleanups, f)
 	}
-	q.cleanupMu.Unlock()
+	c.cleanupMu.Unlock()
 	if done {
 		f()
 	}
 }
 
 // cleanup runs the cleanups once, last step first.
-func (q *qemuVM) cleanup() {
-	q.cleanupMu.Lock()
-	fs := q.cleanups
-	q.cleanups, q.cleaned = nil, true
-	q.cleanupMu.Unlock()
+func (c *cleanupList) cleanup() {
+	c.cleanupMu.Lock()
+	fs := c.cleanups
+	c.cleanups, c.cleaned = nil, true
+	c.cleanupMu.Unlock()
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
@@ -123,7 +152,8 @@ func (cp *ControlPlane) chooseAccel(ctx context.Context, im *vmimage.Image) (qem
 // plane. It returns once QEMU runs and its QMP socket answers; use
 // WaitAgent to wait for the agent. It runs named steps, each registering
 // its undoing: an error names the step that failed, and the steps done so
-// far are undone (as Kill does).
+// far are undone (as Kill does). With spec.Standby it also boots a standby
+// machine in the background (see StandbyReset).
 func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err error) {
 	if spec.Image == nil {
 		return nil, errors.New("start VM: no image")
@@ -136,44 +166,85 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	if err != nil {
 		return nil, err
 	}
-	q := &qemuVM{dir: spec.Dir, image: spec.Image}
-	vm.qemu = q
+	vm.spec0 = spec
+	vm.accel = accel
+	vm.dir = spec.Dir
 	defer func() {
 		if err != nil {
 			vm.Kill()
 		}
 	}()
-	m := spec.Image.Machine()
-	m.Accel = accel
-	var overlay, data string
 	steps := []startStep{
 		{"VM directory", func(context.Context) error {
-			if q.dir != "" {
+			if vm.dir != "" {
 				return nil
 			}
 			dir, err := os.MkdirTemp("", "crashrig-"+vm.ID+"-")
 			if err != nil {
 				return err
 			}
-			q.dir = dir
-			q.onCleanup(func() { os.RemoveAll(dir) })
+			vm.dir = dir
+			vm.onCleanup(func() { os.RemoveAll(dir) })
 			return nil
 		}},
-		{"root disk overlay", func(ctx context.Context) error {
-			overlay = filepath.Join(q.dir, "root.qcow2")
-			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay)
-		}},
 		{"data disk", func(ctx context.Context) error {
-			data = filepath.Join(q.dir, "data.qcow2")
+			data := filepath.Join(vm.dir, "data.qcow2")
 			if spec.DataDiskDir != "" {
 				data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
-				q.onCleanup(func() { os.Remove(data) })
+				vm.onCleanup(func() { os.Remove(data) })
 			}
 			size := spec.DataDiskSize
 			if size == "" {
 				size = DefaultDataDiskSize
 			}
+			vm.dataDisk = qemu.Disk{Path: data, Format: "qcow2", Cache: spec.DataDiskCache}
 			return qemu.CreateDisk(ctx, data, size)
+		}},
+		{"port proxies", func(ctx context.Context) error {
+			if !spec.Standby {
+				return nil
+			}
+			return vm.startProxies(ctx)
+		}},
+	}
+	for _, st := range steps {
+		if err := st.run(ctx); err != nil {
+			return vm, fmt.Errorf("start VM %s: %s: %w", vm.ID, st.name, err)
+		}
+	}
+	q := &qemuVM{dir: vm.dir, image: spec.Image, agentID: vm.ID}
+	vm.mu.Lock()
+	vm.qemu = q
+	vm.mu.Unlock()
+	if err := cp.startMachine(ctx, vm, q, false); err != nil {
+		return vm, err
+	}
+	if spec.Standby {
+		vm.startNextStandby()
+	}
+	return vm, nil
+}
+
+// startMachine boots one machine of vm in q.dir: the VM's first (with the
+// data disk) or a standby (no data disk, low priority). Its steps register
+// their undoing on q.
+func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, standby bool) error {
+	spec := vm.spec0
+	m := spec.Image.Machine()
+	m.Accel = vm.accel
+	var overlay string
+	steps := []startStep{
+		{"machine directory", func(context.Context) error {
+			return os.MkdirAll(q.dir, 0o755)
+		}},
+		{"root disk overlay", func(ctx context.Context) error {
+			overlay = filepath.Join(q.dir, "root.qcow2")
+			if standby {
+				// Only the first machine's overlay is an artifact of the
+				// run (the harness collects it); a standby's goes with it.
+				q.onCleanup(func() { os.Remove(overlay) })
+			}
+			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay)
 		}},
 		{"host ports", func(context.Context) error {
 			ports, err := qemu.FreePorts(2)
@@ -214,7 +285,13 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			if spec.CPUs > 0 {
 				m.CPUs = spec.CPUs
 			}
-			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}, {Path: data, Format: "qcow2", Cache: spec.DataDiskCache}}
+			// A standby never sees the data disk before a crash hands it
+			// over (hot-plugged at the same PCI slot, so it is /dev/vdb
+			// there too).
+			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}}
+			if !standby {
+				m.Disks = append(m.Disks, vm.dataDisk)
+			}
 			m.HostFwds = []qemu.HostFwd{
 				{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
 				{HostPort: q.mysqlPort, GuestPort: serverkind.GuestPort},
@@ -224,7 +301,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			// The agent's secret goes by fw_cfg, never on the command
 			// line that every local user can read.
 			m.Append = vmimage.DefaultAppend
-			agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), vm)
+			agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), q.agentID, vm)
 			if err != nil {
 				return err
 			}
@@ -233,10 +310,17 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			if len(spec.KernelArgs) > 0 {
 				m.Append += " " + strings.Join(spec.KernelArgs, " ")
 			}
-			// QEMU lives as long as the VM, not as long as this call's ctx.
+			// QEMU lives as long as the machine, not as long as this
+			// call's ctx.
 			qctx, cancel := context.WithCancel(context.Background())
 			// The wait for a VM slot is StartVM's; QEMU's life is not.
-			proc, err := qemu.Start(qctx, m, q.console, append(cp.startOptions(), qemu.WithSlotContext(ctx))...)
+			opts := append(cp.startOptions(), qemu.WithSlotContext(ctx))
+			if standby {
+				// It shares its process's VM slot with its VM, and must not
+				// slow the VMs that run tests while it boots.
+				opts = append(opts, qemu.WithLowPriority())
+			}
+			proc, err := qemu.Start(qctx, m, q.console, opts...)
 			if err != nil {
 				cancel()
 				return err
@@ -249,10 +333,14 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			// Ends when QEMU does, which the cleanup above guarantees.
 			go func() {
 				<-proc.Done()
-				vm.markDown()
+				vm.machineExited(q)
 			}()
-			cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
-				vm.ID, proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
+			what := "QEMU"
+			if standby {
+				what = "standby QEMU (nice 19, idle I/O)"
+			}
+			cp.logf("control plane: VM %s: %s pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
+				vm.ID, what, proc.Pid(), vm.accel, q.sshPort, q.mysqlPort, q.dir)
 			return nil
 		}},
 		{"QMP connection", func(ctx context.Context) error {
@@ -268,7 +356,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			return nil
 		}},
 		{"QMP events", func(context.Context) error {
-			w, err := vm.watchQMP()
+			w, err := vm.watchQMP(q)
 			if err != nil {
 				return err
 			}
@@ -282,16 +370,20 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	}
 	for _, st := range steps {
 		if err := st.run(ctx); err != nil {
-			return vm, fmt.Errorf("start VM %s: %s: %w", vm.ID, st.name, err)
+			name := "start VM"
+			if standby {
+				name = "start standby of VM"
+			}
+			return fmt.Errorf("%s %s: %s: %w", name, vm.ID, st.name, err)
 		}
 	}
-	return vm, nil
+	return nil
 }
 
 // Shutdown stops the server cleanly and powers the guest off, waiting for
 // QEMU to exit (killing it if ctx ends first).
 func (vm *VM) Shutdown(ctx context.Context) error {
-	q := vm.qemu
+	q := vm.machine()
 	if q == nil {
 		return errors.New("shutdown: VM has no QEMU")
 	}
@@ -325,44 +417,78 @@ func (vm *VM) Kill() {
 	vm.mu.Unlock()
 	vm.retire(errors.New("VM killed"))
 	vm.markDown()
-	if vm.qemu != nil {
-		vm.qemu.cleanup() // StartVM's steps, undone in reverse
+	vm.stopStandbys()
+	if q := vm.machine(); q != nil {
+		q.cleanup() // the machine's steps, undone in reverse
+	}
+	vm.cleanup() // StartVM's own steps
+}
+
+// machine is the QEMU machine that runs the VM now (nil without QEMU); a
+// standby reset replaces it.
+func (vm *VM) machine() *qemuVM {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.qemu
+}
+
+// machineExited: QEMU of q exited. The VM is down if q was running it; a
+// crashed machine that a standby replaced, or a standby, is no loss.
+func (vm *VM) machineExited(q *qemuVM) {
+	vm.mu.Lock()
+	current := vm.qemu == q
+	if vm.standbys.remove(q) {
+		vm.broadcast()
+	}
+	vm.mu.Unlock()
+	if current {
+		vm.markDown()
 	}
 }
 
 // QEMUPid is the QEMU process id (0 without QEMU).
 func (vm *VM) QEMUPid() int {
-	if vm.qemu == nil || vm.qemu.proc == nil {
+	q := vm.machine()
+	if q == nil || q.proc == nil {
 		return 0
 	}
-	return vm.qemu.proc.Pid()
+	return q.proc.Pid()
 }
 
-// ConsolePath is the serial console log (host-timestamped lines).
+// ConsolePath is the serial console log (host-timestamped lines) of the
+// machine that runs the VM now.
 func (vm *VM) ConsolePath() string {
-	if vm.qemu == nil || vm.qemu.console == nil {
+	q := vm.machine()
+	if q == nil || q.console == nil {
 		return ""
 	}
-	return vm.qemu.console.Path()
+	return q.console.Path()
 }
 
 // Console returns the console log so far.
 func (vm *VM) Console() string { return qemu.ReadConsole(vm.ConsolePath()) }
 
 // SSHAddr is the host address of the guest's sshd.
+// With a standby it is a proxy's, which stays the same across standby
+// resets.
 func (vm *VM) SSHAddr() string {
-	if vm.qemu == nil {
+	q := vm.machine()
+	if q == nil {
 		return ""
 	}
-	return fmt.Sprintf("127.0.0.1:%d", vm.qemu.sshPort)
+	if vm.sshProxy != nil {
+		return vm.sshProxy.addr()
+	}
+	return fmt.Sprintf("127.0.0.1:%d", q.sshPort)
 }
 
 // SSH logs in as root with the image's key once sshd answers.
 func (vm *VM) SSH(ctx context.Context) (*ssh.Client, error) {
-	if vm.qemu == nil {
+	q := vm.machine()
+	if q == nil {
 		return nil, errors.New("ssh: VM has no QEMU")
 	}
-	cfg, err := vm.qemu.image.SSHClientConfig()
+	cfg, err := q.image.SSHClientConfig()
 	if err != nil {
 		return nil, err
 	}

@@ -33,20 +33,22 @@ type qmpWatch struct {
 	wg sync.WaitGroup
 }
 
-// watchQMP subscribes to the VM's QMP events.
-func (vm *VM) watchQMP() (*qmpWatch, error) {
-	events, err := vm.qemu.mon.Events(context.Background())
+// watchQMP subscribes to the QMP events of q, a machine of the VM.
+func (vm *VM) watchQMP(q *qemuVM) (*qmpWatch, error) {
+	events, err := q.mon.Events(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	return vm.followQMP(events, vm.qemu.mon), nil
+	return vm.followQMP(events, q.mon, q), nil
 }
 
 // followQMP reads events until the channel closes (the monitor
 // disconnected). It never blocks on a QMP command itself: the monitor
 // delivers events and command replies on one connection, so a command run
 // by the event reader would wait for a reply queued behind the next event.
-func (vm *VM) followQMP(events <-chan qmp.Event, mon qmpRunner) *qmpWatch {
+// A failure of machine q fails the VM only while q runs it (nil: always):
+// a standby's, or a crashed machine's, is no failure of the VM.
+func (vm *VM) followQMP(events <-chan qmp.Event, mon qmpRunner, q *qemuVM) *qmpWatch {
 	w := &qmpWatch{}
 	todo := make(chan qmp.Event, 16)
 	w.wg.Go(func() {
@@ -63,7 +65,7 @@ func (vm *VM) followQMP(events <-chan qmp.Event, mon qmpRunner) *qmpWatch {
 	})
 	w.wg.Go(func() {
 		for e := range todo {
-			if err := qmpFailure(e, mon); err != nil {
+			if err := qmpFailure(e, mon); err != nil && (q == nil || vm.machine() == q) {
 				vm.fail(err)
 			}
 		}

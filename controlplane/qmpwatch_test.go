@@ -50,7 +50,7 @@ func TestBlockIOErrorNoSpaceFailsTheVM(t *testing.T) {
 		execErr <- err
 	}()
 	events := make(chan qmp.Event)
-	w := vm.followQMP(events, fakeQMP{status: "io-error"})
+	w := vm.followQMP(events, fakeQMP{status: "io-error"}, nil)
 	events <- qmp.Event{Event: "RESUME"}
 	events <- qmp.Event{Event: "BLOCK_IO_ERROR", Data: map[string]any{
 		"device": "disk1", "node-name": "#block3", "operation": "write", "action": "stop", "nospace": true,
@@ -89,7 +89,7 @@ func TestPausedOnIOErrorFailsTheVM(t *testing.T) {
 	vm, err := cp.AddAgent("a1")
 	require.NoError(t, err)
 	events := make(chan qmp.Event)
-	w := vm.followQMP(events, fakeQMP{status: "io-error"})
+	w := vm.followQMP(events, fakeQMP{status: "io-error"}, nil)
 	events <- qmp.Event{Event: "STOP"}
 	close(events)
 	w.wait()
@@ -103,7 +103,7 @@ func TestPlainStopIsNoFailure(t *testing.T) {
 	vm, err := cp.AddAgent("a1")
 	require.NoError(t, err)
 	events := make(chan qmp.Event)
-	w := vm.followQMP(events, fakeQMP{status: "paused"})
+	w := vm.followQMP(events, fakeQMP{status: "paused"}, nil)
 	events <- qmp.Event{Event: "STOP"}
 	events <- qmp.Event{Event: "RESET"}
 	close(events)
@@ -118,7 +118,7 @@ func TestAgentConfigFile(t *testing.T) {
 	vm, err := cp.AddAgent("a1")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	path, err := writeAgentConfig(dir, "10.0.2.2:1234", vm)
+	path, err := writeAgentConfig(dir, "10.0.2.2:1234", vm.ID, vm)
 	require.NoError(t, err)
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestAgentConfigFile(t *testing.T) {
 
 	// A file left in a reused directory is replaced with the right mode.
 	require.NoError(t, os.Chmod(path, 0o644))
-	path, err = writeAgentConfig(dir, "10.0.2.2:1234", vm)
+	path, err = writeAgentConfig(dir, "10.0.2.2:1234", vm.ID, vm)
 	require.NoError(t, err)
 	fi, err = os.Stat(path)
 	require.NoError(t, err)

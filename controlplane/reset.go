@@ -74,7 +74,7 @@ var errReset = errors.New("VM was reset")
 // and answers a query from the host. A failure is a *ResetError saying
 // which side did not come back.
 func (vm *VM) HardReset(ctx context.Context) (ResetResult, error) {
-	q := vm.qemu
+	q := vm.machine()
 	if q == nil {
 		return ResetResult{}, errors.New("hard reset: VM has no QEMU")
 	}
@@ -98,26 +98,12 @@ func (vm *VM) HardReset(ctx context.Context) (ResetResult, error) {
 	return vm.comeBack(ctx, old, res)
 }
 
-// qmpRun runs a QMP command, giving up when ctx ends or QEMU exits: go-qemu's
-// Run has no deadline, and a QEMU wedged on host I/O never answers. The
-// abandoned call ends when QEMU dies (Kill closes the socket).
+// qmpRun runs a QMP command on the VM's machine, giving up when ctx ends
+// or QEMU exits: go-qemu's Run has no deadline, and a QEMU wedged on host
+// I/O never answers. The abandoned call ends when QEMU dies (Kill closes
+// the socket).
 func (vm *VM) qmpRun(ctx context.Context, cmd string) error {
-	errc := make(chan error, 1)
-	go func() {
-		_, err := vm.qemu.mon.Run([]byte(cmd))
-		errc <- err
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-vm.qemuDone():
-		if why := vm.failure(); why != nil {
-			return why
-		}
-		return errors.New("QEMU exited")
-	}
+	return vm.qmpRunOn(ctx, vm.machine(), cmd)
 }
 
 func (vm *VM) resetFailed(res *ResetResult, reason, err error) error {

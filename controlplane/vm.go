@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/qemu"
 	"github.com/crashrig/crashrig/serverkind"
 )
 
@@ -24,8 +25,26 @@ type VM struct {
 	cp    *ControlPlane
 	token string
 
-	// QEMU; nil for agent-only VMs.
+	// qemu is the machine that runs the VM (nil for agent-only VMs); a
+	// standby reset replaces it (under mu; read it with machine()).
 	qemu *qemuVM
+	// StartVM's spec and accelerator, for standby machines.
+	spec0 VMSpec
+	accel qemu.Accel
+	// dir holds the VM's files; each standby has a directory in it.
+	dir string
+	// dataDisk is the data disk; a standby reset may be handed another
+	// file (the power-cut nemesis rebuilds one).
+	dataDisk qemu.Disk
+	// cleanupList undoes StartVM's own steps (directory, data disk,
+	// proxies) after the machines are gone.
+	cleanupList
+	standbys standbyState
+	// sshProxy and mysqlProxy (standby VMs only) keep the host addresses
+	// stable while the machine behind them changes.
+	sshProxy, mysqlProxy *portProxy
+	// installs are replayed on every standby before it can take over.
+	installs []installRecord
 
 	events chan Event
 
@@ -125,6 +144,12 @@ func (vm *VM) attach(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command
 	if vm.killed {
 		return nil, errors.New("VM was killed")
 	}
+	if q := vm.standbys.byAgent(hello.GetVmId()); q != nil {
+		return vm.attachStandby(q, stream, hello)
+	}
+	if vm.qemu != nil && hello.GetVmId() != vm.qemu.agentID {
+		return nil, fmt.Errorf("agent of machine %s, which runs neither VM %s nor its standby", hello.GetVmId(), vm.ID)
+	}
 	if old := vm.sess; old != nil && !old.isRetired() {
 		return nil, fmt.Errorf("another stream of this VM is live (boot %s)", short(old.bootID))
 	}
@@ -152,6 +177,10 @@ func (vm *VM) detach(s *session) {
 	defer vm.mu.Unlock()
 	if vm.sess == s {
 		vm.sess = nil
+		vm.broadcast()
+	}
+	if q := vm.standbys.bySession(s); q != nil {
+		q.standbySess = nil
 		vm.broadcast()
 	}
 }
@@ -301,10 +330,15 @@ func (vm *VM) DSN() string {
 	vm.mu.Lock()
 	spec := vm.spec
 	vm.mu.Unlock()
-	if spec == nil || vm.qemu == nil {
+	q := vm.machine()
+	if spec == nil || q == nil {
 		return ""
 	}
-	return serverkind.ClientDSN(spec, fmt.Sprintf("127.0.0.1:%d", vm.qemu.mysqlPort))
+	addr := fmt.Sprintf("127.0.0.1:%d", q.mysqlPort)
+	if vm.mysqlProxy != nil {
+		addr = vm.mysqlProxy.addr()
+	}
+	return serverkind.ClientDSN(spec, addr)
 }
 
 // Install streams a server build (e.g. the crashrig-sqlserver binary at
@@ -321,6 +355,20 @@ func (vm *VM) Install(ctx context.Context, name, version, path string) error {
 		return err
 	}
 	defer x.close()
+	if err := vm.installOn(ctx, x, name, version, f); err != nil {
+		return err
+	}
+	vm.mu.Lock()
+	vm.installs = append(vm.installs, installRecord{name: name, version: version, path: path})
+	vm.mu.Unlock()
+	return nil
+}
+
+// installRecord is an Install, replayed on every standby.
+type installRecord struct{ name, version, path string }
+
+// installOn streams the build in f through the command x.
+func (vm *VM) installOn(ctx context.Context, x *exchange, name, version string, f *os.File) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err

@@ -117,12 +117,21 @@ func parseMariaDBTime(s string) time.Time {
 	return t
 }
 
-func (k mariaDB) Init(ctx context.Context, in Instance) error {
+// WriteConfig writes my.cnf on the root disk (a standby VM that attaches
+// the data disk has none yet).
+func (k mariaDB) WriteConfig(in Instance) error {
 	if err := os.MkdirAll(in.StateDir, 0o755); err != nil {
 		return err
 	}
 	if err := WriteFileDurable(k.config(in), []byte(k.Config(in)), 0o644); err != nil {
 		return fmt.Errorf("mariadb config: %w", err)
+	}
+	return nil
+}
+
+func (k mariaDB) Init(ctx context.Context, in Instance) error {
+	if err := k.WriteConfig(in); err != nil {
+		return err
 	}
 	dir := k.datadir(in)
 	if err := os.MkdirAll(dir, 0o750); err != nil {

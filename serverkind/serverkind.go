@@ -56,6 +56,15 @@ type Kind interface {
 	Bootstrap(ctx context.Context, db *sql.DB, in Instance) error
 }
 
+// ConfigWriter is a kind whose configuration lives on the root disk
+// (Init writes it once); a standby VM that attaches a provisioned data
+// disk writes it again before the start.
+type ConfigWriter interface {
+	WriteConfig(in Instance) error
+}
+
+var _ ConfigWriter = mariaDB{}
+
 var kinds = map[string]Kind{
 	MariaDB: mariaDB{},
 	Bundled: bundled{},

@@ -84,6 +84,7 @@ var backends = map[string]func(t *testing.T, cfg harness.Config) harness.Backend
 			Image:        vmtest.Image(t),
 			Dir:          t.TempDir(),
 			Logf:         t.Logf,
+			Standby:      cfg.Restart == "standby",
 		}
 		// Before the run's clock starts: the wait for a VM slot lasts as
 		// long as other packages' VMs run.

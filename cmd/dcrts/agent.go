@@ -331,6 +331,10 @@ func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
 		var r *pb.ProvisionResult
 		r, err = a.server.Provision(ctx, cmd.ProvisionServer)
 		res.Payload = &pb.Result_Provision{Provision: r}
+	case *pb.Command_AttachServer:
+		var r *pb.ProvisionResult
+		r, err = a.server.Attach(ctx, cmd.AttachServer.GetSpec())
+		res.Payload = &pb.Result_Provision{Provision: r}
 	case *pb.Command_StopServer:
 		err = a.server.Stop(ctx, cmd.StopServer.GetClean(), cmd.StopServer.GetDeleteData())
 	case *pb.Command_SyncFilesystems:

@@ -31,17 +31,8 @@ func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer)
 	if busy {
 		return nil, errors.New("a server is already provisioned: stop it with delete_data first")
 	}
-	if spec.GetFsType() == "" {
-		spec.FsType = "ext4"
-	}
-	if spec.GetDevice() == "" {
-		spec.Device = serverkind.GuestDataDevice
-	}
-	spec.MountOptions = mountOptions(spec.GetFsType(), spec.GetMountOptions())
-	for _, p := range spec.GetErrorLogPatterns() {
-		if _, err := regexp.Compile(p); err != nil {
-			return nil, fmt.Errorf("error log pattern %q: %w", p, err)
-		}
+	if err := completeSpec(spec); err != nil {
+		return nil, err
 	}
 	k, in, err := m.instance(spec)
 	if err != nil {
@@ -86,6 +77,105 @@ func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer)
 	}
 	m.setReady(spec, p)
 	return &pb.ProvisionResult{Pid: int32(p.cmd.Process.Pid), Seconds: time.Since(start).Seconds()}, nil
+}
+
+// completeSpec fills in the defaults (ext4 on the data disk) and checks
+// the error log patterns.
+func completeSpec(spec *pb.ProvisionServer) error {
+	if spec.GetFsType() == "" {
+		spec.FsType = "ext4"
+	}
+	if spec.GetDevice() == "" {
+		spec.Device = serverkind.GuestDataDevice
+	}
+	spec.MountOptions = mountOptions(spec.GetFsType(), spec.GetMountOptions())
+	for _, p := range spec.GetErrorLogPatterns() {
+		if _, err := regexp.Compile(p); err != nil {
+			return fmt.Errorf("error log pattern %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Attach brings up, on a standby VM, a server provisioned elsewhere: its
+// data disk has just been hot-plugged. It waits for the device, keeps the
+// spec durably (so a later boot restores the server as after a reset),
+// writes the kind's config on the root disk, then restores as after a boot:
+// mount (the file system recovers here), start, wait, ServerReady. A
+// failure is reported as RestoreFailed (and returned).
+func (m *serverManager) Attach(ctx context.Context, spec *pb.ProvisionServer) (*pb.ProvisionResult, error) {
+	m.op.Lock()
+	defer m.op.Unlock()
+	start := time.Now()
+	m.mu.Lock()
+	busy := m.spec != nil || m.proc != nil
+	m.mu.Unlock()
+	if busy {
+		return nil, errors.New("attach: a server is already provisioned on this VM")
+	}
+	if spec == nil {
+		return nil, errors.New("attach: no provisioning spec")
+	}
+	if err := completeSpec(spec); err != nil {
+		return nil, err
+	}
+	err := m.attach(ctx, spec)
+	if err != nil {
+		m.restoreFailed(spec, err)
+		return nil, err
+	}
+	m.mu.Lock()
+	pid := int32(0)
+	if m.proc != nil {
+		pid = int32(m.proc.cmd.Process.Pid)
+	}
+	m.mu.Unlock()
+	return &pb.ProvisionResult{Pid: pid, Seconds: time.Since(start).Seconds()}, nil
+}
+
+func (m *serverManager) attach(ctx context.Context, spec *pb.ProvisionServer) error {
+	k, in, err := m.instance(spec)
+	if err != nil {
+		return err
+	}
+	waited, err := waitDevice(ctx, spec.GetDevice())
+	if err != nil {
+		return err
+	}
+	m.log.Info("data disk hot-plugged", "device", spec.GetDevice(), "waited", waited.Round(time.Millisecond))
+	if c, ok := k.(serverkind.ConfigWriter); ok {
+		if err := c.WriteConfig(in); err != nil {
+			return fmt.Errorf("%s config: %w", k.Name(), err)
+		}
+	}
+	if err := saveSpec(filepath.Join(m.paths.State, specFile), spec); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.spec = spec
+	m.mu.Unlock()
+	return m.restore(ctx, spec)
+}
+
+// waitDevice waits until the block device node exists (the guest's ACPI
+// hot-plug handler and virtio_blk probe create it a moment after QEMU's
+// device_add returns).
+func waitDevice(ctx context.Context, dev string) (time.Duration, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, deviceTimeout)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(dev); err == nil {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), fmt.Errorf("data disk %s did not appear: %w", dev, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // Restore brings the provisioned server back after a boot: mount the data

@@ -26,7 +26,9 @@ const (
 	// takes tens of seconds).
 	readyTimeout = 5 * time.Minute
 	stopTimeout  = time.Minute
-	logTailLines = 50
+	// deviceTimeout bounds the wait for a hot-plugged data disk to appear.
+	deviceTimeout = time.Minute
+	logTailLines  = 50
 )
 
 // serverManager owns the one provisioned server of this VM.

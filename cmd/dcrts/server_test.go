@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,4 +101,29 @@ func TestWaitReadyStopsWhenTheServerExits(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "server exited")
 	assert.Contains(t, err.Error(), "cannot open datadir")
+}
+
+func TestWaitDeviceWaitsForTheHotPluggedDisk(t *testing.T) {
+	dev := filepath.Join(t.TempDir(), "vdb")
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		os.WriteFile(dev, nil, 0o600)
+	}()
+	waited, err := waitDevice(t.Context(), dev)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, waited, 100*time.Millisecond)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = waitDevice(ctx, filepath.Join(t.TempDir(), "never"))
+	assert.ErrorContains(t, err, "did not appear")
+}
+
+func TestAttachRefusesWhenAServerIsProvisioned(t *testing.T) {
+	m := &serverManager{spec: &pb.ProvisionServer{Kind: serverkind.Bundled}}
+	_, err := m.Attach(t.Context(), &pb.ProvisionServer{Kind: serverkind.Bundled})
+	assert.ErrorContains(t, err, "already provisioned")
+	m = &serverManager{}
+	_, err = m.Attach(t.Context(), nil)
+	assert.ErrorContains(t, err, "no provisioning spec")
 }

@@ -1295,6 +1295,7 @@ type Command struct {
 	//	*Command_Welcome
 	//	*Command_InjectFault
 	//	*Command_ClearFault
+	//	*Command_AttachServer
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1425,6 +1426,15 @@ func (x *Command) GetClearFault() *ClearFault {
 	return nil
 }
 
+func (x *Command) GetAttachServer() *AttachServer {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_AttachServer); ok {
+			return x.AttachServer
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1465,6 +1475,10 @@ type Command_ClearFault struct {
 	ClearFault *ClearFault `protobuf:"bytes,10,opt,name=clear_fault,json=clearFault,proto3,oneof"`
 }
 
+type Command_AttachServer struct {
+	AttachServer *AttachServer `protobuf:"bytes,11,opt,name=attach_server,json=attachServer,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1482,6 +1496,8 @@ func (*Command_Welcome) isCommand_Cmd() {}
 func (*Command_InjectFault) isCommand_Cmd() {}
 
 func (*Command_ClearFault) isCommand_Cmd() {}
+
+func (*Command_AttachServer) isCommand_Cmd() {}
 
 // Welcome is the first Command on the first stream of a boot (it has no
 // id and no Result). A reconnecting agent of the same boot presents its
@@ -1791,6 +1807,59 @@ func (x *ProvisionServer) GetIoFaults() bool {
 	return false
 }
 
+// AttachServer brings a provisioned server up on a standby VM: a VM booted
+// ahead without a data disk, into which the control plane has just
+// hot-plugged the data disk of a crashed VM. The agent waits for the
+// device, keeps the spec durably (a later boot restores it as after a
+// reset), mounts the disk (the file system recovers here, in a kernel that
+// never cached a block of it), starts the server and reports ServerReady
+// like a restore after a boot. No mkfs, no initialisation, no bootstrap:
+// the disk already holds them. Answered with a ProvisionResult.
+type AttachServer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// spec is the ProvisionServer the crashed VM was provisioned with.
+	Spec          *ProvisionServer `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachServer) Reset() {
+	*x = AttachServer{}
+	mi := &file_crashrig_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachServer) ProtoMessage() {}
+
+func (x *AttachServer) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachServer.ProtoReflect.Descriptor instead.
+func (*AttachServer) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AttachServer) GetSpec() *ProvisionServer {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
 type StopServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// clean stops with SIGTERM and waits; otherwise SIGKILL.
@@ -1804,7 +1873,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +1885,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +1898,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{20}
+	return file_crashrig_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -1854,7 +1923,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1935,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1948,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{21}
+	return file_crashrig_proto_rawDescGZIP(), []int{22}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -1893,7 +1962,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1905,7 +1974,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1918,7 +1987,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{22}
+	return file_crashrig_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -1944,7 +2013,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[23]
+	mi := &file_crashrig_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1956,7 +2025,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[23]
+	mi := &file_crashrig_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1969,7 +2038,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{23}
+	return file_crashrig_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -2006,7 +2075,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_crashrig_proto_msgTypes[24]
+	mi := &file_crashrig_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2087,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[24]
+	mi := &file_crashrig_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2100,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{24}
+	return file_crashrig_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InjectFault) GetKind() IOFaultKind {
@@ -2064,7 +2133,7 @@ type ClearFault struct {
 
 func (x *ClearFault) Reset() {
 	*x = ClearFault{}
-	mi := &file_crashrig_proto_msgTypes[25]
+	mi := &file_crashrig_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2145,7 @@ func (x *ClearFault) String() string {
 func (*ClearFault) ProtoMessage() {}
 
 func (x *ClearFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[25]
+	mi := &file_crashrig_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2158,7 @@ func (x *ClearFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFault.ProtoReflect.Descriptor instead.
 func (*ClearFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{25}
+	return file_crashrig_proto_rawDescGZIP(), []int{26}
 }
 
 var File_crashrig_proto protoreflect.FileDescriptor
@@ -2175,7 +2244,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xcf\x04\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x91\x05\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -2189,7 +2258,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\finject_fault\x18\t \x01(\v2\x18.crashrig.v1.InjectFaultH\x00R\vinjectFault\x12:\n" +
 	"\vclear_fault\x18\n" +
 	" \x01(\v2\x17.crashrig.v1.ClearFaultH\x00R\n" +
-	"clearFaultB\x05\n" +
+	"clearFault\x12@\n" +
+	"\rattach_server\x18\v \x01(\v2\x19.crashrig.v1.AttachServerH\x00R\fattachServerB\x05\n" +
 	"\x03cmd\"*\n" +
 	"\aWelcome\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
@@ -2217,7 +2287,9 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x06config\x18\f \x03(\tR\x06config\x12,\n" +
 	"\x12error_log_patterns\x18\r \x03(\tR\x10errorLogPatterns\x12\x10\n" +
 	"\x03env\x18\x0e \x03(\tR\x03env\x12\x1b\n" +
-	"\tio_faults\x18\x0f \x01(\bR\bioFaults\"C\n" +
+	"\tio_faults\x18\x0f \x01(\bR\bioFaults\"@\n" +
+	"\fAttachServer\x120\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"C\n" +
 	"\n" +
 	"StopServer\x12\x14\n" +
 	"\x05clean\x18\x01 \x01(\bR\x05clean\x12\x1f\n" +
@@ -2259,7 +2331,7 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 }
 
 var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_crashrig_proto_goTypes = []any{
 	(IOFaultKind)(0),        // 0: crashrig.v1.IOFaultKind
 	(*AgentConfig)(nil),     // 1: crashrig.v1.AgentConfig
@@ -2282,12 +2354,13 @@ var file_crashrig_proto_goTypes = []any{
 	(*Welcome)(nil),         // 18: crashrig.v1.Welcome
 	(*InstallServer)(nil),   // 19: crashrig.v1.InstallServer
 	(*ProvisionServer)(nil), // 20: crashrig.v1.ProvisionServer
-	(*StopServer)(nil),      // 21: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil), // 22: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),    // 23: crashrig.v1.CollectFiles
-	(*Exec)(nil),            // 24: crashrig.v1.Exec
-	(*InjectFault)(nil),     // 25: crashrig.v1.InjectFault
-	(*ClearFault)(nil),      // 26: crashrig.v1.ClearFault
+	(*AttachServer)(nil),    // 21: crashrig.v1.AttachServer
+	(*StopServer)(nil),      // 22: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil), // 23: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),    // 24: crashrig.v1.CollectFiles
+	(*Exec)(nil),            // 25: crashrig.v1.Exec
+	(*InjectFault)(nil),     // 26: crashrig.v1.InjectFault
+	(*ClearFault)(nil),      // 27: crashrig.v1.ClearFault
 }
 var file_crashrig_proto_depIdxs = []int32{
 	3,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
@@ -2306,21 +2379,23 @@ var file_crashrig_proto_depIdxs = []int32{
 	16, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
 	19, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
 	20, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	21, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	22, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	23, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	24, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	22, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	23, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	24, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	25, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
 	18, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	25, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
-	26, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
-	0,  // 23: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
-	2,  // 24: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	17, // 25: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	25, // [25:26] is the sub-list for method output_type
-	24, // [24:25] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	26, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
+	27, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
+	21, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
+	20, // 24: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
+	0,  // 25: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
+	2,  // 26: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	17, // 27: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	27, // [27:28] is the sub-list for method output_type
+	26, // [26:27] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -2358,6 +2433,7 @@ func file_crashrig_proto_init() {
 		(*Command_Welcome)(nil),
 		(*Command_InjectFault)(nil),
 		(*Command_ClearFault)(nil),
+		(*Command_AttachServer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2365,7 +2441,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

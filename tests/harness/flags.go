@@ -45,6 +45,8 @@ type Config struct {
 	Nemesis       string
 	IOFaults      []string
 	RecoverWithin time.Duration
+	// Restart is how a VM comes back after a crash (RestartModes).
+	Restart string
 }
 
 // Defaults. Duration is short enough for CI; users ask for hours.
@@ -138,7 +140,12 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return durationValue(&c.RecoverWithin) }, reproAlways, "2m0s"},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
+	{"crash.restart", "CRASHRIG_RESTART", RestartModes[0], "how a VM comes back after a crash: " + RestartModes[0] + " (QMP system_reset, the guest boots again) or " + RestartModes[1] + " (the crashed VM's data disk is hot-plugged into a VM booted ahead; see docs/architecture.md)",
+		func(c *Config) flag.Value { return stringValue(&c.Restart) }, reproAlways, RestartModes[1]},
 }
+
+// RestartModes are the values of -crash.restart, the default first.
+var RestartModes = []string{"reboot", "standby"}
 
 // ReportModes are the values of -crash.report: a page for runs that did
 // not pass (the default), or for every run.
@@ -251,6 +258,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := model.LookupIsolation(c.Isolation); err != nil {
 		return fmt.Errorf("-crash.isolation: %w", err)
+	}
+	if !slices.Contains(RestartModes, c.Restart) {
+		return fmt.Errorf("-crash.restart=%q: want %s", c.Restart, strings.Join(RestartModes, " or "))
 	}
 	if !slices.Contains(ReportModes, c.Report) {
 		return fmt.Errorf("-crash.report: unknown value %q (known: %s)", c.Report, strings.Join(ReportModes, ", "))

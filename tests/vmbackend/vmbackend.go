@@ -39,6 +39,9 @@ type Backend struct {
 	// Dir holds the VMs' overlays, data disks and console logs.
 	Dir  string
 	Logf func(format string, args ...any)
+	// Standby: a crash brings the data disk up on a VM booted ahead
+	// (controlplane.VM.StandbyReset) instead of a QMP system_reset.
+	Standby bool
 }
 
 // errorLogPatterns are server log lines that fail a run as soon as the agent
@@ -55,11 +58,11 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return nil, err
 	}
-	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir})
+	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir, Standby: b.Standby})
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{vm: vm, dir: dir, logf: b.Logf}
+	inst := &instance{vm: vm, dir: dir, logf: b.Logf, standby: b.Standby}
 	fail := func(err error) (harness.Instance, error) {
 		inst.Close()
 		return nil, err
@@ -147,10 +150,11 @@ func fileVersion(path string) (string, error) {
 }
 
 type instance struct {
-	vm   *controlplane.VM
-	dir  string
-	dsn  string
-	logf func(format string, args ...any)
+	vm      *controlplane.VM
+	standby bool
+	dir     string
+	dsn     string
+	logf    func(format string, args ...any)
 
 	// faulted: an I/O fault was injected since the last crash, so the
 	// server stopping (fail-stop) or logging errors is its answer to the
@@ -199,8 +203,13 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
 	}
 	in.faulted = false
-	res, err := in.vm.HardReset(ctx)
-	// The timeline counts from the system_reset, a moment after Requested.
+	reset, how := in.vm.HardReset, "QMP system_reset"
+	if in.standby {
+		reset = func(ctx context.Context) (controlplane.ResetResult, error) { return in.vm.StandbyReset(ctx) }
+		how = "QMP stop, kill; data disk hot-plugged into standby"
+	}
+	res, err := reset(ctx)
+	// The timeline counts from the reset, a moment after Requested.
 	since := func(d time.Duration) time.Duration {
 		if d == 0 || res.Timeline.Sent.IsZero() {
 			return 0
@@ -210,7 +219,7 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
 	rep.Ready = since(res.Timeline.Answered)
 	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
-	rep.Detail = "QMP system_reset, boot " + shortID(res.BootID)
+	rep.Detail = how + ", boot " + shortID(res.BootID)
 	if ev != "" {
 		rep.Detail += "; before it, under the I/O fault, the server reported: " + ev
 	}
