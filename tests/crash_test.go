@@ -79,16 +79,22 @@ var backends = map[string]func(t *testing.T, cfg harness.Config) harness.Backend
 	},
 	"vm": func(t *testing.T, cfg harness.Config) harness.Backend {
 		vmtest.SkipIfShort(t)
+		server, _, err := cfg.Server()
+		if err != nil {
+			t.Fatal(err)
+		}
 		b := &vmbackend.Backend{
 			ControlPlane: cptest.New(t),
-			Image:        vmtest.Image(t),
-			Dir:          t.TempDir(),
-			Logf:         t.Logf,
+			// A spec's packages beyond the default image's make an
+			// image variant of their own.
+			Image: vmtest.ImageWith(t, server.Install.Packages...),
+			Dir:   t.TempDir(),
+			Logf:  t.Logf,
 		}
 		// Before the run's clock starts: the wait for a VM slot lasts as
 		// long as other packages' VMs run.
 		cptest.HoldVMSlot(t)
-		if cfg.Target == string(model.Bundled) {
+		if server.Install.Upload && server.Install.Binary == "" {
 			b.ServerBinary = serverBinary(t)
 		}
 		return b
@@ -115,7 +121,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Bound()+5*time.Minute)
 	defer cancel()
-	flavor, err := model.ParseFlavor(cfg.Target)
+	server, flavor, err := cfg.Server()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +129,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := workload.Options{Flavor: flavor, ValueSizes: cfg.ValueSize, Isolation: iso}
+	opts := workload.Options{Flavor: flavor, Server: server, ValueSizes: cfg.ValueSize, Isolation: iso}
 	var wls []workload.Workload
 	for _, name := range cfg.Workloads {
 		w, err := workload.New(name, opts)
@@ -132,7 +138,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 		}
 		wls = append(wls, w)
 	}
-	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed})
+	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Server: server, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

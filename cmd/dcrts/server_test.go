@@ -84,7 +84,7 @@ func TestRestoreFailureIsReported(t *testing.T) {
 		rf := e.GetRestoreFailed()
 		require.NotNil(t, rf, "got %v", e)
 		assert.Equal(t, "no-such-kind", rf.GetKind())
-		assert.Contains(t, rf.GetReason(), "unknown server kind")
+		assert.Contains(t, rf.GetReason(), "unknown target")
 	default:
 		t.Fatal("no RestoreFailed event")
 	}

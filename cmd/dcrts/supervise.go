@@ -38,8 +38,13 @@ func (m *serverManager) start(k serverkind.Kind, in serverkind.Instance) (*serve
 		m.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{Text: line, Pattern: pattern}}})
 	})
 	cmd := k.Command(in)
+	// The provisioning's env comes after the spec's own (Command's), so
+	// it wins.
 	if env := in.Spec.GetEnv(); len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, env...)
 	}
 	cmd.Stdout = w.source()
 	cmd.Stderr = w.source()

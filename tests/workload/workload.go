@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/crashrig/crashrig/serverkind"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/crashrig/crashrig/tests/history"
@@ -43,6 +45,9 @@ type Workload interface {
 // Options tune all workloads.
 type Options struct {
 	Flavor model.Flavor
+	// Server is the target's spec: its GC statement, for one (default: the
+	// bundled server's).
+	Server *serverkind.Spec
 	// OpTimeout bounds each operation, so a hung server yields info ops
 	// rather than a hung test.
 	OpTimeout time.Duration
@@ -66,6 +71,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Flavor == "" {
 		o.Flavor = model.Bundled
+	}
+	if o.Server == nil {
+		o.Server, _ = serverkind.Builtin(serverkind.Bundled)
 	}
 	if o.OpTimeout == 0 {
 		o.OpTimeout = 10 * time.Second
