@@ -185,25 +185,31 @@ func TestCrash(t *testing.T) {
 	t.Logf("seed %d", cfg.Seed)
 	for _, fs := range fss {
 		t.Run(fs.Name, func(t *testing.T) {
-			rep := runCrash(t, cfg, fs, newBackend(t, cfg))
-			t.Log(rep.Summary())
-			switch rep.Verdict() {
-			case report.Failed:
-				t.Fatalf("a check failed (see the problems above: durability, or isolation for append); repro: %s", rep.Repro)
-			case report.Inconclusive:
-				t.Fatalf("INCONCLUSIVE, not a durability finding: %s\nrepro: %s", rep.Inconclusive, rep.Repro)
-			}
-			if rep.Ops["ok"] == 0 {
-				t.Fatalf("no operation was acknowledged in %d crash cycles", rep.Cycles)
-			}
-			// Every workload must have had writes acknowledged, or its
-			// check passed vacuously (e.g. every transfer refused).
-			for _, res := range rep.Results {
-				if res.AckedWrites() == 0 {
-					t.Errorf("workload %s: no write was acknowledged in %d crash cycles, so its check proved nothing (%s)", res.Workload, rep.Cycles, res.Summary())
-				}
-			}
+			requirePass(t, runCrash(t, cfg, fs, newBackend(t, cfg)))
 		})
+	}
+}
+
+// requirePass fails t unless rep passed with acknowledged writes in every
+// workload.
+func requirePass(t *testing.T, rep *report.Report) {
+	t.Helper()
+	t.Log(rep.Summary())
+	switch rep.Verdict() {
+	case report.Failed:
+		t.Fatalf("a check failed (see the problems above: durability, or isolation for append); repro: %s", rep.Repro)
+	case report.Inconclusive:
+		t.Fatalf("INCONCLUSIVE, not a durability finding: %s\nrepro: %s", rep.Inconclusive, rep.Repro)
+	}
+	if rep.Ops["ok"] == 0 {
+		t.Fatalf("no operation was acknowledged in %d crash cycles", rep.Cycles)
+	}
+	// Every workload must have had writes acknowledged, or its check
+	// passed vacuously (e.g. every transfer refused).
+	for _, res := range rep.Results {
+		if res.AckedWrites() == 0 {
+			t.Errorf("workload %s: no write was acknowledged in %d crash cycles, so its check proved nothing (%s)", res.Workload, rep.Cycles, res.Summary())
+		}
 	}
 }
 
