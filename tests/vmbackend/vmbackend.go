@@ -98,7 +98,7 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		}
 		version, err := fileVersion(bin)
 		if err != nil {
-			return s, fmt.Errorf("target %s: %w", server.Name, err)
+			return s, fmt.Errorf("target %s (spec %s): %w (the spec's comment says how to build it)", server.Name, server.File(), err)
 		}
 		if err := vm.Install(ctx, server.Name, version, bin); err != nil {
 			return s, err
