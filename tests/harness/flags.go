@@ -242,6 +242,9 @@ func (c Config) Validate() error {
 		if err := server.Supports(w, model.NeedsTransactions(w)); err != nil {
 			return fmt.Errorf("-crash.workloads: %w", err)
 		}
+		if w == model.Append && server.Isolation == "" {
+			return fmt.Errorf("-crash.workloads: target %s has no isolation statement (key isolation in %s); append sets the level it is judged against", server.Name, server.File())
+		}
 	}
 	if _, err := model.LookupIsolation(c.Isolation); err != nil {
 		return fmt.Errorf("-crash.isolation: %w", err)

@@ -264,13 +264,14 @@ func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx contex
 	return c.TxResult(ctx, f, value, "", func(ctx context.Context, tx *sql.Tx) (any, error) { return nil, fn(ctx, tx) })
 }
 
-// TxResult is Tx at the given isolation level (SET TRANSACTION ISOLATION
-// LEVEL before BEGIN; empty: the server's default), whose ok completion
-// carries fn's result (what the transaction read) as its value.
-func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
+// TxResult is Tx after isolationStmt (the target's statement that sets the
+// next transaction's level, run before BEGIN; empty: the server's
+// default), whose ok completion carries fn's result (what the transaction
+// read) as its value.
+func (c *Client) TxResult(ctx context.Context, f string, value any, isolationStmt string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
 	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
-		if isolationSQL != "" {
-			if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL "+isolationSQL); err != nil {
+		if isolationStmt != "" {
+			if _, err := conn.ExecContext(ctx, isolationStmt); err != nil {
 				return nil, false, fmt.Errorf("set isolation level: %w", err)
 			}
 		}
