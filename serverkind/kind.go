@@ -1,6 +1,7 @@
 package serverkind
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -54,7 +55,7 @@ func (k specKind) ReadyTimeout() time.Duration {
 // vars are the placeholder values for in.
 func vars(in Instance, def *pb.ServerDefinition) map[string]string {
 	v := map[string]string{
-		"data_dir": in.DataDir, "state_dir": in.StateDir, "port": strconv.Itoa(GuestPort),
+		"data_dir": in.DataDir, "state_dir": in.StateDir, "port": strconv.Itoa(cmp.Or(in.Port, GuestPort)),
 		"binary": in.Binary, "root_password": in.Spec.GetRootPassword(),
 		"root_password_sql": quoteString(in.Spec.GetRootPassword()),
 		"isolation":         in.Spec.GetTransactionIsolation(),

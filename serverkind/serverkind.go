@@ -32,6 +32,9 @@ type Instance struct {
 	StateDir string
 	// Binary is the installed server build for uploaded kinds.
 	Binary string
+	// Port is where the server listens ({port}); 0 means GuestPort. Only
+	// a test running a spec on the host sets it.
+	Port int
 }
 
 // Kind is one SQL server implementation.

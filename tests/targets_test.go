@@ -1,10 +1,18 @@
 package tests
 
 import (
+	"bytes"
+	"context"
+	"database/sql"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
 
 	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
@@ -55,4 +63,99 @@ func TestTargetSpecFilesLoad(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); n > 40 {
 		t.Errorf("%s has %d lines; the acceptance spec must fit in 40", altTarget, n)
 	}
+}
+
+// The acceptance spec drives a real server on the host the way the agent
+// does in a VM (files, init, start, admin login, bootstrap, the
+// workloads' account), on a free port; the VM run is TestCrashSpecFile.
+func TestSpecFileDrivesServerOnHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the bundled server")
+	}
+	spec, err := serverkind.LoadSpec(altTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := runSpecOnHost(t, spec, serverBinary(t))
+	if _, err := os.Stat(filepath.Join(in.DataDir, "alt", "db")); err != nil {
+		t.Errorf("the spec's data layout: %v", err)
+	}
+}
+
+// TestDoltSpecOnHost is TestSpecFileDrivesServerOnHost for the built-in
+// Dolt spec; opt-in: CRASHRIG_DOLT=1 and the binary the spec names.
+func TestDoltSpecOnHost(t *testing.T) {
+	if os.Getenv("CRASHRIG_DOLT") == "" {
+		t.Skip("Dolt tests are opt-in: set CRASHRIG_DOLT=1 (and build the binary, tests/README.md#targets)")
+	}
+	spec, err := serverkind.Builtin("dolt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSpecOnHost(t, spec, spec.Install.Binary)
+}
+
+// runSpecOnHost runs spec's server on the host the way the agent does in
+// a VM, checks that the workloads' account can write and run the gc
+// statement, and returns the instance.
+func runSpecOnHost(t *testing.T, spec *serverkind.Spec, binary string) serverkind.Instance {
+	t.Helper()
+	ps := &pb.ProvisionServer{Kind: spec.Name, Server: spec.Definition(), RootPassword: "rootpw",
+		User: "crashrig", Password: "app'pw", Database: "crash"}
+	k, err := serverkind.KindOf(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	in := serverkind.Instance{Spec: ps, DataDir: t.TempDir(), StateDir: t.TempDir(), Binary: binary, Port: port}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := k.Init(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	cmd := k.Command(in)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("server output:\n%s", out.String())
+		}
+	})
+	if err := serverkind.WaitAnswer(ctx, k.AdminDSN(in), nil); err != nil {
+		t.Fatalf("admin login: %v", err)
+	}
+	admin, err := sql.Open("mysql", k.AdminDSN(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := k.Bootstrap(ctx, admin, in); err != nil {
+		t.Fatal(err)
+	}
+	dsn := serverkind.ClientDSN(ps, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	app, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.ExecContext(ctx, "CREATE TABLE t (k BIGINT PRIMARY KEY)"); err != nil {
+		t.Fatalf("the workloads' account cannot write its database: %v", err)
+	}
+	if _, err := app.ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.ExecContext(ctx, spec.GCStatement([]string{"t"})); err != nil {
+		t.Errorf("gc statement %q: %v", spec.GC, err)
+	}
+	return in
 }

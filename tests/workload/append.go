@@ -24,7 +24,7 @@ type appendW struct {
 	// isolationStmt sets the level before each transaction (the target
 	// spec's isolation statement); empty for the server's default.
 	isolationStmt string
-	mu   sync.Mutex
+	mu            sync.Mutex
 	// slots are the active keys; a key that has had appendsPerKey appends
 	// is retired for a fresh one, so lists (and reads) stay short.
 	slots   []int64
