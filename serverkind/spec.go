@@ -368,9 +368,13 @@ func (s *Spec) validate() error {
 
 var debianPackageName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 
-// Supports says whether the spec lets workload run; name lists of
-// transactional workloads are the caller's (tests/model).
-func (s *Spec) Supports(workload string, needsTransactions bool) error {
+// Supports says whether the spec lets workload run: listedOnly workloads
+// (a server's own features) only if the spec lists them. Which workloads
+// need what is the caller's (tests/model).
+func (s *Spec) Supports(workload string, needsTransactions, listedOnly bool) error {
+	if listedOnly && !slices.Contains(s.Workloads, workload) {
+		return fmt.Errorf("target %s does not support workload %q: it uses a server's own features and runs only where the spec lists it (key workloads in %s)", s.Name, workload, s.file)
+	}
 	if len(s.Workloads) > 0 && !slices.Contains(s.Workloads, workload) {
 		return fmt.Errorf("target %s does not support workload %q (its spec %s lists %s)", s.Name, workload, s.file, strings.Join(s.Workloads, ", "))
 	}

@@ -43,12 +43,14 @@ func TestDecodeSpecMinimal(t *testing.T) {
 	s, err := DecodeSpec("mydb.toml", []byte(minimalSpec))
 	require.NoError(t, err)
 	assert.Equal(t, "mydb", s.Name)
-	assert.NoError(t, s.Supports("set", false))
-	assert.ErrorContains(t, s.Supports("gc", false), "no GC statement")
+	assert.NoError(t, s.Supports("set", false, false))
+	assert.ErrorContains(t, s.Supports("gc", false, false), "no GC statement")
+	assert.ErrorContains(t, s.Supports("remotes", false, true), "runs only where the spec lists it")
 	s.Limits.NoTransactions = true
-	assert.ErrorContains(t, s.Supports("bank", true), "no explicit transactions")
-	s.Workloads = []string{"set"}
-	assert.ErrorContains(t, s.Supports("register", false), `does not support workload "register"`)
+	assert.ErrorContains(t, s.Supports("bank", true, false), "no explicit transactions")
+	s.Workloads = []string{"set", "remotes"}
+	assert.ErrorContains(t, s.Supports("register", false, false), `does not support workload "register"`)
+	assert.NoError(t, s.Supports("remotes", false, true))
 
 	k := specKind{def: s.Definition()}
 	cmd := k.Command(Instance{DataDir: "/data", Spec: &pb.ProvisionServer{}})

@@ -15,7 +15,11 @@ import (
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
 
 	"github.com/crashrig/crashrig/serverkind"
+	"github.com/crashrig/crashrig/tests/checker"
 	"github.com/crashrig/crashrig/tests/harness"
+	"github.com/crashrig/crashrig/tests/history"
+	"github.com/crashrig/crashrig/tests/model"
+	"github.com/crashrig/crashrig/tests/workload"
 )
 
 // altTarget is a spec file for a server the harness has no Go code for (a
@@ -93,6 +97,56 @@ func TestDoltSpecOnHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	runSpecOnHost(t, spec, spec.Install.Binary)
+}
+
+// TestDoltRemotesOnHost runs the remotes workload against Dolt on the
+// host for a few seconds, without crashes, and checks it: the workload's
+// statements work and its checker passes a correct run. Opt-in like
+// TestDoltSpecOnHost.
+func TestDoltRemotesOnHost(t *testing.T) {
+	if os.Getenv("CRASHRIG_DOLT") == "" {
+		t.Skip("Dolt tests are opt-in: set CRASHRIG_DOLT=1 (and build the binary, tests/README.md#targets)")
+	}
+	spec, err := serverkind.Builtin("dolt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := runSpecOnHost(t, spec, spec.Install.Binary)
+	db, err := sql.Open("mysql", serverkind.ClientDSN(in.Spec, net.JoinHostPort("127.0.0.1", strconv.Itoa(in.Port))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	opts := workload.Options{Server: spec, RemoteDir: t.TempDir(), ThinkTime: time.Millisecond}
+	w, err := workload.New(model.Remotes, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := history.NewRecorder(nil)
+	if err := w.Setup(ctx, db, rec); err != nil {
+		t.Fatal(err)
+	}
+	c := workload.NewClient(w, 1, 0, 7, db, rec, opts)
+	rctx, rcancel := context.WithTimeout(ctx, 8*time.Second)
+	w.Run(rctx, c)
+	rcancel()
+	c.Close()
+	state, err := w.Snapshot(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := checker.Check(rec.Entries(), model.Remotes, state)
+	t.Log(res.Summary())
+	if !res.OK() {
+		t.Fatal("the remotes checker failed a run without crashes")
+	}
+	for _, f := range []string{model.FPush, model.FClone, model.FRemoteAdd} {
+		if res.Stats[f+"-ok"] == 0 {
+			t.Errorf("no %s was acknowledged: %v", f, res.Stats)
+		}
+	}
 }
 
 // runSpecOnHost runs spec's server on the host the way the agent does in

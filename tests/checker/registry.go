@@ -20,6 +20,7 @@ var checkers = map[string]Func{
 	model.DDL:      decoded(CheckDDL),
 	model.GC:       func(h history.History, workload string, _ json.RawMessage) Result { return CheckGC(h, workload) },
 	model.Append:   decoded(CheckAppend),
+	model.Remotes:  decoded(CheckRemotes),
 }
 
 // For returns the checker of the named workload.

@@ -239,7 +239,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("-crash.workloads: %w", err)
 	}
 	for _, w := range c.Workloads {
-		if err := server.Supports(w, model.NeedsTransactions(w)); err != nil {
+		if err := server.Supports(w, model.NeedsTransactions(w), slices.Contains(model.ListedOnly, w)); err != nil {
 			return fmt.Errorf("-crash.workloads: %w", err)
 		}
 		if w == model.Append && server.Isolation == "" {

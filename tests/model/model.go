@@ -14,10 +14,11 @@ const (
 	DDL      = "ddl"
 	GC       = "gc"
 	Append   = "append"
+	Remotes  = "remotes"
 )
 
 // Workloads lists every workload.
-var Workloads = []string{Set, Register, Bank, DDL, GC, Append}
+var Workloads = []string{Set, Register, Bank, DDL, GC, Append, Remotes}
 
 // DefaultWorkloads is the default of -crash.workloads: the durability
 // workloads. append (an isolation check) runs when asked for.
@@ -43,6 +44,10 @@ const (
 	// MariaDB is a stock MariaDB/MySQL server.
 	MariaDB Flavor = "mariadb"
 )
+
+// ListedOnly are workloads that use one server's own features (Dolt's
+// remotes): they run only on targets whose spec lists them in workloads.
+var ListedOnly = []string{Remotes}
 
 // NeedsTransactions says whether workload needs explicit transactions
 // (a target whose spec has limits.no_transactions cannot run it).

@@ -48,6 +48,9 @@ type Options struct {
 	// Server is the target's spec: its GC statement, for one (default: the
 	// bundled server's).
 	Server *serverkind.Spec
+	// RemoteDir is where the remotes workload keeps its file remotes, as
+	// the server sees it (default: remotes on the guest's data disk).
+	RemoteDir string
 	// OpTimeout bounds each operation, so a hung server yields info ops
 	// rather than a hung test.
 	OpTimeout time.Duration
@@ -74,6 +77,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Server == nil {
 		o.Server, _ = serverkind.Builtin(serverkind.Bundled)
+	}
+	if o.RemoteDir == "" {
+		o.RemoteDir = serverkind.GuestDataDir + "/remotes"
 	}
 	if o.OpTimeout == 0 {
 		o.OpTimeout = 10 * time.Second
@@ -108,6 +114,7 @@ var generators = map[string]func(Options) Workload{
 	model.DDL:      func(o Options) Workload { return newDDL(o) },
 	model.GC:       func(o Options) Workload { return newGC(o) },
 	model.Append:   func(o Options) Workload { return newAppend(o) },
+	model.Remotes:  func(o Options) Workload { return newRemotes(o) },
 }
 
 // New returns the named workload.
