@@ -37,6 +37,10 @@ type Spec struct {
 	// Isolation sets the isolation level of the next transaction
 	// ({level}, e.g. "REPEATABLE READ"); empty: the server's default only.
 	Isolation string `toml:"isolation"`
+	// Undrop brings back a dropped database ({database}, e.g. Dolt's
+	// CALL dolt_undrop('{database}')); with it the ddl workload adds
+	// drop-and-undrop lifecycles.
+	Undrop string `toml:"undrop"`
 
 	Install  Install     `toml:"install"`
 	Server   Server      `toml:"server"`
@@ -157,6 +161,7 @@ var (
 		"root_password_sql", "user", "user_sql", "password", "password_sql", "isolation", "config"}
 	gcPlaceholders        = []string{"tables"}
 	isolationPlaceholders = []string{"level"}
+	undropPlaceholders    = []string{"database"}
 )
 
 // placeholderDocs say what each placeholder becomes (README).
@@ -176,6 +181,7 @@ var placeholderDocs = map[string]string{
 	"config":            "extra config lines (a start argument of its own: one argument each)",
 	"tables":            "gc only: the workload tables",
 	"level":             "isolation only: the level",
+	"database":          "undrop only: the dropped database",
 }
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -315,6 +321,7 @@ func (s *Spec) validate() error {
 	add("account.create", guestPlaceholders, s.Account.Create...)
 	add("gc", gcPlaceholders, s.GC)
 	add("isolation", isolationPlaceholders, s.Isolation)
+	add("undrop", undropPlaceholders, s.Undrop)
 	for _, t := range ts {
 		for _, m := range placeholderRE.FindAllStringSubmatch(t.text, -1) {
 			if !slices.Contains(t.allowed, m[1]) {
@@ -390,6 +397,12 @@ func (s *Spec) Supports(workload string, needsTransactions, listedOnly bool) err
 // GCStatement is the gc workload's statement for tables.
 func (s *Spec) GCStatement(tables []string) string {
 	return strings.ReplaceAll(s.GC, "{tables}", strings.Join(tables, ", "))
+}
+
+// UndropStatement brings back the dropped database (an identifier the
+// caller chose: letters, digits, underscores); "" if the server cannot.
+func (s *Spec) UndropStatement(database string) string {
+	return strings.ReplaceAll(s.Undrop, "{database}", database)
 }
 
 // IsolationStatement sets the next transaction's level; "" if the spec

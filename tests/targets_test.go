@@ -99,11 +99,12 @@ func TestDoltSpecOnHost(t *testing.T) {
 	runSpecOnHost(t, spec, spec.Install.Binary)
 }
 
-// TestDoltRemotesOnHost runs the remotes workload against Dolt on the
-// host for a few seconds, without crashes, and checks it: the workload's
-// statements work and its checker passes a correct run. Opt-in like
+// TestDoltWorkloadsOnHost runs Dolt's workloads against Dolt on the host
+// for a few seconds each, without crashes, and checks them: the
+// statements work on Dolt (remotes; ddl with dolt_undrop; gc with
+// dolt_gc) and the checkers pass a correct run. Opt-in like
 // TestDoltSpecOnHost.
-func TestDoltRemotesOnHost(t *testing.T) {
+func TestDoltWorkloadsOnHost(t *testing.T) {
 	if os.Getenv("CRASHRIG_DOLT") == "" {
 		t.Skip("Dolt tests are opt-in: set CRASHRIG_DOLT=1 (and build the binary, tests/README.md#targets)")
 	}
@@ -117,35 +118,60 @@ func TestDoltRemotesOnHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+workload.DB); err != nil {
+		t.Fatal(err)
+	}
 	opts := workload.Options{Server: spec, RemoteDir: t.TempDir(), ThinkTime: time.Millisecond}
-	w, err := workload.New(model.Remotes, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := history.NewRecorder(nil)
-	if err := w.Setup(ctx, db, rec); err != nil {
-		t.Fatal(err)
-	}
-	c := workload.NewClient(w, 1, 0, 7, db, rec, opts)
-	rctx, rcancel := context.WithTimeout(ctx, 8*time.Second)
-	w.Run(rctx, c)
-	rcancel()
-	c.Close()
-	state, err := w.Snapshot(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := checker.Check(rec.Entries(), model.Remotes, state)
-	t.Log(res.Summary())
-	if !res.OK() {
-		t.Fatal("the remotes checker failed a run without crashes")
-	}
-	for _, f := range []string{model.FPush, model.FClone, model.FRemoteAdd} {
-		if res.Stats[f+"-ok"] == 0 {
-			t.Errorf("no %s was acknowledged: %v", f, res.Stats)
-		}
+	for _, tc := range []struct {
+		name  string
+		wants []string // functions that must have acknowledged ops
+	}{
+		{model.Remotes, []string{model.FPush, model.FClone, model.FPull, model.FRemoteAdd}},
+		{model.DDL, []string{model.FDDL}},
+		{model.Set, []string{model.FAdd}},
+		{model.GC, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := workload.New(tc.name, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := history.NewRecorder(nil)
+			if err := w.Setup(ctx, db, rec); err != nil {
+				t.Fatal(err)
+			}
+			c := workload.NewClient(w, 1, 0, 7, db, rec, opts)
+			rctx, rcancel := context.WithTimeout(ctx, 8*time.Second)
+			w.Run(rctx, c)
+			rcancel()
+			c.Close()
+			state, err := w.Snapshot(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := checker.Check(rec.Entries(), tc.name, state)
+			t.Log(res.Summary())
+			if !res.OK() {
+				t.Fatalf("the %s checker failed a run without crashes", tc.name)
+			}
+			for _, f := range tc.wants {
+				if res.Stats[f+"-ok"] == 0 {
+					t.Errorf("no %s was acknowledged: %v", f, res.Stats)
+				}
+			}
+			if tc.name == model.DDL && !strings.Contains(string(state), model.KindUndropDatabase) {
+				t.Errorf("no drop-and-undrop database in the ddl state: %s", state)
+			}
+			if tc.name == model.GC {
+				for _, e := range rec.Entries() {
+					if e.Type == history.Fail {
+						t.Fatalf("dolt_gc failed: %v", e)
+					}
+				}
+			}
+		})
 	}
 }
 
