@@ -18,8 +18,9 @@ import (
 
 // Spec is a server spec file: everything crashrig needs to run a
 // MySQL-compatible server it has no Go code for. The built-in targets
-// (specs/*.toml) are specs too, so there is one code path. Strings marked
-// "template" may hold placeholders such as {data_dir}; see placeholderDocs.
+// (specs/*.toml) are specs too, so there is one code path. Templates may
+// hold placeholders such as {data_dir} (guestPlaceholders; README lists
+// what each becomes).
 type Spec struct {
 	// Name names the target in reports and in the guest (the installed
 	// binary's directory, for an uploaded server).
@@ -163,26 +164,6 @@ var (
 	isolationPlaceholders = []string{"level"}
 	undropPlaceholders    = []string{"database"}
 )
-
-// placeholderDocs say what each placeholder becomes (README).
-var placeholderDocs = map[string]string{
-	"data_dir":          "mount point of the data disk (/data)",
-	"state_dir":         "directory on the root disk that survives resets (/var/lib/dcrts)",
-	"port":              "the port the server must listen on (3306)",
-	"binary":            "the uploaded binary (install.upload)",
-	"socket":            "admin.socket",
-	"root_password":     "a random root password",
-	"root_password_sql": "the same, as a SQL string literal",
-	"user":              "the workloads' account",
-	"user_sql":          "the same, as a SQL string literal",
-	"password":          "its password",
-	"password_sql":      "the same, as a SQL string literal",
-	"isolation":         "the requested server isolation level",
-	"config":            "extra config lines (a start argument of its own: one argument each)",
-	"tables":            "gc only: the workload tables",
-	"level":             "isolation only: the level",
-	"database":          "undrop only: the dropped database",
-}
 
 var placeholderRE = regexp.MustCompile(`\{([a-z_]+)\}`)
 
