@@ -31,7 +31,7 @@ const altTarget = "testdata/targets/alt-sqlserver.toml"
 // come from the -crash.* flags, as for TestCrash.
 func TestCrashSpecFile(t *testing.T) {
 	cfg := config(t)
-	cfg.Target = altTarget
+	cfg.Target, cfg.FS = altTarget, []string{"ext4-ordered"} // FS: for the repro line
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestCrashSpecFile(t *testing.T) {
 	if server.Name != "alt-sqlserver" {
 		t.Fatalf("%s: spec name %q", altTarget, server.Name)
 	}
-	fss, err := harness.LookupFS([]string{"ext4-ordered"})
+	fss, err := harness.LookupFS(cfg.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

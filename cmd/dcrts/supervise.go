@@ -135,8 +135,12 @@ type serverProc struct {
 }
 
 // startLog is what the server wrote to its log file since this run
-// started (at most startLogMax bytes).
+// started (at most startLogMax bytes); for a server without a log file of
+// its own, the last lines of its output.
 func (p *serverProc) startLog() string {
+	if p.logFile == "" {
+		return strings.Join(p.watcher.tail(), "\n")
+	}
 	f, err := os.Open(p.logFile)
 	if err != nil {
 		return ""
