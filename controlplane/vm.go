@@ -251,8 +251,12 @@ func (vm *VM) call(ctx context.Context, c *pb.Command) (*pb.Result, error) {
 
 // ServerSpec describes the server to provision.
 type ServerSpec struct {
-	Kind    string // serverkind.MariaDB, serverkind.Bundled
-	Version string // installed build (Bundled)
+	// Kind names a built-in target (serverkind.MariaDB,
+	// serverkind.Bundled); Server, when set, is the target's spec instead
+	// (a spec file) and Kind is its name.
+	Kind    string
+	Server  *serverkind.Spec
+	Version string // installed build (uploaded servers)
 	// FSType of the data disk (default ext4), extra mkfs options and mount
 	// options, e.g. "data=journal" (nodelalloc is added for it).
 	FSType       string
@@ -281,9 +285,14 @@ type ServerSpec struct {
 }
 
 func (s ServerSpec) proto() (*pb.ProvisionServer, error) {
-	if _, err := serverkind.Lookup(s.Kind); err != nil {
-		return nil, err
+	server := s.Server
+	if server == nil {
+		var err error
+		if server, err = serverkind.Builtin(s.Kind); err != nil {
+			return nil, err
+		}
 	}
+	s.Kind = server.Name
 	if s.RootPassword == "" {
 		b := make([]byte, 8)
 		if _, err := rand.Read(b); err != nil {
@@ -294,7 +303,7 @@ func (s ServerSpec) proto() (*pb.ProvisionServer, error) {
 	return &pb.ProvisionServer{Kind: s.Kind, Version: s.Version, FsType: s.FSType, MkfsOptions: s.MkfsOptions,
 		MountOptions: s.MountOptions, RootPassword: s.RootPassword, User: s.User, Password: s.Password,
 		Database: s.Database, TransactionIsolation: s.TransactionIsolation, Config: s.Config,
-		ErrorLogPatterns: s.ErrorLogPatterns, Env: s.Env, IoFaults: s.IOFaults}, nil
+		ErrorLogPatterns: s.ErrorLogPatterns, Env: s.Env, IoFaults: s.IOFaults, Server: server.Definition()}, nil
 }
 
 // Provision formats the data disk, starts the server and returns a DSN
@@ -306,12 +315,12 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 	}
 	res, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_ProvisionServer{ProvisionServer: ps}})
 	if err != nil {
-		return "", fmt.Errorf("VM %s: provision %s: %w", vm.ID, spec.Kind, err)
+		return "", fmt.Errorf("VM %s: provision %s: %w", vm.ID, ps.GetKind(), err)
 	}
 	vm.mu.Lock()
 	vm.spec = ps
 	vm.mu.Unlock()
-	vm.logf("VM %s: provisioned %s in %.1fs (pid %d)", vm.ID, spec.Kind, res.GetProvision().GetSeconds(), res.GetProvision().GetPid())
+	vm.logf("VM %s: provisioned %s in %.1fs (pid %d)", vm.ID, ps.GetKind(), res.GetProvision().GetSeconds(), res.GetProvision().GetPid())
 	dsn := vm.DSN()
 	if dsn == "" {
 		return "", nil // agent-only VM: no port forward to check

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os/exec"
-	"sort"
 	"strings"
 	"time"
 
@@ -33,6 +32,9 @@ type Instance struct {
 	StateDir string
 	// Binary is the installed server build for uploaded kinds.
 	Binary string
+	// Port is where the server listens ({port}); 0 means GuestPort. Only
+	// a test running a spec on the host sets it.
+	Port int
 }
 
 // Kind is one SQL server implementation.
@@ -56,37 +58,22 @@ type Kind interface {
 	Bootstrap(ctx context.Context, db *sql.DB, in Instance) error
 }
 
-// ConfigWriter is a kind whose configuration lives on the root disk
-// (Init writes it once); a standby VM that attaches a provisioned data
-// disk writes it again before the start.
+// ConfigWriter is a kind whose configuration files may live on the root
+// disk (Init writes them once); a standby VM that attaches a provisioned
+// data disk writes them again before the start.
 type ConfigWriter interface {
 	WriteConfig(in Instance) error
 }
 
-var _ ConfigWriter = mariaDB{}
+var _ ConfigWriter = specKind{}
 
-var kinds = map[string]Kind{
-	MariaDB: mariaDB{},
-	Bundled: bundled{},
-}
-
-// Lookup returns the kind called name.
+// Lookup returns the built-in target called name as a Kind.
 func Lookup(name string) (Kind, error) {
-	k, ok := kinds[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown server kind %q (known: %v)", name, Names())
+	s, err := Builtin(name)
+	if err != nil {
+		return nil, err
 	}
-	return k, nil
-}
-
-// Names lists the known kinds.
-func Names() []string {
-	var names []string
-	for n := range kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return specKind{def: s.Definition()}, nil
 }
 
 // Account is the user a client logs in as for spec: the named user if any,
@@ -142,30 +129,14 @@ type RecoveryReporter interface {
 	RecoveryTime(log string) (time.Duration, bool)
 }
 
-// RecoveryTime returns the recovery time that the latest start of a
-// server of kind logged, if the kind reports one. The agent calls it with
-// the log of one start and sends the result in ServerReady.
+// RecoveryTime returns the recovery time that the latest start of the
+// built-in target kind logged, if its spec says how to find one.
 func RecoveryTime(kind, log string) (time.Duration, bool) {
-	if r, ok := kinds[kind].(RecoveryReporter); ok {
-		return r.RecoveryTime(log)
+	s, err := Builtin(kind)
+	if err != nil {
+		return 0, false
 	}
-	return 0, false
-}
-
-// appStmts create what a spec asks for besides root, on any kind: the
-// extra account (all privileges, with GRANT OPTION: the users workload
-// grants and revokes) and the database.
-func appStmts(spec *crashrigpb.ProvisionServer) []string {
-	var stmts []string
-	if u := spec.GetUser(); u != "" && u != "root" {
-		stmts = append(stmts,
-			fmt.Sprintf("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", quoteString(u), quoteString(spec.GetPassword())),
-			fmt.Sprintf("GRANT ALL PRIVILEGES ON *.* TO %s@'%%' WITH GRANT OPTION", quoteString(u)))
-	}
-	if d := spec.GetDatabase(); d != "" {
-		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(d))
-	}
-	return stmts
+	return recoveryTime(s.Definition().GetRecovery(), log)
 }
 
 // execAll runs bootstrap statements in order. An error names the
@@ -177,4 +148,17 @@ func execAll(ctx context.Context, db *sql.DB, kind string, stmts []string) error
 		}
 	}
 	return nil
+}
+
+// quoteString quotes a MySQL string literal.
+func quoteString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	return "'" + r.Replace(s) + "'"
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
 }

@@ -19,15 +19,17 @@ func TestLookup(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, name, k.Name())
 	}
-	_, err := Lookup("dolt")
-	assert.ErrorContains(t, err, "unknown server kind")
-	assert.Equal(t, []string{Bundled, MariaDB}, Names())
+	_, err := Lookup("nosuchdb")
+	assert.ErrorContains(t, err, "unknown target")
+	assert.Subset(t, Names(), []string{Bundled, MariaDB})
 }
 
 func TestMariaDBConfigIsDurable(t *testing.T) {
 	in := Instance{DataDir: "/data", StateDir: "/var/lib/dcrts",
 		Spec: &pb.ProvisionServer{TransactionIsolation: "SERIALIZABLE", Config: []string{"max_connections = 50"}}}
-	cnf := mariaDB{}.Config(in)
+	k, err := Lookup(MariaDB)
+	require.NoError(t, err)
+	cnf := k.(specKind).Files(in)["/var/lib/dcrts/mariadb.cnf"]
 	for _, want := range []string{
 		"innodb_flush_log_at_trx_commit = 1", "skip-log-bin", "bind-address = 0.0.0.0",
 		"datadir = /data/mysql", "transaction-isolation = SERIALIZABLE", "max_connections = 50\n",
@@ -35,13 +37,15 @@ func TestMariaDBConfigIsDurable(t *testing.T) {
 		assert.Contains(t, cnf, want)
 	}
 	assert.True(t, strings.HasPrefix(cnf, "[mysqld]\n"))
-	cmd := mariaDB{}.Command(in)
+	cmd := k.Command(in)
 	assert.Equal(t, []string{"mariadbd", "--defaults-file=/var/lib/dcrts/mariadb.cnf"}, cmd.Args)
 }
 
 func TestBundledCommand(t *testing.T) {
 	in := Instance{DataDir: "/data", Binary: "/opt/x/crashrig-sqlserver", Spec: &pb.ProvisionServer{RootPassword: "pw"}}
-	cmd := bundled{}.Command(in)
+	k, err := Lookup(Bundled)
+	require.NoError(t, err)
+	cmd := k.Command(in)
 	assert.Equal(t, []string{"/opt/x/crashrig-sqlserver", "-data-dir", "/data/crashrig", "-listen", "0.0.0.0:3306",
 		"-log-file", "/data/crashrig-sqlserver.log", "-root-password", "pw"}, cmd.Args)
 }
@@ -125,11 +129,18 @@ func TestMariaDBRecoveryTimeFromItsLog(t *testing.T) {
 	assert.False(t, ok, "not ready yet")
 }
 
-func TestAppStmtsBothKindsRun(t *testing.T) {
-	assert.Empty(t, appStmts(&pb.ProvisionServer{User: "root"}), "root is each kind's own business")
+func TestBootstrapStmtsBothKinds(t *testing.T) {
+	k, err := Lookup(Bundled)
+	require.NoError(t, err)
+	assert.Empty(t, k.(specKind).bootstrapStmts(Instance{Spec: &pb.ProvisionServer{User: "root"}}), "root is each kind's own business")
 	assert.Equal(t, []string{
 		"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'p\\'w'",
 		"GRANT ALL PRIVILEGES ON *.* TO 'app'@'%' WITH GRANT OPTION",
 		"CREATE DATABASE IF NOT EXISTS `d`",
-	}, appStmts(&pb.ProvisionServer{User: "app", Password: "p'w", Database: "d"}))
+	}, k.(specKind).bootstrapStmts(Instance{Spec: &pb.ProvisionServer{User: "app", Password: "p'w", Database: "d"}}))
+	m, err := Lookup(MariaDB)
+	require.NoError(t, err)
+	stmts := m.(specKind).bootstrapStmts(Instance{Spec: &pb.ProvisionServer{RootPassword: "r'", User: "app", Password: "x"}})
+	assert.Contains(t, stmts, "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY 'r\\''")
+	assert.Equal(t, "GRANT ALL PRIVILEGES ON *.* TO 'app'@'%' WITH GRANT OPTION", stmts[len(stmts)-1])
 }

@@ -79,17 +79,23 @@ var backends = map[string]func(t *testing.T, cfg harness.Config) harness.Backend
 	},
 	"vm": func(t *testing.T, cfg harness.Config) harness.Backend {
 		vmtest.SkipIfShort(t)
+		server, _, err := cfg.Server()
+		if err != nil {
+			t.Fatal(err)
+		}
 		b := &vmbackend.Backend{
 			ControlPlane: cptest.New(t),
-			Image:        vmtest.Image(t),
-			Dir:          t.TempDir(),
-			Logf:         t.Logf,
-			Standby:      cfg.Restart == "standby",
+			// A spec's packages beyond the default image's make an
+			// image variant of their own.
+			Image:   vmtest.ImageWith(t, server.Install.Packages...),
+			Dir:     t.TempDir(),
+			Logf:    t.Logf,
+			Standby: cfg.Restart == "standby",
 		}
 		// Before the run's clock starts: the wait for a VM slot lasts as
 		// long as other packages' VMs run.
 		cptest.HoldVMSlot(t)
-		if cfg.Target == string(model.Bundled) {
+		if server.Install.Upload && server.Install.Binary == "" {
 			b.ServerBinary = serverBinary(t)
 		}
 		return b
@@ -116,7 +122,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Bound()+5*time.Minute)
 	defer cancel()
-	flavor, err := model.ParseFlavor(cfg.Target)
+	server, flavor, err := cfg.Server()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +130,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := workload.Options{Flavor: flavor, ValueSizes: cfg.ValueSize, Isolation: iso}
+	opts := workload.Options{Flavor: flavor, Server: server, ValueSizes: cfg.ValueSize, Isolation: iso}
 	var wls []workload.Workload
 	for _, name := range cfg.Workloads {
 		w, err := workload.New(name, opts)
@@ -133,7 +139,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 		}
 		wls = append(wls, w)
 	}
-	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed,
+	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Server: server, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed,
 		IOFaults: cfg.Nemesis == harness.NemesisIOFault})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
@@ -181,25 +187,31 @@ func TestCrash(t *testing.T) {
 	t.Logf("seed %d", cfg.Seed)
 	for _, fs := range fss {
 		t.Run(fs.Name, func(t *testing.T) {
-			rep := runCrash(t, cfg, fs, newBackend(t, cfg))
-			t.Log(rep.Summary())
-			switch rep.Verdict() {
-			case report.Failed:
-				t.Fatalf("a check failed (see the problems above: durability, or isolation for append); repro: %s", rep.Repro)
-			case report.Inconclusive:
-				t.Fatalf("INCONCLUSIVE, not a durability finding: %s\nrepro: %s", rep.Inconclusive, rep.Repro)
-			}
-			if rep.Ops["ok"] == 0 {
-				t.Fatalf("no operation was acknowledged in %d crash cycles", rep.Cycles)
-			}
-			// Every workload must have had writes acknowledged, or its
-			// check passed vacuously (e.g. every transfer refused).
-			for _, res := range rep.Results {
-				if res.AckedWrites() == 0 {
-					t.Errorf("workload %s: no write was acknowledged in %d crash cycles, so its check proved nothing (%s)", res.Workload, rep.Cycles, res.Summary())
-				}
-			}
+			requirePass(t, runCrash(t, cfg, fs, newBackend(t, cfg)))
 		})
+	}
+}
+
+// requirePass fails t unless rep passed with acknowledged writes in every
+// workload.
+func requirePass(t *testing.T, rep *report.Report) {
+	t.Helper()
+	t.Log(rep.Summary())
+	switch rep.Verdict() {
+	case report.Failed:
+		t.Fatalf("a check failed (see the problems above: durability, or isolation for append); repro: %s", rep.Repro)
+	case report.Inconclusive:
+		t.Fatalf("INCONCLUSIVE, not a durability finding: %s\nrepro: %s", rep.Inconclusive, rep.Repro)
+	}
+	if rep.Ops["ok"] == 0 {
+		t.Fatalf("no operation was acknowledged in %d crash cycles", rep.Cycles)
+	}
+	// Every workload must have had writes acknowledged, or its check
+	// passed vacuously (e.g. every transfer refused).
+	for _, res := range rep.Results {
+		if res.AckedWrites() == 0 {
+			t.Errorf("workload %s: no write was acknowledged in %d crash cycles, so its check proved nothing (%s)", res.Workload, rep.Cycles, res.Summary())
+		}
 	}
 }
 

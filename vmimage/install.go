@@ -30,6 +30,10 @@ type Config struct {
 	// DCRTS is a linux/amd64 dcrts binary to install as the boot-time agent.
 	// Empty leaves the image without an agent (init's hook then idles).
 	DCRTS string
+	// ExtraPackages are Debian packages a target needs beyond Packages
+	// (its spec's install.packages): the root filesystem becomes a variant
+	// with its own cache key.
+	ExtraPackages []string
 }
 
 // Option adjusts an installer beyond its Config.
@@ -257,7 +261,7 @@ func (in *installer) logf(format string, args ...any) {
 }
 
 func (in *installer) buildRootFS(ctx context.Context) error {
-	r, err := EnsureRootFS(ctx, in.cfg.CacheDir, in.cfg.Mirror, in.log, in.logf)
+	r, err := EnsureRootFS(ctx, in.cfg.CacheDir, in.cfg.Mirror, in.cfg.ExtraPackages, in.log, in.logf)
 	in.rootfs = r
 	return err
 }

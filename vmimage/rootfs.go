@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -57,19 +58,43 @@ func (r RootFS) Kernel() string {
 }
 
 // rootfsKey names a cached root filesystem by everything that shapes it.
-func rootfsKey(mirror string) (string, error) {
+// Extra packages (a target's, beyond Packages) make a variant: without
+// any the key is the default image's, unchanged.
+func rootfsKey(mirror string, extra []string) (string, error) {
 	h := sha256.New()
 	pkgs := append([]string(nil), Packages...)
+	pkgs = append(pkgs, extra...)
 	sort.Strings(pkgs)
+	pkgs = slices.Compact(pkgs)
 	fmt.Fprintf(h, "format=%s\nsuite=%s\nmirror=%s\npackages=%s\n", rootfsFormat, Suite, mirror, strings.Join(pkgs, ","))
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	key := hex.EncodeToString(h.Sum(nil))[:16]
+	if len(ExtraPackages(extra)) > 0 {
+		// A variant's tree must survive the default build's pruning of
+		// outdated trees, and the other way round.
+		key = "variant-" + key
+	}
+	return key, nil
+}
+
+// ExtraPackages are the packages of want that the default image lacks,
+// sorted: what makes an image variant.
+func ExtraPackages(want []string) []string {
+	var extra []string
+	for _, p := range want {
+		if !slices.Contains(Packages, p) && !slices.Contains(extra, p) {
+			extra = append(extra, p)
+		}
+	}
+	sort.Strings(extra)
+	return extra
 }
 
 // EnsureRootFS returns the cached root filesystem for mirror, building it with
 // debootstrap first if the cache does not have it, with crashrig's guest
 // files (init, boot scripts) applied. log receives the tools' output.
-func EnsureRootFS(ctx context.Context, cacheDir, mirror string, log io.Writer, logf func(string, ...any)) (RootFS, error) {
-	key, err := rootfsKey(mirror)
+func EnsureRootFS(ctx context.Context, cacheDir, mirror string, extra []string, log io.Writer, logf func(string, ...any)) (RootFS, error) {
+	extra = ExtraPackages(extra)
+	key, err := rootfsKey(mirror, extra)
 	if err != nil {
 		return RootFS{}, err
 	}
@@ -93,7 +118,7 @@ func EnsureRootFS(ctx context.Context, cacheDir, mirror string, log io.Writer, l
 	logf("building Debian %s root filesystem with debootstrap from %s (cached afterwards)", Suite, mirror)
 	cmd := exec.CommandContext(ctx, "debootstrap", "--variant=minbase",
 		"--cache-dir="+filepath.Join(cacheDir, "debs"),
-		"--include="+strings.Join(Packages, ","),
+		"--include="+strings.Join(append(slices.Clone(Packages), extra...), ","),
 		Suite, tmp, mirror)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
@@ -115,7 +140,10 @@ func EnsureRootFS(ctx context.Context, cacheDir, mirror string, log io.Writer, l
 	// Trees under other keys are from older package lists: ~1 GB each.
 	if old, err := filepath.Glob(filepath.Join(cacheDir, "rootfs-*")); err == nil {
 		for _, dir := range old {
-			if dir != final && !strings.Contains(filepath.Base(dir), ".tmp-") {
+			base := filepath.Base(dir)
+			// Only trees of the same kind (default or variant) replace
+			// each other; variants are few and each serves its target.
+			if dir != final && !strings.Contains(base, ".tmp-") && strings.HasPrefix(base, "rootfs-variant-") == strings.HasPrefix(key, "variant-") && len(extra) == 0 {
 				logf("removing outdated cached root filesystem %s", dir)
 				os.RemoveAll(dir)
 			}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,4 +164,24 @@ func TestCheckHostNamesMissingPackage(t *testing.T) {
 	err := checkHost(Config{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "apt-get install -y qemu-system-x86 qemu-utils debootstrap e2fsprogs")
+}
+
+// A target's extra packages make a variant; packages the default image
+// has already change nothing (the default image's cache key included).
+func TestRootFSKeyVariants(t *testing.T) {
+	def, err := rootfsKey("http://m", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, _ := rootfsKey("http://m", ExtraPackages([]string{"mariadb-server"}))
+	if same != def {
+		t.Errorf("a package of the default image changed the key: %s vs %s", same, def)
+	}
+	v, _ := rootfsKey("http://m", ExtraPackages([]string{"libicu72"}))
+	if v == def || !strings.HasPrefix(v, "variant-") {
+		t.Errorf("libicu72 gave key %s (default %s); want a variant- key of its own", v, def)
+	}
+	if got := ExtraPackages([]string{"libicu72", "kmod", "libicu72", "a"}); !slices.Equal(got, []string{"a", "libicu72"}) {
+		t.Errorf("ExtraPackages = %v", got)
+	}
 }

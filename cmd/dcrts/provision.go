@@ -223,7 +223,7 @@ func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer) e
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, startTimeout(k))
 	defer cancel()
 	if err := waitReady(ctx, clientDSN(spec), p); err != nil {
 		// An exited server was reported by its watcher already.

@@ -22,8 +22,8 @@ import (
 
 const (
 	specFile = "provision.json"
-	// readyTimeout bounds a server start (MariaDB's first start under TCG
-	// takes tens of seconds).
+	// readyTimeout bounds a server start unless its spec says otherwise
+	// (MariaDB's first start under TCG takes tens of seconds).
 	readyTimeout = 5 * time.Minute
 	stopTimeout  = time.Minute
 	// deviceTimeout bounds the wait for a hot-plugged data disk to appear.
@@ -76,7 +76,7 @@ func (m *serverManager) Status() *pb.ServerStatus {
 
 // instance resolves spec into a kind and its guest paths.
 func (m *serverManager) instance(spec *pb.ProvisionServer) (serverkind.Kind, serverkind.Instance, error) {
-	k, err := serverkind.Lookup(spec.GetKind())
+	k, err := serverkind.KindOf(spec)
 	if err != nil {
 		return nil, serverkind.Instance{}, err
 	}
@@ -140,4 +140,13 @@ func (m *serverManager) restoreFailed(spec *pb.ProvisionServer, err error) {
 // it: TCP on loopback with the test's account.
 func clientDSN(spec *pb.ProvisionServer) string {
 	return serverkind.ClientDSN(spec, "127.0.0.1:"+strconv.Itoa(serverkind.GuestPort))
+}
+
+// startTimeout bounds a start of k: its spec's ready timeout, else
+// readyTimeout.
+func startTimeout(k serverkind.Kind) time.Duration {
+	if t, ok := k.(interface{ ReadyTimeout() time.Duration }); ok {
+		return t.ReadyTimeout()
+	}
+	return readyTimeout
 }

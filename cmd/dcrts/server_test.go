@@ -56,6 +56,29 @@ exec sleep 60`}}
 	assert.Equal(t, 5*time.Millisecond, time.Duration(ready.GetRecoveryNanos()))
 }
 
+// A server without a log file of its own (a spec with no log_file) has
+// its recovery time read from its output.
+func TestServerReadyRecoveryTimeFromOutput(t *testing.T) {
+	m, events := testManager(t)
+	marker := filepath.Join(t.TempDir(), "ready")
+	k := recoveringKind{fakeKind{script: `echo "recovered in 7ms"
+touch ` + marker + `
+exec sleep 60`}}
+	spec := &pb.ProvisionServer{Kind: "fake"}
+	p, err := m.start(k, serverkind.Instance{Spec: spec})
+	require.NoError(t, err)
+	t.Cleanup(func() { m.kill(p) })
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(marker)
+		return err == nil && len(p.watcher.tail()) > 0
+	}, 10*time.Second, time.Millisecond)
+	m.setReady(spec, p)
+	ready := (<-events).GetServerReady()
+	require.NotNil(t, ready)
+	require.NotNil(t, ready.RecoveryNanos, "recovery time reported")
+	assert.Equal(t, 7*time.Millisecond, time.Duration(ready.GetRecoveryNanos()))
+}
+
 func TestServerReadyWithoutRecoveryTime(t *testing.T) {
 	m, events := testManager(t)
 	spec := &pb.ProvisionServer{Kind: "fake"}
@@ -85,7 +108,7 @@ func TestRestoreFailureIsReported(t *testing.T) {
 		rf := e.GetRestoreFailed()
 		require.NotNil(t, rf, "got %v", e)
 		assert.Equal(t, "no-such-kind", rf.GetKind())
-		assert.Contains(t, rf.GetReason(), "unknown server kind")
+		assert.Contains(t, rf.GetReason(), "unknown target")
 	default:
 		t.Fatal("no RestoreFailed event")
 	}

@@ -38,8 +38,13 @@ func (m *serverManager) start(k serverkind.Kind, in serverkind.Instance) (*serve
 		m.emit(&pb.Event{Kind: &pb.Event_LogLine{LogLine: &pb.LogLine{Text: line, Pattern: pattern}}})
 	})
 	cmd := k.Command(in)
+	// The provisioning's env comes after the spec's own (Command's), so
+	// it wins.
 	if env := in.Spec.GetEnv(); len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, env...)
 	}
 	cmd.Stdout = w.source()
 	cmd.Stderr = w.source()
@@ -130,8 +135,12 @@ type serverProc struct {
 }
 
 // startLog is what the server wrote to its log file since this run
-// started (at most startLogMax bytes).
+// started (at most startLogMax bytes); for a server without a log file of
+// its own, the last lines of its output.
 func (p *serverProc) startLog() string {
+	if p.logFile == "" {
+		return strings.Join(p.watcher.tail(), "\n")
+	}
 	f, err := os.Open(p.logFile)
 	if err != nil {
 		return ""

@@ -1667,7 +1667,11 @@ type ProvisionServer struct {
 	// io_faults puts the data disk under a device-mapper device the agent
 	// can switch at run time (InjectFault); without it the file system sits
 	// on the disk itself, as always.
-	IoFaults      bool `protobuf:"varint,15,opt,name=io_faults,json=ioFaults,proto3" json:"io_faults,omitempty"`
+	IoFaults bool `protobuf:"varint,15,opt,name=io_faults,json=ioFaults,proto3" json:"io_faults,omitempty"`
+	// server is how the agent installs, starts and reaches the server: the
+	// target's spec file (serverkind.Spec), resolved on the host. Unset,
+	// the agent uses the built-in spec named by kind.
+	Server        *ServerDefinition `protobuf:"bytes,16,opt,name=server,proto3" json:"server,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1807,6 +1811,376 @@ func (x *ProvisionServer) GetIoFaults() bool {
 	return false
 }
 
+func (x *ProvisionServer) GetServer() *ServerDefinition {
+	if x != nil {
+		return x.Server
+	}
+	return nil
+}
+
+// ServerDefinition is the guest side of a server spec file (see the
+// serverkind package): commands and templates still hold their
+// placeholders ({data_dir}, {port}, ...), which the agent fills in.
+type ServerDefinition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// uploaded: the binary comes from InstallServer ({binary}).
+	Uploaded  bool          `protobuf:"varint,2,opt,name=uploaded,proto3" json:"uploaded,omitempty"`
+	Env       []string      `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty"`
+	Files     []*ServerFile `protobuf:"bytes,4,rep,name=files,proto3" json:"files,omitempty"`
+	Init      []*Argv       `protobuf:"bytes,5,rep,name=init,proto3" json:"init,omitempty"`
+	Start     *Argv         `protobuf:"bytes,6,opt,name=start,proto3" json:"start,omitempty"`
+	LogFile   string        `protobuf:"bytes,7,opt,name=log_file,json=logFile,proto3" json:"log_file,omitempty"`
+	DataPaths []string      `protobuf:"bytes,8,rep,name=data_paths,json=dataPaths,proto3" json:"data_paths,omitempty"`
+	// admin account: how the agent logs in right after init.
+	AdminUser     string `protobuf:"bytes,9,opt,name=admin_user,json=adminUser,proto3" json:"admin_user,omitempty"`
+	AdminPassword string `protobuf:"bytes,10,opt,name=admin_password,json=adminPassword,proto3" json:"admin_password,omitempty"`
+	// admin_socket, when set, is a unix socket; else TCP on loopback.
+	AdminSocket string   `protobuf:"bytes,11,opt,name=admin_socket,json=adminSocket,proto3" json:"admin_socket,omitempty"`
+	Bootstrap   []string `protobuf:"bytes,12,rep,name=bootstrap,proto3" json:"bootstrap,omitempty"`
+	// create_account creates the workloads' account ({user_sql}, {password_sql}).
+	CreateAccount []string `protobuf:"bytes,13,rep,name=create_account,json=createAccount,proto3" json:"create_account,omitempty"`
+	// isolation_config is added to {config} when transaction_isolation is set.
+	IsolationConfig     string            `protobuf:"bytes,14,opt,name=isolation_config,json=isolationConfig,proto3" json:"isolation_config,omitempty"`
+	ReadyTimeoutSeconds float64           `protobuf:"fixed64,15,opt,name=ready_timeout_seconds,json=readyTimeoutSeconds,proto3" json:"ready_timeout_seconds,omitempty"`
+	Recovery            *RecoveryPatterns `protobuf:"bytes,16,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ServerDefinition) Reset() {
+	*x = ServerDefinition{}
+	mi := &file_crashrig_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerDefinition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerDefinition) ProtoMessage() {}
+
+func (x *ServerDefinition) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerDefinition.ProtoReflect.Descriptor instead.
+func (*ServerDefinition) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ServerDefinition) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServerDefinition) GetUploaded() bool {
+	if x != nil {
+		return x.Uploaded
+	}
+	return false
+}
+
+func (x *ServerDefinition) GetEnv() []string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetFiles() []*ServerFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetInit() []*Argv {
+	if x != nil {
+		return x.Init
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetStart() *Argv {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetLogFile() string {
+	if x != nil {
+		return x.LogFile
+	}
+	return ""
+}
+
+func (x *ServerDefinition) GetDataPaths() []string {
+	if x != nil {
+		return x.DataPaths
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetAdminUser() string {
+	if x != nil {
+		return x.AdminUser
+	}
+	return ""
+}
+
+func (x *ServerDefinition) GetAdminPassword() string {
+	if x != nil {
+		return x.AdminPassword
+	}
+	return ""
+}
+
+func (x *ServerDefinition) GetAdminSocket() string {
+	if x != nil {
+		return x.AdminSocket
+	}
+	return ""
+}
+
+func (x *ServerDefinition) GetBootstrap() []string {
+	if x != nil {
+		return x.Bootstrap
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetCreateAccount() []string {
+	if x != nil {
+		return x.CreateAccount
+	}
+	return nil
+}
+
+func (x *ServerDefinition) GetIsolationConfig() string {
+	if x != nil {
+		return x.IsolationConfig
+	}
+	return ""
+}
+
+func (x *ServerDefinition) GetReadyTimeoutSeconds() float64 {
+	if x != nil {
+		return x.ReadyTimeoutSeconds
+	}
+	return 0
+}
+
+func (x *ServerDefinition) GetRecovery() *RecoveryPatterns {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+type ServerFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Content       string                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	Mode          uint32                 `protobuf:"varint,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerFile) Reset() {
+	*x = ServerFile{}
+	mi := &file_crashrig_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerFile) ProtoMessage() {}
+
+func (x *ServerFile) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerFile.ProtoReflect.Descriptor instead.
+func (*ServerFile) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ServerFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *ServerFile) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *ServerFile) GetMode() uint32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+type Argv struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Args          []string               `protobuf:"bytes,1,rep,name=args,proto3" json:"args,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Argv) Reset() {
+	*x = Argv{}
+	mi := &file_crashrig_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Argv) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Argv) ProtoMessage() {}
+
+func (x *Argv) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Argv.ProtoReflect.Descriptor instead.
+func (*Argv) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Argv) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+// RecoveryPatterns find a server's own crash-recovery time in the log of
+// one start: either a duration it logs (duration, one group), or the time
+// between a begin and a ready line, from the timestamp group of each.
+type RecoveryPatterns struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Duration        string                 `protobuf:"bytes,1,opt,name=duration,proto3" json:"duration,omitempty"`
+	Timestamp       string                 `protobuf:"bytes,2,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	TimestampLayout string                 `protobuf:"bytes,3,opt,name=timestamp_layout,json=timestampLayout,proto3" json:"timestamp_layout,omitempty"`
+	Restart         string                 `protobuf:"bytes,4,opt,name=restart,proto3" json:"restart,omitempty"`
+	Begin           string                 `protobuf:"bytes,5,opt,name=begin,proto3" json:"begin,omitempty"`
+	Ready           string                 `protobuf:"bytes,6,opt,name=ready,proto3" json:"ready,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RecoveryPatterns) Reset() {
+	*x = RecoveryPatterns{}
+	mi := &file_crashrig_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoveryPatterns) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoveryPatterns) ProtoMessage() {}
+
+func (x *RecoveryPatterns) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoveryPatterns.ProtoReflect.Descriptor instead.
+func (*RecoveryPatterns) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RecoveryPatterns) GetDuration() string {
+	if x != nil {
+		return x.Duration
+	}
+	return ""
+}
+
+func (x *RecoveryPatterns) GetTimestamp() string {
+	if x != nil {
+		return x.Timestamp
+	}
+	return ""
+}
+
+func (x *RecoveryPatterns) GetTimestampLayout() string {
+	if x != nil {
+		return x.TimestampLayout
+	}
+	return ""
+}
+
+func (x *RecoveryPatterns) GetRestart() string {
+	if x != nil {
+		return x.Restart
+	}
+	return ""
+}
+
+func (x *RecoveryPatterns) GetBegin() string {
+	if x != nil {
+		return x.Begin
+	}
+	return ""
+}
+
+func (x *RecoveryPatterns) GetReady() string {
+	if x != nil {
+		return x.Ready
+	}
+	return ""
+}
+
 // AttachServer brings a provisioned server up on a standby VM: a VM booted
 // ahead without a data disk, into which the control plane has just
 // hot-plugged the data disk of a crashed VM. The agent waits for the
@@ -1825,7 +2199,7 @@ type AttachServer struct {
 
 func (x *AttachServer) Reset() {
 	*x = AttachServer{}
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +2211,7 @@ func (x *AttachServer) String() string {
 func (*AttachServer) ProtoMessage() {}
 
 func (x *AttachServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[20]
+	mi := &file_crashrig_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +2224,7 @@ func (x *AttachServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachServer.ProtoReflect.Descriptor instead.
 func (*AttachServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{20}
+	return file_crashrig_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AttachServer) GetSpec() *ProvisionServer {
@@ -1873,7 +2247,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +2259,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +2272,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{21}
+	return file_crashrig_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -1923,7 +2297,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2309,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2322,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{22}
+	return file_crashrig_proto_rawDescGZIP(), []int{26}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -1962,7 +2336,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[23]
+	mi := &file_crashrig_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1974,7 +2348,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[23]
+	mi := &file_crashrig_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1987,7 +2361,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{23}
+	return file_crashrig_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -2013,7 +2387,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[24]
+	mi := &file_crashrig_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2399,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[24]
+	mi := &file_crashrig_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2412,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{24}
+	return file_crashrig_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -2075,7 +2449,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_crashrig_proto_msgTypes[25]
+	mi := &file_crashrig_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2461,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[25]
+	mi := &file_crashrig_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2474,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{25}
+	return file_crashrig_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *InjectFault) GetKind() IOFaultKind {
@@ -2133,7 +2507,7 @@ type ClearFault struct {
 
 func (x *ClearFault) Reset() {
 	*x = ClearFault{}
-	mi := &file_crashrig_proto_msgTypes[26]
+	mi := &file_crashrig_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2519,7 @@ func (x *ClearFault) String() string {
 func (*ClearFault) ProtoMessage() {}
 
 func (x *ClearFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[26]
+	mi := &file_crashrig_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2532,7 @@ func (x *ClearFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFault.ProtoReflect.Descriptor instead.
 func (*ClearFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{26}
+	return file_crashrig_proto_rawDescGZIP(), []int{30}
 }
 
 var File_crashrig_proto protoreflect.FileDescriptor
@@ -2270,7 +2644,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04data\x18\x04 \x01(\fR\x04data\x12\x12\n" +
 	"\x04last\x18\x05 \x01(\bR\x04last\x12\x16\n" +
-	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\xd3\x03\n" +
+	"\x06sha256\x18\x06 \x01(\tR\x06sha256\"\x8a\x04\n" +
 	"\x0fProvisionServer\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
@@ -2287,7 +2661,42 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x06config\x18\f \x03(\tR\x06config\x12,\n" +
 	"\x12error_log_patterns\x18\r \x03(\tR\x10errorLogPatterns\x12\x10\n" +
 	"\x03env\x18\x0e \x03(\tR\x03env\x12\x1b\n" +
-	"\tio_faults\x18\x0f \x01(\bR\bioFaults\"@\n" +
+	"\tio_faults\x18\x0f \x01(\bR\bioFaults\x125\n" +
+	"\x06server\x18\x10 \x01(\v2\x1d.crashrig.v1.ServerDefinitionR\x06server\"\xd5\x04\n" +
+	"\x10ServerDefinition\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\buploaded\x18\x02 \x01(\bR\buploaded\x12\x10\n" +
+	"\x03env\x18\x03 \x03(\tR\x03env\x12-\n" +
+	"\x05files\x18\x04 \x03(\v2\x17.crashrig.v1.ServerFileR\x05files\x12%\n" +
+	"\x04init\x18\x05 \x03(\v2\x11.crashrig.v1.ArgvR\x04init\x12'\n" +
+	"\x05start\x18\x06 \x01(\v2\x11.crashrig.v1.ArgvR\x05start\x12\x19\n" +
+	"\blog_file\x18\a \x01(\tR\alogFile\x12\x1d\n" +
+	"\n" +
+	"data_paths\x18\b \x03(\tR\tdataPaths\x12\x1d\n" +
+	"\n" +
+	"admin_user\x18\t \x01(\tR\tadminUser\x12%\n" +
+	"\x0eadmin_password\x18\n" +
+	" \x01(\tR\radminPassword\x12!\n" +
+	"\fadmin_socket\x18\v \x01(\tR\vadminSocket\x12\x1c\n" +
+	"\tbootstrap\x18\f \x03(\tR\tbootstrap\x12%\n" +
+	"\x0ecreate_account\x18\r \x03(\tR\rcreateAccount\x12)\n" +
+	"\x10isolation_config\x18\x0e \x01(\tR\x0fisolationConfig\x122\n" +
+	"\x15ready_timeout_seconds\x18\x0f \x01(\x01R\x13readyTimeoutSeconds\x129\n" +
+	"\brecovery\x18\x10 \x01(\v2\x1d.crashrig.v1.RecoveryPatternsR\brecovery\"N\n" +
+	"\n" +
+	"ServerFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\rR\x04mode\"\x1a\n" +
+	"\x04Argv\x12\x12\n" +
+	"\x04args\x18\x01 \x03(\tR\x04args\"\xbd\x01\n" +
+	"\x10RecoveryPatterns\x12\x1a\n" +
+	"\bduration\x18\x01 \x01(\tR\bduration\x12\x1c\n" +
+	"\ttimestamp\x18\x02 \x01(\tR\ttimestamp\x12)\n" +
+	"\x10timestamp_layout\x18\x03 \x01(\tR\x0ftimestampLayout\x12\x18\n" +
+	"\arestart\x18\x04 \x01(\tR\arestart\x12\x14\n" +
+	"\x05begin\x18\x05 \x01(\tR\x05begin\x12\x14\n" +
+	"\x05ready\x18\x06 \x01(\tR\x05ready\"@\n" +
 	"\fAttachServer\x120\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"C\n" +
 	"\n" +
@@ -2331,36 +2740,40 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 }
 
 var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_crashrig_proto_goTypes = []any{
-	(IOFaultKind)(0),        // 0: crashrig.v1.IOFaultKind
-	(*AgentConfig)(nil),     // 1: crashrig.v1.AgentConfig
-	(*AgentMessage)(nil),    // 2: crashrig.v1.AgentMessage
-	(*Hello)(nil),           // 3: crashrig.v1.Hello
-	(*ServerStatus)(nil),    // 4: crashrig.v1.ServerStatus
-	(*Heartbeat)(nil),       // 5: crashrig.v1.Heartbeat
-	(*Result)(nil),          // 6: crashrig.v1.Result
-	(*InstallResult)(nil),   // 7: crashrig.v1.InstallResult
-	(*ProvisionResult)(nil), // 8: crashrig.v1.ProvisionResult
-	(*ExecResult)(nil),      // 9: crashrig.v1.ExecResult
-	(*FaultResult)(nil),     // 10: crashrig.v1.FaultResult
-	(*FileChunk)(nil),       // 11: crashrig.v1.FileChunk
-	(*Event)(nil),           // 12: crashrig.v1.Event
-	(*ServerExited)(nil),    // 13: crashrig.v1.ServerExited
-	(*LogLine)(nil),         // 14: crashrig.v1.LogLine
-	(*ServerReady)(nil),     // 15: crashrig.v1.ServerReady
-	(*RestoreFailed)(nil),   // 16: crashrig.v1.RestoreFailed
-	(*Command)(nil),         // 17: crashrig.v1.Command
-	(*Welcome)(nil),         // 18: crashrig.v1.Welcome
-	(*InstallServer)(nil),   // 19: crashrig.v1.InstallServer
-	(*ProvisionServer)(nil), // 20: crashrig.v1.ProvisionServer
-	(*AttachServer)(nil),    // 21: crashrig.v1.AttachServer
-	(*StopServer)(nil),      // 22: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil), // 23: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),    // 24: crashrig.v1.CollectFiles
-	(*Exec)(nil),            // 25: crashrig.v1.Exec
-	(*InjectFault)(nil),     // 26: crashrig.v1.InjectFault
-	(*ClearFault)(nil),      // 27: crashrig.v1.ClearFault
+	(IOFaultKind)(0),         // 0: crashrig.v1.IOFaultKind
+	(*AgentConfig)(nil),      // 1: crashrig.v1.AgentConfig
+	(*AgentMessage)(nil),     // 2: crashrig.v1.AgentMessage
+	(*Hello)(nil),            // 3: crashrig.v1.Hello
+	(*ServerStatus)(nil),     // 4: crashrig.v1.ServerStatus
+	(*Heartbeat)(nil),        // 5: crashrig.v1.Heartbeat
+	(*Result)(nil),           // 6: crashrig.v1.Result
+	(*InstallResult)(nil),    // 7: crashrig.v1.InstallResult
+	(*ProvisionResult)(nil),  // 8: crashrig.v1.ProvisionResult
+	(*ExecResult)(nil),       // 9: crashrig.v1.ExecResult
+	(*FaultResult)(nil),      // 10: crashrig.v1.FaultResult
+	(*FileChunk)(nil),        // 11: crashrig.v1.FileChunk
+	(*Event)(nil),            // 12: crashrig.v1.Event
+	(*ServerExited)(nil),     // 13: crashrig.v1.ServerExited
+	(*LogLine)(nil),          // 14: crashrig.v1.LogLine
+	(*ServerReady)(nil),      // 15: crashrig.v1.ServerReady
+	(*RestoreFailed)(nil),    // 16: crashrig.v1.RestoreFailed
+	(*Command)(nil),          // 17: crashrig.v1.Command
+	(*Welcome)(nil),          // 18: crashrig.v1.Welcome
+	(*InstallServer)(nil),    // 19: crashrig.v1.InstallServer
+	(*ProvisionServer)(nil),  // 20: crashrig.v1.ProvisionServer
+	(*ServerDefinition)(nil), // 21: crashrig.v1.ServerDefinition
+	(*ServerFile)(nil),       // 22: crashrig.v1.ServerFile
+	(*Argv)(nil),             // 23: crashrig.v1.Argv
+	(*RecoveryPatterns)(nil), // 24: crashrig.v1.RecoveryPatterns
+	(*AttachServer)(nil),     // 25: crashrig.v1.AttachServer
+	(*StopServer)(nil),       // 26: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil),  // 27: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),     // 28: crashrig.v1.CollectFiles
+	(*Exec)(nil),             // 29: crashrig.v1.Exec
+	(*InjectFault)(nil),      // 30: crashrig.v1.InjectFault
+	(*ClearFault)(nil),       // 31: crashrig.v1.ClearFault
 }
 var file_crashrig_proto_depIdxs = []int32{
 	3,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
@@ -2379,23 +2792,28 @@ var file_crashrig_proto_depIdxs = []int32{
 	16, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
 	19, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
 	20, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	22, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	23, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	24, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	25, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	26, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	27, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	28, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	29, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
 	18, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	26, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
-	27, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
-	21, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
-	20, // 24: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
-	0,  // 25: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
-	2,  // 26: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	17, // 27: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	27, // [27:28] is the sub-list for method output_type
-	26, // [26:27] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	30, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
+	31, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
+	25, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
+	21, // 24: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
+	22, // 25: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
+	23, // 26: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
+	23, // 27: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
+	24, // 28: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
+	20, // 29: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
+	0,  // 30: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
+	2,  // 31: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	17, // 32: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	32, // [32:33] is the sub-list for method output_type
+	31, // [31:32] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -2441,7 +2859,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -140,7 +140,7 @@ func describeObj(o *model.ObjState) string {
 	if o == nil {
 		return "absent"
 	}
-	if o.Kind == model.KindDatabase {
+	if o.Kind == model.KindDatabase || o.Kind == model.KindUndropDatabase {
 		return fmt.Sprintf("present with tables %v and %d rows in t", o.Tables, o.Rows)
 	}
 	return fmt.Sprintf("present with columns %v, indexes %v, %d rows (sum a=%d, sum b=%d)", o.Columns, o.Indexes, o.Rows, o.SumA, o.SumB)

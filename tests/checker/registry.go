@@ -21,6 +21,7 @@ var checkers = map[string]Func{
 	model.GC:       func(h history.History, workload string, _ json.RawMessage) Result { return CheckGC(h, workload) },
 	model.Append:   decoded(CheckAppend),
 	model.Users:    decoded(CheckUsers),
+	model.Remotes:  decoded(CheckRemotes),
 }
 
 // For returns the checker of the named workload.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/crashrig/crashrig/serverkind"
+
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
 )
@@ -48,8 +50,10 @@ type Instance interface {
 
 // Spec is what a backend must provision for one run.
 type Spec struct {
-	FS      FSConfig
-	Flavor  model.Flavor
+	FS     FSConfig
+	Flavor model.Flavor
+	// Server is the target's spec (-crash.target).
+	Server  *serverkind.Spec
 	Fault   string        // TEST-ONLY fault to plant (bundled server)
 	GCPause time.Duration // TEST-ONLY -unsafe-gc-pause (bundled server)
 	Seed    uint64        // for the nemesis' own random choices

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crashrig/crashrig/serverkind"
+
 	"github.com/crashrig/crashrig/tests/model"
 )
 
@@ -110,7 +112,7 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return durationValue(&c.Jitter) }, reproAlways, "2s"},
 	{"crash.seed", "CRASHRIG_SEED", "0", "seed for workload choices and the crash schedule; 0 picks one and prints it",
 		func(c *Config) flag.Value { return uintValue(&c.Seed) }, reproAlways, "99"},
-	{"crash.target", "CRASHRIG_TARGET", string(model.Bundled), "server flavour: " + joinFlavors(),
+	{"crash.target", "CRASHRIG_TARGET", string(model.Bundled), "server under test: a built-in target (" + joinTargets() + ") or the path of a server spec file NAME.toml (README: your own server)",
 		func(c *Config) flag.Value { return stringValue(&c.Target) }, reproAlways, string(model.MariaDB)},
 	{"crash.fs", "CRASHRIG_FS", strings.Join(DefaultFSNames(), ","), "comma-separated filesystem configs (" + strings.Join(FSNames(), ", ") + "); one subtest each; VM backends only",
 		func(c *Config) flag.Value { return listValue(&c.FS) }, reproAlways, "xfs,ext4-journal"},
@@ -154,12 +156,19 @@ var ReportModes = []string{"failed", "always"}
 // ReportAlways says whether cfg asks for report.html in passing runs too.
 func (c Config) ReportAlways() bool { return c.Report == ReportModes[1] }
 
-func joinFlavors() string {
-	names := make([]string, len(model.Flavors))
-	for i, f := range model.Flavors {
-		names[i] = string(f)
+func joinTargets() string { return strings.Join(serverkind.TargetNames(), ", ") }
+
+// Server loads the target's spec (-crash.target) and names its flavor: the
+// built-in name as given, else the spec's name.
+func (c Config) Server() (*serverkind.Spec, model.Flavor, error) {
+	s, err := serverkind.LoadTarget(c.Target)
+	if err != nil {
+		return nil, "", fmt.Errorf("-crash.target: %w", err)
 	}
-	return strings.Join(names, " or ")
+	if strings.HasSuffix(c.Target, ".toml") {
+		return s, model.Flavor(s.Name), nil
+	}
+	return s, model.Flavor(c.Target), nil
 }
 
 func joinNemeses() string {
@@ -244,8 +253,9 @@ func (c Config) Validate() error {
 	case c.Workers <= 0:
 		return fmt.Errorf("-crash.workers must be positive, got %d", c.Workers)
 	}
-	if _, err := model.ParseFlavor(c.Target); err != nil {
-		return fmt.Errorf("-crash.target: %w", err)
+	server, _, err := c.Server()
+	if err != nil {
+		return err
 	}
 	if _, err := LookupFS(c.FS); err != nil {
 		return err
@@ -255,6 +265,14 @@ func (c Config) Validate() error {
 	}
 	if err := model.CheckWorkloads(c.Workloads); err != nil {
 		return fmt.Errorf("-crash.workloads: %w", err)
+	}
+	for _, w := range c.Workloads {
+		if err := server.Supports(w, model.NeedsTransactions(w), slices.Contains(model.ListedOnly, w)); err != nil {
+			return fmt.Errorf("-crash.workloads: %w", err)
+		}
+		if w == model.Append && server.Isolation == "" {
+			return fmt.Errorf("-crash.workloads: target %s has no isolation statement (key isolation in %s); append sets the level it is judged against", server.Name, server.File())
+		}
 	}
 	if _, err := model.LookupIsolation(c.Isolation); err != nil {
 		return fmt.Errorf("-crash.isolation: %w", err)

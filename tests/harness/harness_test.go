@@ -140,7 +140,9 @@ func TestValidationNamesFlagAndKnownValues(t *testing.T) {
 	}{
 		{map[string]string{"CRASHRIG_FS": "zfs"}, []string{"-crash.fs", "zfs", "ext4-ordered, ext4-writeback"}},
 		{map[string]string{"CRASHRIG_WORKLOADS": "set,queue"}, []string{"-crash.workloads", "queue", "set, register, bank, ddl, gc"}},
-		{map[string]string{"CRASHRIG_TARGET": "postgres"}, []string{"-crash.target", "postgres", "bundled, mariadb"}},
+		{map[string]string{"CRASHRIG_TARGET": "postgres"}, []string{"-crash.target", "postgres", "bundled, dolt, mariadb", "PATH.toml"}},
+		{map[string]string{"CRASHRIG_TARGET": "/nonexistent/mydb.toml"}, []string{"-crash.target", "/nonexistent/mydb.toml"}},
+		{map[string]string{"CRASHRIG_TARGET": "dolt", "CRASHRIG_WORKLOADS": "set,append"}, []string{"-crash.workloads", "dolt", "append"}},
 		{map[string]string{"CRASHRIG_FAULT": "lose-everything"}, []string{"-crash.fault", "lose-everything", "accept-torn-tail"}},
 		{map[string]string{"CRASHRIG_MAX_DURATION": "10s", "CRASHRIG_DURATION": "1m"}, []string{"-crash.max-duration"}},
 		{map[string]string{"CRASHRIG_MIN_CYCLES": "many"}, []string{"CRASHRIG_MIN_CYCLES", "-crash.min-cycles"}},

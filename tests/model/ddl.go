@@ -4,7 +4,15 @@ package model
 const (
 	KindTable    = "table"
 	KindDatabase = "database"
+	// KindUndropDatabase is a database that is dropped and brought back
+	// (targets whose spec has an undrop statement, e.g. Dolt's
+	// dolt_undrop()).
+	KindUndropDatabase = "database-undrop"
 )
+
+// UndropSQL stands for the target's undrop statement in Lifecycles; the
+// workload runs the spec's statement in its place.
+const UndropSQL = "UNDROP DATABASE %s"
 
 // FDDL is the function name of every DDL workload op.
 const FDDL = "ddl"
@@ -62,6 +70,15 @@ var Lifecycles = map[string][]DDLStep{
 		{"CREATE DATABASE %s", &ObjState{Kind: KindDatabase}},
 		{"CREATE TABLE %s.t (id INT PRIMARY KEY)", &ObjState{Kind: KindDatabase, Tables: []string{"t"}}},
 		{"INSERT INTO %s.t (id) VALUES (1), (2)", &ObjState{Kind: KindDatabase, Tables: []string{"t"}, Rows: 2}},
+		{"DROP DATABASE %s", nil},
+	},
+	KindUndropDatabase: {
+		{"CREATE DATABASE %s", &ObjState{Kind: KindUndropDatabase}},
+		{"CREATE TABLE %s.t (id INT PRIMARY KEY)", &ObjState{Kind: KindUndropDatabase, Tables: []string{"t"}}},
+		{"INSERT INTO %s.t (id) VALUES (1), (2)", &ObjState{Kind: KindUndropDatabase, Tables: []string{"t"}, Rows: 2}},
+		{"DROP DATABASE %s", nil},
+		{UndropSQL, &ObjState{Kind: KindUndropDatabase, Tables: []string{"t"}, Rows: 2}},
+		{"INSERT INTO %s.t (id) VALUES (3)", &ObjState{Kind: KindUndropDatabase, Tables: []string{"t"}, Rows: 3}},
 		{"DROP DATABASE %s", nil},
 	},
 }

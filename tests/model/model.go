@@ -15,10 +15,11 @@ const (
 	GC       = "gc"
 	Append   = "append"
 	Users    = "users"
+	Remotes  = "remotes"
 )
 
 // Workloads lists every workload.
-var Workloads = []string{Set, Register, Bank, DDL, GC, Append, Users}
+var Workloads = []string{Set, Register, Bank, DDL, GC, Append, Users, Remotes}
 
 // DefaultWorkloads is the default of -crash.workloads: the durability
 // workloads. append (an isolation check) and users (account statements)
@@ -35,7 +36,8 @@ func CheckWorkloads(names []string) error {
 	return nil
 }
 
-// Flavor is the kind of server under test, where SQL differs.
+// Flavor names the server under test in reports: the -crash.target name
+// of a built-in target, else its spec's name.
 type Flavor string
 
 const (
@@ -45,19 +47,14 @@ const (
 	MariaDB Flavor = "mariadb"
 )
 
-// Flavors lists the servers a run can target (-crash.target).
-var Flavors = []Flavor{Bundled, MariaDB}
+// ListedOnly are workloads that use one server's own features (Dolt's
+// remotes): they run only on targets whose spec lists them in workloads.
+var ListedOnly = []string{Remotes}
 
-// ParseFlavor validates a -crash.target value.
-func ParseFlavor(s string) (Flavor, error) {
-	if f := Flavor(s); slices.Contains(Flavors, f) {
-		return f, nil
-	}
-	names := make([]string, len(Flavors))
-	for i, f := range Flavors {
-		names[i] = string(f)
-	}
-	return "", fmt.Errorf("unknown target %q (known: %s)", s, strings.Join(names, ", "))
+// NeedsTransactions says whether workload needs explicit transactions
+// (a target whose spec has limits.no_transactions cannot run it).
+func NeedsTransactions(workload string) bool {
+	return workload == Bank || workload == Append
 }
 
 // FSetupTable is the function name of a setup op creating a workload table

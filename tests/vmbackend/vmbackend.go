@@ -17,7 +17,6 @@ import (
 	"github.com/crashrig/crashrig/controlplane"
 	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/tests/harness"
-	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
 	"github.com/crashrig/crashrig/vmimage"
 )
@@ -34,7 +33,8 @@ type Backend struct {
 	ControlPlane *controlplane.ControlPlane
 	Image        *vmimage.Image
 	// ServerBinary is a linux/amd64 crashrig-sqlserver, uploaded to the VM
-	// for the bundled target.
+	// for an uploaded target whose spec names no binary (the bundled
+	// server).
 	ServerBinary string
 	// Dir holds the VMs' overlays, data disks and console logs.
 	Dir  string
@@ -42,13 +42,6 @@ type Backend struct {
 	// Standby: a crash brings the data disk up on a VM booted ahead
 	// (controlplane.VM.StandbyReset) instead of a QMP system_reset.
 	Standby bool
-}
-
-// errorLogPatterns are server log lines that fail a run as soon as the agent
-// reports them.
-var errorLogPatterns = map[model.Flavor][]string{
-	model.Bundled: {`FATAL:|^panic: |fatal error: `},
-	model.MariaDB: {`\[ERROR\]`},
 }
 
 // Start boots a VM, provisions the server on its data disk and waits until
@@ -85,10 +78,9 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		return controlplane.ServerSpec{}, fmt.Errorf("filesystem config %s: want a mkfs.TYPE command, got %q", spec.FS.Name, spec.FS.Mkfs)
 	}
 	s := controlplane.ServerSpec{
-		FSType:           strings.TrimPrefix(spec.FS.Mkfs[0], "mkfs."),
-		MkfsOptions:      spec.FS.Mkfs[1:],
-		MountOptions:     spec.FS.MountOptions,
-		ErrorLogPatterns: errorLogPatterns[spec.Flavor],
+		FSType:       strings.TrimPrefix(spec.FS.Mkfs[0], "mkfs."),
+		MkfsOptions:  spec.FS.Mkfs[1:],
+		MountOptions: spec.FS.MountOptions,
 		// The workloads log in as an account of their own, as an
 		// application would; it has every privilege, since the ddl
 		// workload creates and drops databases.
@@ -96,34 +88,40 @@ func (b *Backend) serverSpec(ctx context.Context, vm *controlplane.VM, spec harn
 		Password: randomPassword(),
 		IOFaults: spec.IOFaults,
 	}
-	switch spec.Flavor {
-	case model.Bundled:
-		s.Kind = serverkind.Bundled
-		version, err := fileVersion(b.ServerBinary)
-		if err != nil {
-			return s, err
+	server := spec.Server
+	if server == nil {
+		return s, fmt.Errorf("vm backend: no server spec for target %q", spec.Flavor)
+	}
+	s.Kind, s.Server, s.ErrorLogPatterns = server.Name, server, server.ErrorLogPatterns
+	if server.Install.Upload {
+		bin := server.Install.Binary
+		if bin == "" {
+			bin = b.ServerBinary
 		}
-		if err := vm.Install(ctx, serverkind.Bundled, version, b.ServerBinary); err != nil {
+		if bin == "" {
+			return s, fmt.Errorf("target %s: install.upload is set but neither its spec %s (install.binary) nor the test names a binary", server.Name, server.File())
+		}
+		version, err := fileVersion(bin)
+		if err != nil {
+			return s, fmt.Errorf("target %s (spec %s): %w (the spec's comment says how to build it)", server.Name, server.File(), err)
+		}
+		if err := vm.Install(ctx, server.Name, version, bin); err != nil {
 			return s, err
 		}
 		s.Version = version
+	}
+	if spec.Fault != "" || spec.GCPause > 0 {
+		if server.Name != serverkind.Bundled {
+			return s, fmt.Errorf("-crash.fault and -crash.gc-pause plant bugs in the bundled server only, not %s", spec.Flavor)
+		}
 		if spec.Fault != "" {
 			s.Config = append(s.Config, "-unsafe-fault="+spec.Fault)
 		}
 		if spec.GCPause > 0 {
 			s.Config = append(s.Config, "-unsafe-gc-pause="+spec.GCPause.String())
 		}
-		if spec.Fault != "" || spec.GCPause > 0 {
-			// The server refuses its fault switches without this.
-			s.Env = append(s.Env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
-		}
-	case model.MariaDB:
-		if spec.Fault != "" || spec.GCPause > 0 {
-			return s, fmt.Errorf("-crash.fault and -crash.gc-pause plant bugs in the bundled server only, not %s", spec.Flavor)
-		}
-		s.Kind = serverkind.MariaDB
-	default:
-		return s, fmt.Errorf("vm backend: unknown target %q", spec.Flavor)
+		// The server refuses its fault switches without this.
+		s.Env = append(s.Env, "CRASHRIG_UNSAFE_FAULTS=I_UNDERSTAND")
 	}
 	return s, nil
 }

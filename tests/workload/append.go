@@ -21,7 +21,10 @@ import (
 // (checker.CheckAppend infers the dependency graph from the reads).
 type appendW struct {
 	opts Options
-	mu   sync.Mutex
+	// isolationStmt sets the level before each transaction (the target
+	// spec's isolation statement); empty for the server's default.
+	isolationStmt string
+	mu            sync.Mutex
 	// slots are the active keys; a key that has had appendsPerKey appends
 	// is retired for a fresh one, so lists (and reads) stay short.
 	slots   []int64
@@ -42,6 +45,9 @@ const (
 
 func newAppend(opts Options) *appendW {
 	w := &appendW{opts: opts, slots: make([]int64, appendSlots), appends: make([]int, appendSlots)}
+	if opts.Isolation.SQL != "" {
+		w.isolationStmt = opts.Server.IsolationStatement(opts.Isolation.SQL)
+	}
 	for i := range w.slots {
 		w.slots[i] = int64(i)
 	}
@@ -85,7 +91,7 @@ func (w *appendW) Run(ctx context.Context, c *Client) {
 	zipf := rand.NewZipf(c.RNG, zipfS, 1, appendSlots-1)
 	for c.Think(ctx) {
 		ops := w.plan(c.RNG, zipf)
-		c.TxResult(ctx, model.FTxn, ops, w.opts.Isolation.SQL, func(ctx context.Context, tx *sql.Tx) (any, error) {
+		c.TxResult(ctx, model.FTxn, ops, w.isolationStmt, func(ctx context.Context, tx *sql.Tx) (any, error) {
 			done := make([]model.MicroOp, len(ops))
 			for i, op := range ops {
 				done[i] = op

@@ -28,6 +28,8 @@ func newDDL(opts Options) *ddl { return &ddl{opts: opts} }
 const (
 	ddlTablePrefix = "ddl_t"
 	ddlDBPrefix    = DB + "_ddl_d"
+	// ddlUndropPrefix names the databases of drop-and-undrop lifecycles.
+	ddlUndropPrefix = DB + "_ddl_u"
 	// databaseShare is the share of objects that are databases.
 	databaseShare = 0.3
 )
@@ -43,10 +45,14 @@ func (w *ddl) Setup(context.Context, *sql.DB, *history.Recorder) error { return 
 func (w *ddl) Run(ctx context.Context, c *Client) {
 	for ctx.Err() == nil {
 		kind, name, qualified := model.KindTable, fmt.Sprintf("%s%d", ddlTablePrefix, w.next), ""
-		if c.RNG.Float64() < databaseShare {
+		switch r := c.RNG.Float64(); {
+		case r < databaseShare/2 && w.opts.Server.Undrop != "":
+			kind, name = model.KindUndropDatabase, fmt.Sprintf("%s%d", ddlUndropPrefix, w.next)
+			qualified = name
+		case r < databaseShare:
 			kind, name = model.KindDatabase, fmt.Sprintf("%s%d", ddlDBPrefix, w.next)
 			qualified = name
-		} else {
+		default:
 			qualified = DB + "." + name
 		}
 		w.next++
@@ -54,6 +60,9 @@ func (w *ddl) Run(ctx context.Context, c *Client) {
 		last := c.RNG.IntN(len(steps) + 2) // >= len(steps): run all steps
 		for step := 0; step < len(steps) && step <= last; step++ {
 			q := fmt.Sprintf(steps[step].SQL, qualified)
+			if steps[step].SQL == model.UndropSQL {
+				q = w.opts.Server.UndropStatement(name)
+			}
 			t := c.Exec(ctx, model.FDDL, model.DDLValue{Obj: name, Kind: kind, Step: step, SQL: q}, q)
 			if t != history.OK {
 				break // abandon the object: its state is now uncertain
@@ -75,8 +84,11 @@ func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 		return nil, err
 	}
 	for _, d := range schemas {
-		if strings.HasPrefix(d, ddlDBPrefix) {
+		switch {
+		case strings.HasPrefix(d, ddlDBPrefix):
 			st.Objects[d] = model.ObjState{Kind: model.KindDatabase}
+		case strings.HasPrefix(d, ddlUndropPrefix):
+			st.Objects[d] = model.ObjState{Kind: model.KindUndropDatabase}
 		}
 	}
 	// Tables of the workload database and of the lifecycle databases.
@@ -84,7 +96,7 @@ func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 		switch {
 		case schema == DB && strings.HasPrefix(table, ddlTablePrefix):
 			st.Objects[table] = model.ObjState{Kind: model.KindTable}
-		case strings.HasPrefix(schema, ddlDBPrefix):
+		case strings.HasPrefix(schema, ddlDBPrefix), strings.HasPrefix(schema, ddlUndropPrefix):
 			o := st.Objects[schema]
 			o.Tables = append(o.Tables, table)
 			st.Objects[schema] = o
@@ -125,7 +137,7 @@ func (w *ddl) Snapshot(ctx context.Context, db *sql.DB) (json.RawMessage, error)
 
 // countRows fills in the row count and column sums the lifecycle expects.
 func (w *ddl) countRows(ctx context.Context, db *sql.DB, name string, o *model.ObjState) error {
-	if o.Kind == model.KindDatabase {
+	if o.Kind == model.KindDatabase || o.Kind == model.KindUndropDatabase {
 		if !contains(o.Tables, "t") {
 			return nil
 		}

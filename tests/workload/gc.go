@@ -10,9 +10,9 @@ import (
 )
 
 // gc keeps running the server's garbage collection / compaction during the
-// writes, so crashes land inside it: the bundled server's crashrig_gc()
-// rewrites its journal and swaps the manifest; on MariaDB, OPTIMIZE TABLE
-// rebuilds the workload tables.
+// writes, so crashes land inside it: the statement is the target spec's gc
+// key (the bundled server's crashrig_gc() rewrites its journal and swaps
+// the manifest; on MariaDB, OPTIMIZE TABLE rebuilds the workload tables).
 type gc struct{ opts Options }
 
 func newGC(opts Options) *gc { return &gc{opts: opts} }
@@ -23,10 +23,7 @@ func (w *gc) Clients(requested int) int { return 1 }
 func (w *gc) Setup(context.Context, *sql.DB, *history.Recorder) error { return nil }
 
 func (w *gc) statement() string {
-	if w.opts.Flavor == model.MariaDB {
-		return "OPTIMIZE TABLE " + setTable + ", " + regTable + ", " + ctrTable + ", " + acctTable + ", " + xferTable
-	}
-	return "CALL crashrig_gc()"
+	return w.opts.Server.GCStatement([]string{setTable, regTable, ctrTable, acctTable, xferTable})
 }
 
 func (w *gc) Run(ctx context.Context, c *Client) {

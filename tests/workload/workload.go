@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/crashrig/crashrig/serverkind"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/crashrig/crashrig/tests/history"
@@ -43,6 +45,12 @@ type Workload interface {
 // Options tune all workloads.
 type Options struct {
 	Flavor model.Flavor
+	// Server is the target's spec: its GC statement, for one (default: the
+	// bundled server's).
+	Server *serverkind.Spec
+	// RemoteDir is where the remotes workload keeps its file remotes, as
+	// the server sees it (default: remotes on the guest's data disk).
+	RemoteDir string
 	// OpTimeout bounds each operation, so a hung server yields info ops
 	// rather than a hung test.
 	OpTimeout time.Duration
@@ -66,6 +74,12 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Flavor == "" {
 		o.Flavor = model.Bundled
+	}
+	if o.Server == nil {
+		o.Server, _ = serverkind.Builtin(serverkind.Bundled)
+	}
+	if o.RemoteDir == "" {
+		o.RemoteDir = serverkind.GuestDataDir + "/remotes"
 	}
 	if o.OpTimeout == 0 {
 		o.OpTimeout = 10 * time.Second
@@ -102,6 +116,7 @@ var generators = map[string]func(Options) Workload{
 	model.GC:       func(o Options) Workload { return newGC(o) },
 	model.Append:   func(o Options) Workload { return newAppend(o) },
 	model.Users:    func(o Options) Workload { return newUsers(o) },
+	model.Remotes:  func(o Options) Workload { return newRemotes(o) },
 }
 
 // New returns the named workload.
@@ -258,13 +273,14 @@ func (c *Client) Tx(ctx context.Context, f string, value any, fn func(ctx contex
 	return c.TxResult(ctx, f, value, "", func(ctx context.Context, tx *sql.Tx) (any, error) { return nil, fn(ctx, tx) })
 }
 
-// TxResult is Tx at the given isolation level (SET TRANSACTION ISOLATION
-// LEVEL before BEGIN; empty: the server's default), whose ok completion
-// carries fn's result (what the transaction read) as its value.
-func (c *Client) TxResult(ctx context.Context, f string, value any, isolationSQL string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
+// TxResult is Tx after isolationStmt (the target's statement that sets the
+// next transaction's level, run before BEGIN; empty: the server's
+// default), whose ok completion carries fn's result (what the transaction
+// read) as its value.
+func (c *Client) TxResult(ctx context.Context, f string, value any, isolationStmt string, fn func(ctx context.Context, tx *sql.Tx) (any, error)) history.Type {
 	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
-		if isolationSQL != "" {
-			if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL "+isolationSQL); err != nil {
+		if isolationStmt != "" {
+			if _, err := conn.ExecContext(ctx, isolationStmt); err != nil {
 				return nil, false, fmt.Errorf("set isolation level: %w", err)
 			}
 		}

@@ -32,11 +32,17 @@ func SkipIfShort(t testing.TB) {
 	}
 }
 
+// images holds the test images built by this process, by extra packages.
 var (
-	imageOnce sync.Once
-	image     *vmimage.Image
-	imageErr  error
+	imagesMu sync.Mutex
+	images   = map[string]*imageEntry{}
 )
+
+type imageEntry struct {
+	once  sync.Once
+	image *vmimage.Image
+	err   error
+}
 
 // Image returns the shared test image: $CRASHRIG_IMAGE if set, else one
 // built by the installer under the cache directory, keyed by everything that
@@ -44,15 +50,33 @@ var (
 // when that changes. Packages testing in parallel share it through a lock.
 func Image(t testing.TB) *vmimage.Image {
 	t.Helper()
-	imageOnce.Do(func() { image, imageErr = loadOrBuild(t) })
-	if imageErr != nil {
-		t.Fatalf("test VM image: %v", imageErr)
-	}
-	return image
+	return ImageWith(t)
 }
 
-func loadOrBuild(t testing.TB) (*vmimage.Image, error) {
-	if dir := os.Getenv(EnvImage); dir != "" {
+// ImageWith is Image with Debian packages a target needs (its spec's
+// install.packages). Packages the default image has change nothing; any
+// others make an image variant, cached under its own key, so the default
+// image stays as it is. $CRASHRIG_IMAGE is used only for the default.
+func ImageWith(t testing.TB, packages ...string) *vmimage.Image {
+	t.Helper()
+	extra := vmimage.ExtraPackages(packages)
+	name := strings.Join(extra, ",")
+	imagesMu.Lock()
+	e, ok := images[name]
+	if !ok {
+		e = &imageEntry{}
+		images[name] = e
+	}
+	imagesMu.Unlock()
+	e.once.Do(func() { e.image, e.err = loadOrBuild(t, extra) })
+	if e.err != nil {
+		t.Fatalf("test VM image (extra packages %v): %v", extra, e.err)
+	}
+	return e.image
+}
+
+func loadOrBuild(t testing.TB, extra []string) (*vmimage.Image, error) {
+	if dir := os.Getenv(EnvImage); dir != "" && len(extra) == 0 {
 		return vmimage.OpenImage(dir)
 	}
 	root, err := moduleRoot()
@@ -89,6 +113,10 @@ func loadOrBuild(t testing.TB) (*vmimage.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(extra) > 0 {
+		h := sha256.Sum256([]byte(strings.Join(extra, ",")))
+		key += "-variant-" + hex.EncodeToString(h[:])[:8]
+	}
 	dir := filepath.Join(cache, "images", key)
 	if im, err := vmimage.OpenImage(dir); err == nil {
 		return im, nil
@@ -99,6 +127,7 @@ func loadOrBuild(t testing.TB) (*vmimage.Image, error) {
 	defer cancel()
 	im, err := vmimage.Install(ctx, vmimage.Config{
 		OutDir: dir, QEMUShare: "/usr/share/qemu", Accel: "auto", Force: true, DCRTS: dcrts,
+		ExtraPackages: extra,
 	}, vmimage.WithLogf(func(f string, a ...any) { t.Logf("install: "+f, a...) }),
 		// Other test processes wait for this image while holding VM
 		// slots: taking one here could deadlock.
