@@ -1179,6 +1179,14 @@ def go_dependencies():
         version = "v1.2.0",
     )
     go_repository(
+        name = "com_github_pelletier_go_toml_v2",
+        build_file_proto_mode = "disable_global",
+        importpath = "github.com/pelletier/go-toml/v2",
+        sum = "h1:GTRvJQutkOSftxIFD5xw9aepkYNuPWmVJpffdDPYVpY=",
+        version = "v2.4.3",
+    )
+
+    go_repository(
         name = "com_github_performancecopilot_speed",
         build_file_proto_mode = "disable_global",
         importpath = "github.com/performancecopilot/speed",
