@@ -47,6 +47,15 @@ type VMSpec struct {
 	// nothing the guest already handed to QEMU in any mode; the mode only
 	// matters if QEMU or the host dies.
 	DataDiskCache string
+	// LogDataDisk records every write and flush to the data disk on the
+	// host (QEMU's blklogwrites; the disk has a volatile write cache), so
+	// that PowerCut can build the disk a power cut may leave. DataDiskDir
+	// and DataDiskCache do not apply.
+	LogDataDisk bool
+	// DataDiskState, with LogDataDisk, is a raw image to start the data
+	// disk from (a copy; e.g. a crash state to replay) instead of an
+	// empty disk.
+	DataDiskState string
 }
 
 // qemuVM is the QEMU side of a VM.
@@ -60,36 +69,57 @@ type qemuVM struct {
 	image     *vmimage.Image
 	qmpPath   string
 
+	// machine is the QEMU invocation without its data disk and agent
+	// config, for a restart after a power cut.
+	machine qemu.Machine
+	root    string // the root disk's overlay (kept across restarts)
+	// data is the data disk of the running QEMU.
+	data qemu.Disk
+	// powerCut is the logged data disk's state (nil: a plain data disk).
+	powerCut *powerCutDisk
+
 	// cleanups undo StartVM's steps; Kill runs them once, in reverse.
-	cleanupMu sync.Mutex
-	cleanups  []func()
-	cleaned   bool
+	cleanups cleanupList
+	// boot undoes the running QEMU's start (QEMU, QMP): a power cut runs
+	// it and starts QEMU again; Kill runs it through cleanups.
+	boot *cleanupList
 }
 
-// onCleanup registers the undoing of a step that succeeded; after the
-// cleanup (a Kill during StartVM) it undoes the step at once.
-func (q *qemuVM) onCleanup(f func()) {
-	q.cleanupMu.Lock()
-	done := q.cleaned
+// cleanupList is a list of undo steps run once, last first.
+type cleanupList struct {
+	mu   sync.Mutex
+	fs   []func()
+	done bool
+}
+
+// add registers the undoing of a step that succeeded; after run (a Kill
+// during StartVM) it undoes the step at once.
+func (c *cleanupList) add(f func()) {
+	c.mu.Lock()
+	done := c.done
 	if !done {
-		q.cleanups = append(q.cleanups, f)
+		c.fs = append(c.fs, f)
 	}
-	q.cleanupMu.Unlock()
+	c.mu.Unlock()
 	if done {
 		f()
 	}
 }
 
-// cleanup runs the cleanups once, last step first.
-func (q *qemuVM) cleanup() {
-	q.cleanupMu.Lock()
-	fs := q.cleanups
-	q.cleanups, q.cleaned = nil, true
-	q.cleanupMu.Unlock()
+// run runs the cleanups once, last step first.
+func (c *cleanupList) run() {
+	c.mu.Lock()
+	fs := c.fs
+	c.fs, c.done = nil, true
+	c.mu.Unlock()
 	for i := len(fs) - 1; i >= 0; i-- {
 		fs[i]()
 	}
 }
+
+func (q *qemuVM) onCleanup(f func()) { q.cleanups.add(f) }
+
+func (q *qemuVM) cleanup() { q.cleanups.run() }
 
 // startStep is one named step of StartVM.
 type startStep struct {
@@ -145,7 +175,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	}()
 	m := spec.Image.Machine()
 	m.Accel = accel
-	var overlay, data string
+	var overlay string
 	steps := []startStep{
 		{"VM directory", func(context.Context) error {
 			if q.dir != "" {
@@ -164,15 +194,19 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay)
 		}},
 		{"data disk", func(ctx context.Context) error {
-			data = filepath.Join(q.dir, "data.qcow2")
-			if spec.DataDiskDir != "" {
-				data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
-				q.onCleanup(func() { os.Remove(data) })
-			}
 			size := spec.DataDiskSize
 			if size == "" {
 				size = DefaultDataDiskSize
 			}
+			if spec.LogDataDisk {
+				return q.createLoggedDataDisk(ctx, spec, size)
+			}
+			data := filepath.Join(q.dir, "data.qcow2")
+			if spec.DataDiskDir != "" {
+				data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
+				q.onCleanup(func() { os.Remove(data) })
+			}
+			q.data = qemu.Disk{Path: data, Format: "qcow2", Cache: spec.DataDiskCache}
 			return qemu.CreateDisk(ctx, data, size)
 		}},
 		{"host ports", func(context.Context) error {
@@ -214,25 +248,53 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			if spec.CPUs > 0 {
 				m.CPUs = spec.CPUs
 			}
-			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}, {Path: data, Format: "qcow2", Cache: spec.DataDiskCache}}
+			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}}
 			m.HostFwds = []qemu.HostFwd{
 				{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
 				{HostPort: q.mysqlPort, GuestPort: serverkind.GuestPort},
 			}
 			m.Serial = "stdio"
 			m.QMPSocket = q.qmpPath
+			m.Append = vmimage.DefaultAppend
+			if len(spec.KernelArgs) > 0 {
+				m.Append += " " + strings.Join(spec.KernelArgs, " ")
+			}
+			q.machine, q.root = m, overlay
+			// Whatever QEMU runs when the VM goes.
+			q.onCleanup(vm.stopQEMU)
+			return cp.bootQEMU(ctx, vm, q.data)
+		}},
+	}
+	for _, st := range steps {
+		if err := st.run(ctx); err != nil {
+			return vm, fmt.Errorf("start VM %s: %s: %w", vm.ID, st.name, err)
+		}
+	}
+	return vm, nil
+}
+
+// bootQEMU starts QEMU for vm with data as its data disk (/dev/vdb) and
+// connects to its QMP socket. Its steps' undoing goes to a fresh q.boot,
+// which stopQEMU runs. It is the one place a VM gets a QEMU: StartVM's
+// first boot and a power cut's restart on a built crash state.
+func (cp *ControlPlane) bootQEMU(ctx context.Context, vm *VM, data qemu.Disk) error {
+	q := vm.qemu
+	b := &cleanupList{}
+	vm.mu.Lock()
+	q.boot = b
+	vm.mu.Unlock()
+	m := q.machine
+	m.Disks = []qemu.Disk{{Path: q.root, Format: "qcow2"}, data}
+	steps := []startStep{
+		{"QEMU", func(ctx context.Context) error {
 			// The agent's secret goes by fw_cfg, never on the command
 			// line that every local user can read.
-			m.Append = vmimage.DefaultAppend
 			agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), vm)
 			if err != nil {
 				return err
 			}
-			q.onCleanup(func() { os.Remove(agentCfg) })
+			b.add(func() { os.Remove(agentCfg) })
 			m.FwCfg = append(m.FwCfg, qemu.FwCfg{Name: crproto.AgentConfigName, File: agentCfg})
-			if len(spec.KernelArgs) > 0 {
-				m.Append += " " + strings.Join(spec.KernelArgs, " ")
-			}
 			// QEMU lives as long as the VM, not as long as this call's ctx.
 			qctx, cancel := context.WithCancel(context.Background())
 			// The wait for a VM slot is StartVM's; QEMU's life is not.
@@ -241,18 +303,21 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 				cancel()
 				return err
 			}
-			q.proc = proc
-			q.onCleanup(func() {
+			vm.mu.Lock()
+			q.proc, q.data = proc, data
+			down := vm.down
+			vm.mu.Unlock()
+			b.add(func() {
 				proc.Kill()
 				cancel()
 			})
 			// Ends when QEMU does, which the cleanup above guarantees.
 			go func() {
 				<-proc.Done()
-				vm.markDown()
+				down.close()
 			}()
 			cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
-				vm.ID, proc.Pid(), accel, q.sshPort, q.mysqlPort, q.dir)
+				vm.ID, proc.Pid(), m.Accel, q.sshPort, q.mysqlPort, q.dir)
 			return nil
 		}},
 		{"QMP connection", func(ctx context.Context) error {
@@ -261,7 +326,7 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 				return err
 			}
 			q.mon = mon
-			q.onCleanup(func() { mon.Disconnect() })
+			b.add(func() { mon.Disconnect() })
 			// QEMU has read the agent's config by now: keep no copy of
 			// the token.
 			os.Remove(filepath.Join(q.dir, agentConfigFile))
@@ -273,8 +338,9 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 				return err
 			}
 			// The watcher ends when the monitor disconnects.
-			q.onCleanup(func() {
-				q.mon.Disconnect()
+			mon := q.mon
+			b.add(func() {
+				mon.Disconnect()
 				w.wait()
 			})
 			return nil
@@ -282,10 +348,21 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	}
 	for _, st := range steps {
 		if err := st.run(ctx); err != nil {
-			return vm, fmt.Errorf("start VM %s: %s: %w", vm.ID, st.name, err)
+			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
-	return vm, nil
+	return nil
+}
+
+// stopQEMU kills the running QEMU (SIGKILL) and undoes its start; the
+// VM's files stay.
+func (vm *VM) stopQEMU() {
+	vm.mu.Lock()
+	b := vm.qemu.boot
+	vm.mu.Unlock()
+	if b != nil {
+		b.run()
+	}
 }
 
 // Shutdown stops the server cleanly and powers the guest off, waiting for

@@ -185,3 +185,21 @@ func (ch Choices) Validate(ix *Index) error {
 	}
 	return nil
 }
+
+// ChooseCut picks a seeded cut point in a log that ended with a power cut:
+// half the time the end of the log (the cut came when QEMU died), else a
+// position among the last eight flushes' stretch of the log, flush
+// boundaries and the positions between them alike (the power went a
+// little earlier; what came after never happened).
+func ChooseCut(ix *Index, seed int64) uint64 {
+	n := ix.Len()
+	rng := rand.New(rand.NewPCG(uint64(seed), n^0x9e3779b97f4a7c15))
+	if n == 0 || rng.IntN(2) == 0 {
+		return n
+	}
+	var from uint64
+	if fl := ix.FlushPositions(); len(fl) > 8 {
+		from = fl[len(fl)-9]
+	}
+	return from + rng.Uint64N(n-from+1)
+}

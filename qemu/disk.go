@@ -36,3 +36,12 @@ func CreateDisk(ctx context.Context, path, size string) error {
 	}
 	return nil
 }
+
+// CreateRawDisk makes an empty sparse raw disk of size (e.g. "2G").
+func CreateRawDisk(ctx context.Context, path, size string) error {
+	out, err := exec.CommandContext(ctx, "qemu-img", "create", "-q", "-f", "raw", path, size).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("qemu-img create %s: %w: %s", path, err, out)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+package controlplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/crashrig/crashrig/blocklog"
+	"github.com/crashrig/crashrig/crashstate"
+	"github.com/crashrig/crashrig/qemu"
+)
+
+// powerCutDisk is a logged data disk. Each QEMU of the VM (a generation)
+// runs on a qcow2 overlay over a raw state file, which QEMU never writes,
+// and logs to its own file: state g and log g build state g+1.
+type powerCutDisk struct {
+	gen int
+	// state, overlay and log of the running generation.
+	state, overlay, log string
+	// prevState and prevLog: the generation the last cut ended (its base
+	// image and log), kept until the next cut for artifacts and replay.
+	prevState, prevLog string
+}
+
+func (d *powerCutDisk) paths(dir string, gen int) (state, overlay, log string) {
+	return filepath.Join(dir, fmt.Sprintf("data-%d.raw", gen)),
+		filepath.Join(dir, fmt.Sprintf("data-%d.qcow2", gen)),
+		filepath.Join(dir, fmt.Sprintf("data-%d.log", gen))
+}
+
+// createLoggedDataDisk makes generation 0: an empty sparse raw state of
+// size (or a copy of spec.DataDiskState), its overlay and an empty log.
+func (q *qemuVM) createLoggedDataDisk(ctx context.Context, spec VMSpec, size string) error {
+	d := &powerCutDisk{}
+	state, _, _ := d.paths(q.dir, 0)
+	if spec.DataDiskState != "" {
+		if _, err := crashstate.CopyImage(state, spec.DataDiskState); err != nil {
+			return fmt.Errorf("data disk state %s: %w", spec.DataDiskState, err)
+		}
+	} else if err := qemu.CreateRawDisk(ctx, state, size); err != nil {
+		return err
+	}
+	if err := d.startGen(ctx, q.dir, 0); err != nil {
+		return err
+	}
+	q.powerCut = d
+	q.data = qemu.Disk{Path: d.overlay, Format: "qcow2", WriteLog: d.log}
+	return nil
+}
+
+// startGen makes generation gen's overlay over its state and its empty log.
+func (d *powerCutDisk) startGen(ctx context.Context, dir string, gen int) error {
+	state, overlay, log := d.paths(dir, gen)
+	if err := qemu.CreateOverlayOnRaw(ctx, state, overlay); err != nil {
+		return err
+	}
+	if err := blocklog.CreateLog(log); err != nil {
+		return err
+	}
+	d.gen, d.state, d.overlay, d.log = gen, state, overlay, log
+	return nil
+}
+
+// LogPosition is a position in a logged data disk's write log: Entries
+// log entries of generation Gen (the QEMU that ran between two power
+// cuts; 0 is the first).
+type LogPosition struct {
+	Gen     int    `json:"gen"`
+	Entries uint64 `json:"entries"`
+}
+
+// ErrNoWriteLog: the VM's data disk is not logged (VMSpec.LogDataDisk).
+var ErrNoWriteLog = errors.New("the VM's data disk has no write log")
+
+// WriteLogPosition reads the data disk log's entry count: the position
+// just after the last FLUSH QEMU completed. Read right after a client saw
+// an acknowledgement, it is at or after the flush that made the ack's
+// writes durable, so every cut at or after it must hold them.
+func (vm *VM) WriteLogPosition() (LogPosition, error) {
+	if vm.qemu == nil {
+		return LogPosition{}, ErrNoWriteLog
+	}
+	vm.mu.Lock()
+	d := vm.qemu.powerCut
+	var pos LogPosition
+	var path string
+	if d != nil {
+		pos.Gen, path = d.gen, d.log
+	}
+	vm.mu.Unlock()
+	if d == nil {
+		return LogPosition{}, ErrNoWriteLog
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return pos, fmt.Errorf("VM %s: write log position: %w", vm.ID, err)
+	}
+	defer f.Close()
+	sb, err := blocklog.ReadSuper(f)
+	if err != nil {
+		return pos, fmt.Errorf("VM %s: write log position: %w", vm.ID, err)
+	}
+	pos.Entries = sb.NrEntries
+	return pos, nil
+}
+
+// PowerCutResult is what a power cut did: the restart's timeline (Sent is
+// the SIGKILL, Acked QEMU gone) and the crash state it booted.
+type PowerCutResult struct {
+	ResetResult
+	// Gen is the log generation the cut ended; the new QEMU logs Gen+1.
+	Gen int
+	// Choices hold the cut point (Choices.Cut, a position in log Gen) and
+	// the dropped and torn writes: with Base and Log they rebuild the
+	// state byte for byte (crashstate.Rebuild).
+	Choices crashstate.Choices
+	Build   crashstate.Result
+	// Built is how long scanning the log and building the state took.
+	Built time.Duration
+	// Base and Log are generation Gen's base image and log. They stay
+	// until the next power cut (or Kill): copy them to keep them.
+	Base, Log string
+}
+
+// PowerCutOption configures PowerCut.
+type PowerCutOption func(*powerCutConfig)
+
+type powerCutConfig struct {
+	cut    func(ix *crashstate.Index, seed int64) uint64
+	choose []crashstate.ChooseOption
+}
+
+// WithCut replaces the seeded choice of the cut point (crashstate.ChooseCut).
+func WithCut(f func(ix *crashstate.Index, seed int64) uint64) PowerCutOption {
+	return func(c *powerCutConfig) { c.cut = f }
+}
+
+// WithChooseOptions passes options (drop and tear probabilities) to
+// crashstate.Choose.
+func WithChooseOptions(opts ...crashstate.ChooseOption) PowerCutOption {
+	return func(c *powerCutConfig) { c.choose = append(c.choose, opts...) }
+}
+
+// PowerCut cuts the VM's power: it kills QEMU with SIGKILL (QMP stop or
+// quit would flush the disks first), builds the data disk a power cut at a
+// seeded log position no later than that moment may leave (crashstate:
+// unflushed writes dropped or torn, seeded), boots a new QEMU on it with
+// the same root disk and waits, as HardReset does, for the agent of the
+// new boot and the provisioned server, which the agent brings back by
+// itself. A failure is a *ResetError; Result holds the timeline so far.
+func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) (PowerCutResult, error) {
+	cfg := powerCutConfig{cut: crashstate.ChooseCut}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	q := vm.qemu
+	if q == nil || q.powerCut == nil {
+		return PowerCutResult{}, fmt.Errorf("VM %s: power cut: %w", vm.ID, ErrNoWriteLog)
+	}
+	vm.mu.Lock()
+	old := vm.bootID
+	d := q.powerCut
+	vm.mu.Unlock()
+	var res PowerCutResult
+	tl := &res.Timeline
+	fail := func(reason, err error) (PowerCutResult, error) {
+		return res, vm.resetFailed(&res.ResetResult, reason, err)
+	}
+	tl.Sent = time.Now()
+	q.console.Mark("==== crashrig: power cut (SIGKILL QEMU) ====")
+	vm.stopQEMU()
+	tl.Acked = time.Since(tl.Sent)
+	vm.retireBoot(old, errPowerCut)
+
+	gen := d.gen
+	res.Gen, res.Base, res.Log = gen, d.state, d.log
+	next, _, _ := d.paths(q.dir, gen+1)
+	ix, err := crashstate.ScanFile(d.log)
+	if err != nil {
+		return fail(ErrVMNotBack, fmt.Errorf("scan write log %d: %w", gen, err))
+	}
+	cut := cfg.cut(ix, seed)
+	res.Choices, res.Build, err = crashstate.BuildAt(ctx, ix, d.log, d.state, next, cut, seed, cfg.choose...)
+	if err != nil {
+		return fail(ErrVMNotBack, fmt.Errorf("build crash state at %d of log %d: %w", cut, gen, err))
+	}
+	res.Built = time.Since(tl.Sent) - tl.Acked
+	// Generation gen-1 is replaced as the kept one; gen's overlay is done.
+	for _, f := range []string{d.prevState, d.prevLog, d.overlay} {
+		if f != "" {
+			os.Remove(f)
+		}
+	}
+	d.prevState, d.prevLog = d.state, d.log
+	if err := d.startGen(ctx, q.dir, gen+1); err != nil {
+		return fail(ErrVMNotBack, err)
+	}
+	vm.logf("VM %s: power cut: log %d cut at %d of %d entries (last flush %d; %d volatile writes, %d dropped, torn %v); state built in %v",
+		vm.ID, gen, res.Choices.Cut, ix.Len(), res.Choices.LastFlush, res.Choices.VolatileLen, res.Build.Dropped, res.Build.Torn, res.Built.Round(time.Millisecond))
+	if err := vm.restartOn(ctx, qemu.Disk{Path: d.overlay, Format: "qcow2", WriteLog: d.log}); err != nil {
+		return fail(ErrVMNotBack, err)
+	}
+	rr, err := vm.comeBack(ctx, old, res.ResetResult)
+	res.ResetResult = rr
+	return res, err
+}
+
+// errPowerCut ends the session of a boot that a power cut ended.
+var errPowerCut = errors.New("VM lost power")
+
+// restartOn starts a new QEMU for the VM, same root disk, with data as its
+// data disk, and lets its first agent in. The fast-restart path (a VM
+// booted ahead that hot-plugs the disk) can replace this one step.
+func (vm *VM) restartOn(ctx context.Context, data qemu.Disk) error {
+	vm.mu.Lock()
+	vm.down = newDownSignal()
+	vm.boots.expect()
+	vm.mu.Unlock()
+	if err := vm.cp.bootQEMU(ctx, vm, data); err != nil {
+		return fmt.Errorf("VM %s: restart QEMU: %w", vm.ID, err)
+	}
+	return nil
+}
