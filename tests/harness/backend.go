@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
 )
@@ -53,11 +54,21 @@ type Spec struct {
 	Fault   string        // TEST-ONLY fault to plant (bundled server)
 	GCPause time.Duration // TEST-ONLY -unsafe-gc-pause (bundled server)
 	Seed    uint64        // for the nemesis' own random choices
+	// Nemesis is NemesisReset or NemesisPowerCut.
+	Nemesis string
 }
 
 // Backend provisions servers.
 type Backend interface {
 	Start(ctx context.Context, spec Spec) (Instance, error)
+}
+
+// AckPositioner is implemented by instances whose crashes cut the power:
+// AckPositions returns the function that reads the data disk's write-log
+// position, which the history records with every invoke and ack (nil when
+// the instance's crashes are not power cuts).
+type AckPositioner interface {
+	AckPositions() func() (history.LogPos, error)
 }
 
 // ArtifactCollector is implemented by instances that can save their own

@@ -79,6 +79,7 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			return err
 		}
 		checks += time.Since(checkStart)
+		r.rep.StatesChecked++
 		counts := r.rec.Counts()
 		recovery := "not reported by the server"
 		if cr.RecoveryReported {
@@ -88,8 +89,12 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		if cr.Kind != "" {
 			kind = cr.Kind
 		}
-		d.Logf("cycle %d: %s after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
-			cycle, kind, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
+		cut := ""
+		if cr.Cut != nil {
+			cut = fmt.Sprintf(" at write-log position %d of generation %d", cr.Cut.Entries, cr.Cut.Gen)
+		}
+		d.Logf("cycle %d: %s%s after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
+			cycle, kind, cut, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
 		if !ok {
 			return nil
 		}

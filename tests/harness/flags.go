@@ -39,7 +39,30 @@ type Config struct {
 	Isolation string
 	// Report says when a run writes report.html (ReportModes).
 	Report string
+	// Nemesis is the kind of crash (Nemeses).
+	Nemesis string
+	// States is how many extra power-cut states a cycle samples and
+	// checks besides the one the run continues on (powercut only).
+	States int
+	// Replay is a run directory whose recorded power cut to rebuild and
+	// recover in a VM instead of running.
+	Replay string
 }
+
+// Nemesis kinds (-crash.nemesis).
+const (
+	// NemesisReset: a machine crash on a perfect disk (QMP system_reset,
+	// or kill -9 on the local backend): every write the guest handed to
+	// the disk survives, flushed or not.
+	NemesisReset = "reset"
+	// NemesisPowerCut: QEMU is killed and the data disk rebuilt from its
+	// block-write log as a power cut may leave it: unflushed writes lost,
+	// reordered or torn (docs/power-cut.md). VM backend only.
+	NemesisPowerCut = "powercut"
+)
+
+// Nemeses are the values of -crash.nemesis.
+var Nemeses = []string{NemesisReset, NemesisPowerCut}
 
 // Defaults. Duration is short enough for CI; users ask for hours.
 const (
@@ -124,6 +147,12 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return durationValue(&c.GCPause) }, reproIfSet, "300ms"},
 	{"crash.report", "CRASHRIG_REPORT", ReportModes[0], "when a run directory gets report.html: " + strings.Join(ReportModes, " (failing and inconclusive runs) or ") + " (passing runs too, kept)",
 		func(c *Config) flag.Value { return stringValue(&c.Report) }, reproNever, ReportModes[1]},
+	{"crash.nemesis", "CRASHRIG_NEMESIS", NemesisReset, "kind of crash: reset (OS crash on a perfect disk: QMP system_reset, or kill -9 locally) or powercut (kill QEMU, rebuild the data disk from its write log losing, reordering or tearing unflushed writes; VM backend only)",
+		func(c *Config) flag.Value { return stringValue(&c.Nemesis) }, reproAlways, NemesisPowerCut},
+	{"crash.states", "CRASHRIG_STATES", "0", "powercut: extra crash states per cycle, cut at seeded points of the cycle's write log, each recovered by the server in a VM and checked, then thrown away",
+		func(c *Config) flag.Value { return intValue(&c.States) }, reproIfSet, "3"},
+	{"crash.replay", "CRASHRIG_REPLAY", "", "rebuild the power cut recorded in a saved run directory (its write log, base image and choices) and run the server's recovery on it in a VM instead of running",
+		func(c *Config) flag.Value { return stringValue(&c.Replay) }, reproNever, "/tmp/run-dir"},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
 }
@@ -230,6 +259,15 @@ func (c Config) Validate() error {
 	}
 	if _, err := model.LookupIsolation(c.Isolation); err != nil {
 		return fmt.Errorf("-crash.isolation: %w", err)
+	}
+	if !slices.Contains(Nemeses, c.Nemesis) {
+		return fmt.Errorf("-crash.nemesis: unknown value %q (known: %s)", c.Nemesis, strings.Join(Nemeses, ", "))
+	}
+	if c.States < 0 {
+		return fmt.Errorf("-crash.states must not be negative, got %d", c.States)
+	}
+	if c.States > 0 && c.Nemesis != NemesisPowerCut {
+		return fmt.Errorf("-crash.states=%d samples power-cut states: it needs -crash.nemesis=powercut", c.States)
 	}
 	if !slices.Contains(ReportModes, c.Report) {
 		return fmt.Errorf("-crash.report: unknown value %q (known: %s)", c.Report, strings.Join(ReportModes, ", "))

@@ -31,8 +31,10 @@ func (s *Snapshot) Write(dir string) error {
 }
 
 // Check runs every snapshotted workload's checker over h, which must end
-// where the snapshot was taken.
+// where the snapshot was taken. Acks after a power cut's cut point count as
+// in flight (history.ApplyCuts).
 func (s *Snapshot) Check(h history.History) []checker.Result {
+	h = h.ApplyCuts()
 	out := make([]checker.Result, 0, len(s.Workloads))
 	for _, name := range s.Workloads {
 		out = append(out, checker.Check(h, name, s.States[name]))

@@ -54,11 +54,12 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return nil, err
 	}
-	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir})
+	powerCut := spec.Nemesis == harness.NemesisPowerCut
+	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir, LogDataDisk: powerCut})
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{vm: vm, dir: dir, logf: b.Logf}
+	inst := &instance{vm: vm, dir: dir, logf: b.Logf, powerCut: powerCut, seed: int64(spec.Seed)}
 	fail := func(err error) (harness.Instance, error) {
 		inst.Close()
 		return nil, err
@@ -149,6 +150,13 @@ type instance struct {
 	dir  string
 	dsn  string
 	logf func(format string, args ...any)
+	// powerCut: crashes are power cuts (controlplane.VM.PowerCut), each
+	// seeded by seed and the crash's number.
+	powerCut bool
+	seed     int64
+	crashes  int
+	// lastCut is the last power cut, for artifacts.
+	lastCut *controlplane.PowerCutResult
 
 	closeOnce sync.Once
 }
@@ -165,6 +173,9 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	rep := report.CrashReport{Requested: time.Now()}
 	if ev := in.unexpectedEvents(); ev != "" {
 		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
+	}
+	if in.powerCut {
+		return in.cutPower(ctx, rep)
 	}
 	res, err := in.vm.HardReset(ctx)
 	// The timeline counts from the system_reset, a moment after Requested.
@@ -216,6 +227,9 @@ func (in *instance) CollectArtifacts(ctx context.Context, dir string) error {
 		f.Close()
 	}
 	if err := os.WriteFile(filepath.Join(dir, "console.log"), []byte(in.vm.Console()), 0o644); err != nil {
+		errs = append(errs, err)
+	}
+	if err := in.collectPowerCut(dir); err != nil {
 		errs = append(errs, err)
 	}
 	// The overlay holds every block the VM wrote: with the image it
