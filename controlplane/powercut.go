@@ -129,8 +129,33 @@ type PowerCutResult struct {
 type PowerCutOption func(*powerCutConfig)
 
 type powerCutConfig struct {
-	cut    func(ix *crashstate.Index, seed int64) uint64
-	choose []crashstate.ChooseOption
+	cut     func(ix *crashstate.Index, seed int64) uint64
+	choose  []crashstate.ChooseOption
+	samples int
+	visit   func(ctx context.Context, s Sample) error
+}
+
+// Sample is an extra crash state of a power cut, booted and recovered
+// before the state the VM continues on (WithSamples).
+type Sample struct {
+	// Gen and Choices.Cut: the cut point in the cut's log generation.
+	Gen     int
+	Choices crashstate.Choices
+	Build   crashstate.Result
+	// Recovery is the boot's timeline (Sent: QEMU started on the state).
+	Recovery ResetResult
+	// DSN reaches the sample's server, on a host port of its own: the
+	// workload's clients, which may still be running, never reach it.
+	DSN string
+}
+
+// WithSamples boots up to k extra crash states of the cut's log (seeded
+// flush boundaries, crashstate.ChooseSampleCuts), one at a time, each on a
+// qcow2 overlay over one scratch image, and calls visit once its server
+// answers; the state is thrown away after visit. An error of visit ends
+// the power cut with it (the VM is then down).
+func WithSamples(k int, visit func(ctx context.Context, s Sample) error) PowerCutOption {
+	return func(c *powerCutConfig) { c.samples, c.visit = k, visit }
 }
 
 // WithCut replaces the seeded choice of the cut point (crashstate.ChooseCut).
@@ -200,6 +225,11 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 	}
 	vm.logf("VM %s: power cut: log %d cut at %d of %d entries (last flush %d; %d volatile writes, %d dropped, torn %v); state built in %v",
 		vm.ID, gen, res.Choices.Cut, ix.Len(), res.Choices.LastFlush, res.Choices.VolatileLen, res.Build.Dropped, res.Build.Torn, res.Built.Round(time.Millisecond))
+	if cfg.samples > 0 && cfg.visit != nil {
+		if old, err = vm.sampleStates(ctx, ix, &res, old, seed, cfg); err != nil {
+			return res, err
+		}
+	}
 	if err := vm.restartOn(ctx, qemu.Disk{Path: d.overlay, Format: "qcow2", WriteLog: d.log}); err != nil {
 		return fail(ErrVMNotBack, err)
 	}
@@ -223,4 +253,94 @@ func (vm *VM) restartOn(ctx context.Context, data qemu.Disk) error {
 		return fmt.Errorf("VM %s: restart QEMU: %w", vm.ID, err)
 	}
 	return nil
+}
+
+// sampleStates boots the extra states of WithSamples, each with its own
+// host port for the server, and returns the last boot id.
+func (vm *VM) sampleStates(ctx context.Context, ix *crashstate.Index, res *PowerCutResult, old string, seed int64, cfg powerCutConfig) (string, error) {
+	q := vm.qemu
+	cuts := crashstate.ChooseSampleCuts(ix, seed, cfg.samples)
+	if len(cuts) == 0 {
+		return old, nil
+	}
+	scratch, overlay := filepath.Join(q.dir, "sample.raw"), filepath.Join(q.dir, "sample.qcow2")
+	sc, err := crashstate.NewScratch(res.Base, res.Log, scratch)
+	if err != nil {
+		return old, fmt.Errorf("VM %s: sample states: %w", vm.ID, err)
+	}
+	defer func() {
+		sc.Close()
+		os.Remove(scratch)
+		os.Remove(overlay)
+	}()
+	ports, err := qemu.FreePorts(1)
+	if err != nil {
+		return old, fmt.Errorf("VM %s: sample states: %w", vm.ID, err)
+	}
+	vm.mu.Lock()
+	mainPort := q.mysqlPort
+	q.mysqlPort = ports[0]
+	vm.mu.Unlock()
+	defer func() {
+		vm.mu.Lock()
+		q.mysqlPort = mainPort
+		vm.mu.Unlock()
+	}()
+	for i, cut := range cuts {
+		s := Sample{Gen: res.Gen}
+		s.Choices, err = crashstate.Choose(ix, cut, seed+int64(i)+1, cfg.choose...)
+		if err == nil {
+			s.Build, err = sc.Build(ctx, ix, s.Choices)
+		}
+		if err != nil {
+			return old, vm.resetFailed(&res.ResetResult, ErrVMNotBack, fmt.Errorf("sample state at %d of log %d: %w", cut, res.Gen, err))
+		}
+		os.Remove(overlay)
+		if err := qemu.CreateOverlayOnRaw(ctx, scratch, overlay); err != nil {
+			return old, vm.resetFailed(&res.ResetResult, ErrVMNotBack, err)
+		}
+		s.Recovery.Timeline.Sent = time.Now()
+		if err := vm.restartOn(ctx, qemu.Disk{Path: overlay, Format: "qcow2"}); err != nil {
+			return old, vm.resetFailed(&res.ResetResult, ErrVMNotBack, err)
+		}
+		s.Recovery, err = vm.comeBack(ctx, old, s.Recovery)
+		old = s.Recovery.BootID
+		if err != nil {
+			var re *ResetError
+			if errors.As(err, &re) {
+				re.Err = fmt.Errorf("sampled crash state at write-log position %d of generation %d: %w", cut, res.Gen, re.Err)
+			}
+			return old, err
+		}
+		s.DSN = vm.DSN()
+		verr := cfg.visit(ctx, s)
+		// Thrown away: kill its QEMU; its writes die with the overlay.
+		vm.stopQEMU()
+		vm.retireBoot(old, errPowerCut)
+		if verr != nil {
+			return old, verr
+		}
+	}
+	return old, nil
+}
+
+// Adopt tells the control plane that the VM's agent restores a server
+// provisioned as spec (a VM started from an earlier VM's root disk,
+// VMSpec.RootDisk), so DSN reaches it; WaitRestored waits for it.
+func (vm *VM) Adopt(spec ServerSpec) error {
+	ps, err := spec.proto()
+	if err != nil {
+		return err
+	}
+	vm.mu.Lock()
+	vm.spec = ps
+	vm.mu.Unlock()
+	return nil
+}
+
+// WaitRestored waits, after Adopt, until the agent of the VM's current
+// boot reports the server ready and it answers from the host, like the
+// end of a reset (Timeline.Sent is the call).
+func (vm *VM) WaitRestored(ctx context.Context) (ResetResult, error) {
+	return vm.comeBack(ctx, "", ResetResult{Timeline: ResetTimeline{Sent: time.Now()}})
 }

@@ -56,6 +56,11 @@ type VMSpec struct {
 	// disk from (a copy; e.g. a crash state to replay) instead of an
 	// empty disk.
 	DataDiskState string
+	// RootDisk, if set, is a root-disk overlay of an earlier VM over the
+	// same image (a run's artifact) to start from, a copy of it, instead
+	// of a fresh one: its agent then restores the server it had
+	// provisioned (see VM.Adopt).
+	RootDisk string
 }
 
 // qemuVM is the QEMU side of a VM.
@@ -191,6 +196,9 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 		}},
 		{"root disk overlay", func(ctx context.Context) error {
 			overlay = filepath.Join(q.dir, "root.qcow2")
+			if spec.RootDisk != "" {
+				return vmimage.CopyFile(spec.RootDisk, overlay, 0o600)
+			}
 			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay)
 		}},
 		{"data disk", func(ctx context.Context) error {
@@ -249,10 +257,6 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 				m.CPUs = spec.CPUs
 			}
 			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}}
-			m.HostFwds = []qemu.HostFwd{
-				{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
-				{HostPort: q.mysqlPort, GuestPort: serverkind.GuestPort},
-			}
 			m.Serial = "stdio"
 			m.QMPSocket = q.qmpPath
 			m.Append = vmimage.DefaultAppend
@@ -285,6 +289,13 @@ func (cp *ControlPlane) bootQEMU(ctx context.Context, vm *VM, data qemu.Disk) er
 	vm.mu.Unlock()
 	m := q.machine
 	m.Disks = []qemu.Disk{{Path: q.root, Format: "qcow2"}, data}
+	vm.mu.Lock()
+	mysqlPort := q.mysqlPort
+	vm.mu.Unlock()
+	m.HostFwds = []qemu.HostFwd{
+		{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
+		{HostPort: mysqlPort, GuestPort: serverkind.GuestPort},
+	}
 	steps := []startStep{
 		{"QEMU", func(ctx context.Context) error {
 			// The agent's secret goes by fw_cfg, never on the command
@@ -317,7 +328,7 @@ func (cp *ControlPlane) bootQEMU(ctx context.Context, vm *VM, data qemu.Disk) er
 				down.close()
 			}()
 			cp.logf("control plane: VM %s: QEMU pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",
-				vm.ID, proc.Pid(), m.Accel, q.sshPort, q.mysqlPort, q.dir)
+				vm.ID, proc.Pid(), m.Accel, q.sshPort, mysqlPort, q.dir)
 			return nil
 		}},
 		{"QMP connection", func(ctx context.Context) error {

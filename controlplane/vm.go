@@ -314,13 +314,16 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 
 // DSN reaches the provisioned server from the host ("" before Provision).
 func (vm *VM) DSN() string {
-	vm.mu.Lock()
-	spec := vm.spec
-	vm.mu.Unlock()
-	if spec == nil || vm.qemu == nil {
+	if vm.qemu == nil {
 		return ""
 	}
-	return serverkind.ClientDSN(spec, fmt.Sprintf("127.0.0.1:%d", vm.qemu.mysqlPort))
+	vm.mu.Lock()
+	spec, port := vm.spec, vm.qemu.mysqlPort
+	vm.mu.Unlock()
+	if spec == nil {
+		return ""
+	}
+	return serverkind.ClientDSN(spec, fmt.Sprintf("127.0.0.1:%d", port))
 }
 
 // Install streams a server build (e.g. the crashrig-sqlserver binary at

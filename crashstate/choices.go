@@ -203,3 +203,21 @@ func ChooseCut(ix *Index, seed int64) uint64 {
 	}
 	return from + rng.Uint64N(n-from+1)
 }
+
+// ChooseSampleCuts picks up to k distinct seeded cut points among the
+// log's flush boundaries and its end, in ascending order (a Scratch moves
+// forward through them cheaply): the extra states of a cycle to check.
+func ChooseSampleCuts(ix *Index, seed int64, k int) []uint64 {
+	cands := ix.FlushPositions()
+	if n := ix.Len(); n > 0 && (len(cands) == 0 || cands[len(cands)-1] != n) {
+		cands = append(cands, n)
+	}
+	if k <= 0 || len(cands) == 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x73616d706c6573))
+	rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	picked := cands[:min(k, len(cands))]
+	slices.Sort(picked)
+	return picked
+}

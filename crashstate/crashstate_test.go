@@ -717,3 +717,17 @@ func TestChooseCut(t *testing.T) {
 	require.Greater(t, early, 50)
 	require.Equal(t, uint64(0), ChooseCut(&Index{SectorSize: 512}, 1), "an empty log is cut at 0")
 }
+
+func TestChooseSampleCuts(t *testing.T) {
+	ix := &Index{SectorSize: 512, Ops: []Op{
+		{Start: 0, Units: 1}, {Flags: blocklog.FlagFlush}, {Start: 1, Units: 1}, {Flags: blocklog.FlagFlush}, {Start: 2, Units: 1},
+	}}
+	all := ChooseSampleCuts(ix, 1, 10)
+	require.Equal(t, []uint64{2, 4, 5}, all, "every flush boundary and the end, ascending")
+	two := ChooseSampleCuts(ix, 7, 2)
+	require.Len(t, two, 2)
+	require.True(t, slices.IsSorted(two))
+	require.Equal(t, two, ChooseSampleCuts(ix, 7, 2), "seeded")
+	require.Empty(t, ChooseSampleCuts(ix, 7, 0))
+	require.Empty(t, ChooseSampleCuts(&Index{SectorSize: 512}, 7, 3), "an empty log has nothing to sample")
+}

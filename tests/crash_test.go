@@ -165,6 +165,10 @@ func TestCrash(t *testing.T) {
 		recheck(t, cfg.Check)
 		return
 	}
+	if cfg.Replay != "" {
+		replay(t, cfg)
+		return
+	}
 	newBackend, ok := backends[cfg.Backend]
 	if !ok {
 		t.Fatalf("-crash.backend: unknown backend %q (known: %s)", cfg.Backend, backendNames())

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -69,6 +70,26 @@ type Backend interface {
 // the instance's crashes are not power cuts).
 type AckPositioner interface {
 	AckPositions() func() (history.LogPos, error)
+}
+
+// StateSampler is implemented by a Nemesis whose crashes are power cuts
+// that can check extra crash states (-crash.states): within one crash,
+// before booting the state the run continues on, it boots up to k more
+// states of the same power cut, calls check for each while its server
+// answers, and throws each away. An error from check ends the crash with
+// it.
+type StateSampler interface {
+	CrashSampling(ctx context.Context, k int, check func(ctx context.Context, s SampledState) error) (report.CrashReport, error)
+}
+
+// SampledState is one extra crash state of a power cut.
+type SampledState struct {
+	// DSN reaches its server; the workload clients never do.
+	DSN string
+	// Cut is its cut point.
+	Cut history.LogPos
+	// Choices are its crashstate.Choices (JSON), for the history.
+	Choices json.RawMessage
 }
 
 // ArtifactCollector is implemented by instances that can save their own

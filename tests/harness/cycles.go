@@ -67,7 +67,7 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			r.rep.Cycles = cycle - 1
 			r.fail(cycle-1, fmt.Sprintf("found before reset #%d was sent: %v", cycle, crashErr))
 			return nil
-		case errors.Is(crashErr, ErrNotRecovered):
+		case errors.Is(crashErr, ErrNotRecovered) || errors.Is(crashErr, errSampleFailed):
 			r.fail(cycle, fmt.Sprintf("reset #%d: %v", cycle, crashErr))
 			return nil
 		case crashErr != nil:
@@ -140,7 +140,15 @@ func (r *run) tooSlow(checks time.Duration) string {
 
 func (r *run) crash(ctx context.Context, cycle int) (report.CrashReport, error) {
 	p := r.rec.Invoke(history.NemesisProcess, "", history.FCrash, map[string]int{"cycle": cycle})
-	cr, err := r.d.Nemesis.Crash(ctx)
+	var cr report.CrashReport
+	var err error
+	if s, ok := r.d.Nemesis.(StateSampler); ok && r.d.Config.States > 0 {
+		cr, err = s.CrashSampling(ctx, r.d.Config.States, func(ctx context.Context, st SampledState) error {
+			return r.checkSample(ctx, cycle, p.Entry().Index, st)
+		})
+	} else {
+		cr, err = r.d.Nemesis.Crash(ctx)
+	}
 	if err != nil {
 		p.Complete(history.Info, cr, err)
 		return cr, err

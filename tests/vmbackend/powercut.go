@@ -16,7 +16,10 @@ import (
 	"github.com/crashrig/crashrig/tests/report"
 )
 
-var _ harness.AckPositioner = (*instance)(nil)
+var (
+	_ harness.AckPositioner = (*instance)(nil)
+	_ harness.StateSampler  = (*instance)(nil)
+)
 
 // Artifact files of a power cut: the cut log generation's base image and
 // write log, and what the cut chose (PowerCutRecord), enough to rebuild the
@@ -25,6 +28,13 @@ const (
 	PowerCutBaseFile   = "powercut-base.raw"
 	PowerCutLogFile    = "powercut.log"
 	PowerCutRecordFile = "powercut.json"
+	// ServerSpecFile is the provisioned server's spec, including the
+	// throw-away test account's password, so that a replay reaches the
+	// server its agent restores.
+	ServerSpecFile = "server-spec.json"
+	// RootDiskFile is the root disk's overlay (the agent's durable spec
+	// and the installed server), saved by CollectArtifacts.
+	RootDiskFile = "root.qcow2"
 )
 
 // PowerCutRecord is a power cut as the history (CrashReport.PowerCut) and
@@ -34,6 +44,9 @@ type PowerCutRecord struct {
 	Choices crashstate.Choices `json:"choices"`
 	Build   crashstate.Result  `json:"build"`
 	Built   time.Duration      `json:"built_ns"`
+	// Sampled: an extra state of the cut (-crash.states), not the one the
+	// run continued on.
+	Sampled bool `json:"sampled,omitempty"`
 }
 
 // AckPositions reads the data disk's write-log position, for powercut
@@ -48,12 +61,38 @@ func (in *instance) AckPositions() func() (history.LogPos, error) {
 	}
 }
 
+// CrashSampling is Crash with k extra crash states of the power cut
+// checked by check (-crash.states).
+func (in *instance) CrashSampling(ctx context.Context, k int, check func(context.Context, harness.SampledState) error) (report.CrashReport, error) {
+	rep := report.CrashReport{Requested: time.Now()}
+	if !in.powerCut {
+		return rep, errors.New("-crash.states needs -crash.nemesis=powercut")
+	}
+	if ev := in.unexpectedEvents(); ev != "" {
+		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
+	}
+	visit := func(ctx context.Context, s controlplane.Sample) error {
+		ch, err := json.Marshal(s.Choices)
+		if err != nil {
+			return err
+		}
+		in.logf("power cut #%d: sampled state at write-log position %d of generation %d (%d unflushed writes, %d dropped, torn %v) recovered in %v",
+			in.crashes, s.Choices.Cut, s.Gen, s.Choices.VolatileLen, s.Build.Dropped, s.Build.Torn, s.Recovery.Timeline.Answered.Round(time.Millisecond))
+		err = check(ctx, harness.SampledState{DSN: s.DSN, Cut: history.LogPos{Gen: s.Gen, Entries: s.Choices.Cut}, Choices: ch})
+		if err != nil {
+			in.failedSample = &s
+		}
+		return err
+	}
+	return in.cutPower(ctx, rep, controlplane.WithSamples(k, visit))
+}
+
 // cutPower is Crash under the powercut nemesis.
-func (in *instance) cutPower(ctx context.Context, rep report.CrashReport) (report.CrashReport, error) {
+func (in *instance) cutPower(ctx context.Context, rep report.CrashReport, opts ...controlplane.PowerCutOption) (report.CrashReport, error) {
 	in.crashes++
 	seed := in.seed ^ int64(in.crashes)*0x5851f42d4c957f2d
 	rep.Kind = "power cut"
-	res, err := in.vm.PowerCut(ctx, seed)
+	res, err := in.vm.PowerCut(ctx, seed, opts...)
 	since := func(d time.Duration) time.Duration {
 		if d == 0 || res.Timeline.Sent.IsZero() {
 			return 0
@@ -93,8 +132,15 @@ func (in *instance) collectPowerCut(dir string) error {
 	if _, err := crashstate.CopyImage(filepath.Join(dir, PowerCutLogFile), c.Log); err != nil {
 		errs = append(errs, fmt.Errorf("save power cut log: %w", err))
 	}
-	if err := report.WriteJSONAtomic(filepath.Join(dir, PowerCutRecordFile),
-		PowerCutRecord{Gen: c.Gen, Choices: c.Choices, Build: c.Build, Built: c.Built}); err != nil {
+	rec := PowerCutRecord{Gen: c.Gen, Choices: c.Choices, Build: c.Build, Built: c.Built}
+	if s := in.failedSample; s != nil {
+		// The failing state was a sample of the same log: replay that one.
+		rec = PowerCutRecord{Gen: s.Gen, Choices: s.Choices, Build: s.Build, Sampled: true}
+	}
+	if err := report.WriteJSONAtomic(filepath.Join(dir, PowerCutRecordFile), rec); err != nil {
+		errs = append(errs, err)
+	}
+	if err := report.WriteJSONAtomic(filepath.Join(dir, ServerSpecFile), in.server); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -111,4 +157,55 @@ func ReadPowerCut(dir string) (PowerCutRecord, error) {
 		return rec, fmt.Errorf("power cut record %s: %w", PowerCutRecordFile, err)
 	}
 	return rec, nil
+}
+
+// Replay rebuilds the power-cut state recorded in run directory dir
+// (powercut.json, powercut.log, powercut-base.raw) and boots it in a VM
+// from the run's root disk (root.qcow2), whose agent restores the server:
+// the server's recovery runs on exactly the disk the run checked. The
+// returned instance answers on its DSN; Close ends it.
+func (b *Backend) Replay(ctx context.Context, dir string) (harness.Instance, PowerCutRecord, error) {
+	rec, err := ReadPowerCut(dir)
+	if err != nil {
+		return nil, rec, err
+	}
+	var server controlplane.ServerSpec
+	sb, err := os.ReadFile(filepath.Join(dir, ServerSpecFile))
+	if err != nil {
+		return nil, rec, fmt.Errorf("replay: %w", err)
+	}
+	if err := json.Unmarshal(sb, &server); err != nil {
+		return nil, rec, fmt.Errorf("replay: %s: %w", ServerSpecFile, err)
+	}
+	vmDir, err := os.MkdirTemp(b.Dir, "replay-")
+	if err != nil {
+		return nil, rec, err
+	}
+	state := filepath.Join(vmDir, "replayed.raw")
+	res, err := crashstate.Rebuild(ctx, filepath.Join(dir, PowerCutLogFile), filepath.Join(dir, PowerCutBaseFile), state, rec.Choices)
+	if err != nil {
+		os.RemoveAll(vmDir)
+		return nil, rec, fmt.Errorf("replay: rebuild the crash state: %w", err)
+	}
+	b.Logf("replay: rebuilt the state cut at write-log position %d of generation %d (%d kept, %d dropped, torn %v)",
+		rec.Choices.Cut, rec.Gen, res.Kept, res.Dropped, res.Torn)
+	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: vmDir, LogDataDisk: true,
+		DataDiskState: state, RootDisk: filepath.Join(dir, RootDiskFile)})
+	if err != nil {
+		os.RemoveAll(vmDir)
+		return nil, rec, err
+	}
+	inst := &instance{vm: vm, dir: vmDir, logf: b.Logf, server: server}
+	if err := vm.Adopt(server); err != nil {
+		inst.Close()
+		return nil, rec, err
+	}
+	rr, err := vm.WaitRestored(ctx)
+	if err != nil {
+		inst.Close()
+		return nil, rec, fmt.Errorf("replay: the server did not recover on the rebuilt state: %w", err)
+	}
+	b.Logf("replay: server recovered (%s)", &rr.Timeline)
+	inst.dsn = vm.DSN()
+	return inst, rec, nil
 }

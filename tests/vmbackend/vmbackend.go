@@ -74,6 +74,7 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if inst.dsn, err = vm.Provision(ctx, server); err != nil {
 		return fail(err)
 	}
+	inst.server = server
 	return inst, nil
 }
 
@@ -155,8 +156,12 @@ type instance struct {
 	powerCut bool
 	seed     int64
 	crashes  int
-	// lastCut is the last power cut, for artifacts.
-	lastCut *controlplane.PowerCutResult
+	// lastCut is the last power cut, for artifacts; failedSample the
+	// sampled state of it that failed its check.
+	lastCut      *controlplane.PowerCutResult
+	failedSample *controlplane.Sample
+	// server is the provisioned server, for a replay's Adopt.
+	server controlplane.ServerSpec
 
 	closeOnce sync.Once
 }
