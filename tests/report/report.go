@@ -98,12 +98,12 @@ type Report struct {
 	// StatesChecked counts the crash states the run checked: one per
 	// crash it continued on; ExtraStatesChecked the sampled power-cut
 	// states (-crash.states) checked and thrown away besides.
-	StatesChecked      int `json:"states_checked"`
-	ExtraStatesChecked int `json:"extra_states_checked,omitempty"`
-	Ops        map[string]int   `json:"ops"`
-	Recoveries []CrashReport    `json:"recoveries,omitempty"`
-	Results    []checker.Result `json:"results,omitempty"`
-	Failure    string           `json:"failure,omitempty"`
+	StatesChecked      int              `json:"states_checked"`
+	ExtraStatesChecked int              `json:"extra_states_checked,omitempty"`
+	Ops                map[string]int   `json:"ops"`
+	Recoveries         []CrashReport    `json:"recoveries,omitempty"`
+	Results            []checker.Result `json:"results,omitempty"`
+	Failure            string           `json:"failure,omitempty"`
 	// FailedAt is the reset after which the failure was found (0: before
 	// the first reset, or at the end of a run without one).
 	FailedAt int           `json:"failed_cycle,omitempty"`
