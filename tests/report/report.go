@@ -142,6 +142,9 @@ func (r *Report) Summary() string {
 		if r.ExtraStatesChecked > 0 {
 			fmt.Fprintf(&b, " (%d continued on, %d sampled)", r.StatesChecked, r.ExtraStatesChecked)
 		}
+		if m := r.Elapsed.Minutes(); m > 0 {
+			fmt.Fprintf(&b, ", %.1f a minute", float64(r.StatesChecked+r.ExtraStatesChecked)/m)
+		}
 	}
 	switch r.Verdict() {
 	case Failed:
