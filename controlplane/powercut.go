@@ -246,10 +246,15 @@ var errPowerCut = errors.New("VM lost power")
 // booted ahead that hot-plugs the disk) can replace this one step.
 func (vm *VM) restartOn(ctx context.Context, data qemu.Disk) error {
 	vm.mu.Lock()
+	if vm.killed {
+		vm.mu.Unlock()
+		return fmt.Errorf("VM %s: restart QEMU: VM was killed", vm.ID)
+	}
 	vm.down = newDownSignal()
 	vm.boots.expect()
 	vm.mu.Unlock()
 	if err := vm.cp.bootQEMU(ctx, vm, data); err != nil {
+		vm.stopQEMU() // what the failed start had done
 		return fmt.Errorf("VM %s: restart QEMU: %w", vm.ID, err)
 	}
 	return nil

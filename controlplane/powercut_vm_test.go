@@ -46,7 +46,8 @@ func TestPowerCutKeepsFlushedAndLosesUnflushedWrites(t *testing.T) {
 	run("printf volatile | dd of=/dev/vdb bs=512 seek=2048 count=1 conv=sync oflag=direct 2>&1")
 
 	oldBoot := vm.BootID()
-	res, err := vm.PowerCut(ctx, 1, controlplane.WithCut(func(ix *crashstate.Index, _ int64) uint64 { return ix.Len() }),
+	atEnd := func(ix *crashstate.Index, _ int64) uint64 { return ix.Len() }
+	res, err := vm.PowerCut(ctx, 1, controlplane.WithCut(atEnd),
 		controlplane.WithChooseOptions(crashstate.WithDropProbability(1), crashstate.WithTearProbability(0)))
 	require.NoError(t, err)
 	t.Logf("power cut: %s; state built in %v; choices %+v", &res.Timeline, res.Built, res.Choices)
@@ -69,9 +70,23 @@ func TestPowerCutKeepsFlushedAndLosesUnflushedWrites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, pos.Gen, "the new QEMU logs a new generation")
 
-	// And a second cut on the new generation keeps what the first built.
-	res, err = vm.PowerCut(ctx, 2)
+	// A second cut on the new generation keeps what the first built, and
+	// its extra states (each booted and thrown away) do too.
+	run("printf second | dd of=/dev/vdb bs=512 seek=16 count=1 conv=sync,fsync oflag=direct 2>&1")
+	var samples []controlplane.Sample
+	res, err = vm.PowerCut(ctx, 2, controlplane.WithCut(atEnd), controlplane.WithSamples(2, func(ctx context.Context, s controlplane.Sample) error {
+		samples = append(samples, s)
+		assert.Equal(t, "durable", read(8), "sample at %d", s.Choices.Cut)
+		run("printf scribble | dd of=/dev/vdb bs=512 seek=8 count=1 conv=sync,fsync oflag=direct 2>&1")
+		return nil
+	}))
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Gen)
-	assert.Equal(t, "durable", read(8))
+	require.NotEmpty(t, samples, "the log has flushes to sample")
+	for _, s := range samples {
+		assert.Equal(t, 1, s.Gen)
+		assert.LessOrEqual(t, s.Choices.Cut, res.Choices.LogEntries)
+	}
+	assert.Equal(t, "durable", read(8), "what a sample wrote was thrown away")
+	assert.Equal(t, "second", read(16))
 }
