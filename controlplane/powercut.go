@@ -192,7 +192,7 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 	var res PowerCutResult
 	tl := &res.Timeline
 	fail := func(reason, err error) (PowerCutResult, error) {
-		return res, vm.resetFailed(&res.ResetResult, reason, err)
+		return res, asPowerCut(vm.resetFailed(&res.ResetResult, reason, err))
 	}
 	tl.Sent = time.Now()
 	q.console.Mark("==== crashrig: power cut (SIGKILL QEMU) ====")
@@ -227,7 +227,7 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 		vm.ID, gen, res.Choices.Cut, ix.Len(), res.Choices.LastFlush, res.Choices.VolatileLen, res.Build.Dropped, res.Build.Torn, res.Built.Round(time.Millisecond))
 	if cfg.samples > 0 && cfg.visit != nil {
 		if old, err = vm.sampleStates(ctx, ix, &res, old, seed, cfg); err != nil {
-			return res, err
+			return res, asPowerCut(err)
 		}
 	}
 	if err := vm.restartOn(ctx, qemu.Disk{Path: d.overlay, Format: "qcow2", WriteLog: d.log}); err != nil {
@@ -235,7 +235,16 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 	}
 	rr, err := vm.comeBack(ctx, old, res.ResetResult)
 	res.ResetResult = rr
-	return res, err
+	return res, asPowerCut(err)
+}
+
+// asPowerCut names a *ResetError's crash a power cut.
+func asPowerCut(err error) error {
+	var re *ResetError
+	if errors.As(err, &re) {
+		re.Op = "power cut"
+	}
+	return err
 }
 
 // errPowerCut ends the session of a boot that a power cut ended.
