@@ -61,7 +61,7 @@ func replay(t *testing.T, cfg harness.Config) {
 	if crashInvoke < 0 {
 		t.Fatalf("-crash.replay: the history has no power cut of write-log generation %d", rec.Gen)
 	}
-	hc, err := harness.HistoryAtCut(h, crashInvoke, cut)
+	hc, err := h.AtCut(crashInvoke, cut)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,9 +76,6 @@ func (r *run) fail(cycle int, msg string) {
 // finding is recorded by then).
 var errSampleFailed = errors.New("a sampled crash state failed its check")
 
-// SampleStateFile is where a failing sampled state's snapshot is saved.
-const SampleStateFile = "sample-state.json"
-
 // checkSample checks an extra crash state of the power cut of crash cycle
 // (invoked at history index crashInvoke): its snapshot against the history
 // so far, as if that crash had ended at the sample's cut point. It records
@@ -103,7 +100,7 @@ func (r *run) checkSample(ctx context.Context, cycle int, crashInvoke int64, st 
 		}
 		sf.States[w.Name()] = s
 	}
-	hs, err := HistoryAtCut(h, crashInvoke, st.Cut)
+	hs, err := h.AtCut(crashInvoke, st.Cut)
 	if err != nil {
 		return err
 	}
@@ -120,36 +117,12 @@ func (r *run) checkSample(ctx context.Context, cycle int, crashInvoke int64, st 
 		return nil
 	}
 	r.rep.Results = results
-	if err := report.WriteJSONAtomic(filepath.Join(r.dir, SampleStateFile), sf); err != nil {
-		r.d.Logf("save %s: %v", SampleStateFile, err)
+	if err := report.WriteJSONAtomic(filepath.Join(r.dir, report.SampleStateFile), sf); err != nil {
+		r.d.Logf("save %s: %v", report.SampleStateFile, err)
 	}
 	if _, err := report.WriteExplanations(cctx, r.dir, results); err != nil {
 		r.d.Logf("write explanations: %v", err)
 	}
 	r.fail(cycle, fmt.Sprintf("checker found problems %s: %s", where, strings.Join(bad, ", ")))
 	return errSampleFailed
-}
-
-// HistoryAtCut is h as a check of a crash state cut at cut sees it: the
-// entries before the completion of the crash invoked at crashInvoke (all
-// of h while that crash runs), then that crash ending at cut, so that
-// history.ApplyCuts counts acks after cut as in flight.
-func HistoryAtCut(h history.History, crashInvoke int64, cut history.LogPos) (history.History, error) {
-	end := len(h)
-	for i, e := range h {
-		if e.Type != history.Invoke && e.Process == history.NemesisProcess && e.Invoke == crashInvoke && e.F == history.FCrash {
-			end = i
-			break
-		}
-	}
-	v, err := json.Marshal(map[string]any{"cut": cut})
-	if err != nil {
-		return nil, fmt.Errorf("history at cut: %w", err)
-	}
-	var next int64
-	if len(h) > 0 {
-		next = h[len(h)-1].Index + 1
-	}
-	return append(h[:end:end], history.Entry{Index: next, Type: history.OK, Process: history.NemesisProcess,
-		Time: time.Now().UTC(), F: history.FCrash, Invoke: crashInvoke, Value: v}), nil
 }

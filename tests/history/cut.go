@@ -3,6 +3,7 @@ package history
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // LogPos is a position in the data disk's write log on the host (the
@@ -79,4 +80,29 @@ func (h History) ApplyCuts() History {
 		}
 	}
 	return out
+}
+
+// AtCut is h as a check of a crash state cut at cut sees it (a sampled
+// extra state, or a replay): the entries before the completion of the
+// crash invoked at crashInvoke (all of h while that crash runs), then that
+// crash ending at cut, so that ApplyCuts counts acks after cut as in
+// flight.
+func (h History) AtCut(crashInvoke int64, cut LogPos) (History, error) {
+	end := len(h)
+	for i, e := range h {
+		if e.Type != Invoke && e.Process == NemesisProcess && e.Invoke == crashInvoke && e.F == FCrash {
+			end = i
+			break
+		}
+	}
+	v, err := json.Marshal(crashCut{Cut: &cut})
+	if err != nil {
+		return nil, fmt.Errorf("history at cut: %w", err)
+	}
+	var next int64
+	if len(h) > 0 {
+		next = h[len(h)-1].Index + 1
+	}
+	return append(h[:end:end], Entry{Index: next, Type: OK, Process: NemesisProcess,
+		Time: time.Now().UTC(), F: FCrash, Invoke: crashInvoke, Value: v}), nil
 }

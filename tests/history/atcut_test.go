@@ -1,4 +1,4 @@
-package harness
+package history_test
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 
 // A sampled or replayed crash state is checked against the history up to
 // its crash, which ends at the state's cut point.
-func TestHistoryAtCut(t *testing.T) {
+func TestAtCut(t *testing.T) {
 	pos := history.LogPos{Gen: 0, Entries: 4}
 	rec := history.NewRecorder(nil)
 	rec.SetPositions(func() (history.LogPos, error) { return pos, nil })
@@ -23,7 +23,7 @@ func TestHistoryAtCut(t *testing.T) {
 	crash := rec.Invoke(history.NemesisProcess, "", history.FCrash, nil)
 
 	// While the crash runs (a sample): everything so far, cut at 5.
-	h, err := HistoryAtCut(rec.Entries(), crash.Entry().Index, history.LogPos{Gen: 0, Entries: 5})
+	h, err := rec.Entries().AtCut(crash.Entry().Index, history.LogPos{Gen: 0, Entries: 5})
 	require.NoError(t, err)
 	require.Len(t, h, 6)
 	types := map[int64]history.Type{}
@@ -39,7 +39,7 @@ func TestHistoryAtCut(t *testing.T) {
 	crash.OK(map[string]any{"cut": history.LogPos{Gen: 0, Entries: 20}})
 	pos = history.LogPos{Gen: 1, Entries: 3}
 	rec.Invoke(0, "set", "add", 3).OK(nil)
-	h, err = HistoryAtCut(rec.Entries(), crash.Entry().Index, history.LogPos{Gen: 0, Entries: 5})
+	h, err = rec.Entries().AtCut(crash.Entry().Index, history.LogPos{Gen: 0, Entries: 5})
 	require.NoError(t, err)
 	require.Len(t, h, 6, "entries after the crash's completion are not part of that state")
 	assert.Equal(t, map[int]uint64{0: 5}, h.Cuts())
