@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/crashrig/crashrig/controlplane"
 	"github.com/crashrig/crashrig/tests/harness"
 	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/model"
@@ -42,6 +44,9 @@ func replay(t *testing.T, cfg harness.Config) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	inst, rec, err := backend.Replay(ctx, dir)
+	if errors.Is(err, controlplane.ErrServerNotRecovered) {
+		t.Fatalf("replay of %s: the server did not recover on the rebuilt state (reproduced): %v", dir, err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
