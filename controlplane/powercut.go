@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/crashrig/crashrig/blocklog"
@@ -43,7 +44,7 @@ func (q *qemuVM) createLoggedDataDisk(ctx context.Context, spec VMSpec, size str
 	} else if err := qemu.CreateRawDisk(ctx, state, size); err != nil {
 		return err
 	}
-	if err := d.startGen(ctx, q.dir, 0); err != nil {
+	if err := d.startGen(ctx, &sync.Mutex{}, q.dir, 0); err != nil {
 		return err
 	}
 	q.powerCut = d
@@ -51,8 +52,10 @@ func (q *qemuVM) createLoggedDataDisk(ctx context.Context, spec VMSpec, size str
 	return nil
 }
 
-// startGen makes generation gen's overlay over its state and its empty log.
-func (d *powerCutDisk) startGen(ctx context.Context, dir string, gen int) error {
+// startGen makes generation gen's overlay over its state and its empty
+// log, and makes it the running generation under mu (WriteLogPosition
+// reads it concurrently).
+func (d *powerCutDisk) startGen(ctx context.Context, mu *sync.Mutex, dir string, gen int) error {
 	state, overlay, log := d.paths(dir, gen)
 	if err := qemu.CreateOverlayOnRaw(ctx, state, overlay); err != nil {
 		return err
@@ -60,6 +63,9 @@ func (d *powerCutDisk) startGen(ctx context.Context, dir string, gen int) error 
 	if err := blocklog.CreateLog(log); err != nil {
 		return err
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	d.prevState, d.prevLog = d.state, d.log
 	d.gen, d.state, d.overlay, d.log = gen, state, overlay, log
 	return nil
 }
@@ -219,8 +225,7 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 			os.Remove(f)
 		}
 	}
-	d.prevState, d.prevLog = d.state, d.log
-	if err := d.startGen(ctx, q.dir, gen+1); err != nil {
+	if err := d.startGen(ctx, &vm.mu, q.dir, gen+1); err != nil {
 		return fail(ErrVMNotBack, err)
 	}
 	vm.logf("VM %s: power cut: log %d cut at %d of %d entries (last flush %d; %d volatile writes, %d dropped, torn %v); state built in %v",
