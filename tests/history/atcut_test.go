@@ -17,8 +17,8 @@ func TestAtCut(t *testing.T) {
 	rec.SetPositions(func() (history.LogPos, error) { return pos, nil })
 	early := rec.Invoke(0, "set", "add", 1)
 	early.OK(nil)
-	pos.Entries = 9
 	late := rec.Invoke(0, "set", "add", 2)
+	pos.Entries = 9
 	late.OK(nil)
 	crash := rec.Invoke(history.NemesisProcess, "", history.FCrash, nil)
 

@@ -35,49 +35,67 @@ func (h History) Cuts() map[int]uint64 {
 	return cuts
 }
 
-// ApplyCuts returns h as the checkers must judge it after power cuts: an
-// op acknowledged after the cut point of the power cut that ended its log
-// generation was in flight at that cut (Info), since the disk state was
-// built as of a moment before its flush. The ack's position is read right
-// after the ack, so it is at or after the flush behind the ack: a cut at or
-// after it holds the op. An ack whose position was read in a later
-// generation than its invoke (the power was cut in between) counts as
-// after the cut. Acks without a position, or in a generation no power cut
-// ended yet, stay as they are. h itself is not changed.
+// ApplyCuts returns h as the checkers must judge it after power cuts, each
+// of which rebuilt the disk as of a cut point in its log generation:
+//
+//   - an op invoked at or after the cut point never happened for that
+//     state: its writes were logged at or after the position read when it
+//     was invoked. It is left out (invoke and completion), as is whatever
+//     it read: a later read or step of the same client is after the cut
+//     too, so no checker sees a sequence with a hole;
+//   - an op invoked before the cut and acknowledged after it was in flight
+//     at the cut (Info): the ack's position is read right after the ack,
+//     at or after the flush behind it, so a cut at or after it holds the
+//     op, and one before it may or may not. An ack whose position was read
+//     in a later generation than its invoke (the power was cut in between)
+//     counts as after the cut.
+//
+// Ops without positions, or in a generation no power cut ended yet, stay
+// as they are. h itself is not changed.
 func (h History) ApplyCuts() History {
 	cuts := h.Cuts()
 	if len(cuts) == 0 {
 		return h
 	}
 	invokePos := map[int64]*LogPos{}
-	out := make(History, len(h))
-	copy(out, h)
-	for i := range out {
-		e := &out[i]
-		if e.Process < 0 || e.Pos == nil {
+	dropped := map[int64]bool{}
+	out := make(History, 0, len(h))
+	for _, e := range h {
+		if e.Process < 0 {
+			out = append(out, e)
 			continue
 		}
 		if e.Type == Invoke {
-			invokePos[e.Index] = e.Pos
+			if e.Pos != nil {
+				invokePos[e.Index] = e.Pos
+				if cut, ok := cuts[e.Pos.Gen]; ok && e.Pos.Entries >= cut {
+					dropped[e.Index] = true
+					continue
+				}
+			}
+			out = append(out, e)
 			continue
 		}
-		if e.Type != OK {
+		if dropped[e.Invoke] {
+			continue
+		}
+		if e.Type != OK || e.Pos == nil {
+			out = append(out, e)
 			continue
 		}
 		gen, at, late := e.Pos.Gen, e.Pos.Entries, false
 		if ip := invokePos[e.Invoke]; ip != nil && ip.Gen != gen {
 			gen, late = ip.Gen, true
 		}
-		cut, ok := cuts[gen]
-		if !ok || (!late && at <= cut) {
-			continue
+		if cut, ok := cuts[gen]; ok && (late || at > cut) {
+			e.Type = Info
+			if late {
+				e.Error = fmt.Sprintf("acknowledged in write-log generation %d, position read after the power cut: in flight at the cut (position %d)", gen, cut)
+			} else {
+				e.Error = fmt.Sprintf("acknowledged at write-log position %d of generation %d, after the power cut's cut point %d: in flight at the cut", at, gen, cut)
+			}
 		}
-		e.Type = Info
-		if late {
-			e.Error = fmt.Sprintf("acknowledged in write-log generation %d, position read after the power cut: in flight at the cut (position %d)", gen, cut)
-		} else {
-			e.Error = fmt.Sprintf("acknowledged at write-log position %d of generation %d, after the power cut's cut point %d: in flight at the cut", at, gen, cut)
-		}
+		out = append(out, e)
 	}
 	return out
 }

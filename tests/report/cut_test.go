@@ -20,12 +20,15 @@ func TestSnapshotCheckAppliesCuts(t *testing.T) {
 	pos := history.LogPos{}
 	rec := history.NewRecorder(nil)
 	rec.SetPositions(func() (history.LogPos, error) { return pos, nil })
-	add := func(k int64, at uint64) {
-		pos.Entries = at
-		rec.Invoke(0, "set", model.FAdd, model.SetValue{K: k}).OK(nil)
+	add := func(k int64, inv, ack uint64) {
+		pos.Entries = inv
+		p := rec.Invoke(0, "set", model.FAdd, model.SetValue{K: k})
+		pos.Entries = ack
+		p.OK(nil)
 	}
-	add(1, 5)
-	add(2, 12)
+	add(1, 5, 5)
+	add(2, 6, 12)
+	add(3, 11, 13) // invoked after the cut
 	rec.Invoke(history.NemesisProcess, "", history.FCrash, nil).OK(CrashReport{Cut: &history.LogPos{Gen: 0, Entries: 10}})
 	check := func(keys ...int64) bool {
 		st, err := json.Marshal(model.SetState{Keys: keys})
@@ -36,6 +39,7 @@ func TestSnapshotCheckAppliesCuts(t *testing.T) {
 	assert.True(t, check(1), "key 2 was acked after the cut: in flight, may be lost")
 	assert.True(t, check(1, 2), "in flight may also have survived")
 	assert.False(t, check(2), "key 1 was acked before the cut: lost")
+	assert.False(t, check(1, 3), "key 3 was invoked after the cut: it never happened for that state")
 }
 
 // A run that failed on a sampled state re-checks offline to that verdict.
@@ -49,8 +53,9 @@ func TestRecheckFailedSample(t *testing.T) {
 	rec.SetPositions(func() (history.LogPos, error) { return pos, nil })
 	pos.Entries = 5
 	rec.Invoke(0, "set", model.FAdd, model.SetValue{K: 1}).OK(nil)
+	p := rec.Invoke(0, "set", model.FAdd, model.SetValue{K: 2})
 	pos.Entries = 12
-	rec.Invoke(0, "set", model.FAdd, model.SetValue{K: 2}).OK(nil)
+	p.OK(nil)
 	set := func(keys ...int64) Snapshot {
 		st, err := json.Marshal(model.SetState{Keys: keys})
 		require.NoError(t, err)

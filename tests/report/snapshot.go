@@ -51,6 +51,10 @@ func Recheck(dir string) ([]checker.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A run that failed on a sampled power-cut state stopped there.
+	if sample, ok, err := recheckSample(dir, h); ok || err != nil {
+		return sample, err
+	}
 	// A torn last history line (the test binary died mid-write) is after
 	// the snapshot index anyway.
 	var s Snapshot
@@ -59,9 +63,6 @@ func Recheck(dir string) ([]checker.Result, error) {
 	}
 	if n := int64(len(h.Before(s.HistoryIndex))); n < s.HistoryIndex {
 		return nil, fmt.Errorf("history has %d entries, but the state was taken after %d", n, s.HistoryIndex)
-	}
-	if sample, ok, err := recheckSample(dir, h); ok || err != nil {
-		return sample, err
 	}
 	return s.Check(h.Before(s.HistoryIndex)), nil
 }
