@@ -157,7 +157,7 @@ func (cp *ControlPlane) newVM(id string) (*VM, error) {
 		return nil, fmt.Errorf("VM id %q is a standby's agent id", id)
 	}
 	vm := &VM{ID: id, cp: cp, token: hex.EncodeToString(tok), changed: make(chan struct{}),
-		events: make(chan Event, 256), down: make(chan struct{})}
+		events: make(chan Event, 256), down: newDownSignal()}
 	vm.boots.expect() // its first boot
 	cp.vms[id] = vm
 	return vm, nil

@@ -55,10 +55,25 @@ type VMSpec struct {
 	// Standbys is how many standbys it keeps booted ahead (0:
 	// DefaultStandbys).
 	Standbys int
+	// LogDataDisk records every write and flush to the data disk on the
+	// host (QEMU's blklogwrites; the disk has a volatile write cache), so
+	// that PowerCut can build the disk a power cut may leave. DataDiskDir
+	// and DataDiskCache do not apply.
+	LogDataDisk bool
+	// DataDiskState, with LogDataDisk, is a raw image to start the data
+	// disk from (a copy; e.g. a crash state to replay) instead of an
+	// empty disk.
+	DataDiskState string
+	// RootDisk, if set, is a root-disk overlay of an earlier VM over the
+	// same image (a run's artifact) to start from, a copy of it, instead
+	// of a fresh one: its agent then restores the server it had
+	// provisioned (see VM.Adopt).
+	RootDisk string
 }
 
-// qemuVM is one QEMU machine of a VM: its first, or a standby booted
-// ahead that took over the VM's data disk after a crash (standby.go).
+// qemuVM is one QEMU machine of a VM: its first; a standby booted ahead
+// that took over the VM's data disk after a crash (standby.go); or the
+// machine a power cut reboots on the built crash state (powercut.go).
 type qemuVM struct {
 	proc      *qemu.Process
 	mon       *qmp.SocketMonitor
@@ -68,6 +83,10 @@ type qemuVM struct {
 	mysqlPort int
 	image     *vmimage.Image
 	qmpPath   string
+	// root is the root disk's overlay. A machine that reboots the VM
+	// after a power cut is given its predecessor's (the guest's disk
+	// survives the cut); every other machine creates its own.
+	root string
 	// agentID is the VM id its agent presents: vm.ID for the first
 	// machine, its own for a standby (so the control plane knows which
 	// machine an agent runs in).
@@ -83,8 +102,8 @@ type qemuVM struct {
 	installed int
 	prepared  bool
 
-	// Kill, or the crash that hands its data disk to a standby, undoes
-	// startMachine's steps.
+	// Kill, or the crash that replaces this machine (a standby reset or
+	// a power cut), undoes startMachine's steps.
 	cleanupList
 }
 
@@ -188,14 +207,17 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 			return nil
 		}},
 		{"data disk", func(ctx context.Context) error {
+			size := spec.DataDiskSize
+			if size == "" {
+				size = DefaultDataDiskSize
+			}
+			if spec.LogDataDisk {
+				return vm.createLoggedDataDisk(ctx, size)
+			}
 			data := filepath.Join(vm.dir, "data.qcow2")
 			if spec.DataDiskDir != "" {
 				data = filepath.Join(spec.DataDiskDir, "data-"+vm.ID+".qcow2")
 				vm.onCleanup(func() { os.Remove(data) })
-			}
-			size := spec.DataDiskSize
-			if size == "" {
-				size = DefaultDataDiskSize
 			}
 			vm.dataDisk = qemu.Disk{Path: data, Format: "qcow2", Cache: spec.DataDiskCache}
 			return qemu.CreateDisk(ctx, data, size)
@@ -225,28 +247,39 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	return vm, nil
 }
 
-// startMachine boots one machine of vm in q.dir: the VM's first (with the
-// data disk) or a standby (no data disk, low priority). Its steps register
-// their undoing on q.
+// startMachine boots one machine of vm in q.dir: the VM's (with its data
+// disk, vm.DataDisk) or a standby (no data disk, low priority). Its steps
+// register their undoing on q. What q already has is kept: a machine that
+// reboots the VM after a power cut comes with its predecessor's root
+// disk, host ports and console log path (appended to).
 func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, standby bool) error {
 	spec := vm.spec0
 	m := spec.Image.Machine()
 	m.Accel = vm.accel
-	var overlay string
+	reboot := q.root != ""
 	steps := []startStep{
 		{"machine directory", func(context.Context) error {
 			return os.MkdirAll(q.dir, 0o755)
 		}},
 		{"root disk overlay", func(ctx context.Context) error {
-			overlay = filepath.Join(q.dir, "root.qcow2")
+			if reboot {
+				return nil
+			}
+			q.root = filepath.Join(q.dir, "root.qcow2")
 			if standby {
 				// Only the first machine's overlay is an artifact of the
 				// run (the harness collects it); a standby's goes with it.
+				overlay := q.root
 				q.onCleanup(func() { os.Remove(overlay) })
+			} else if spec.RootDisk != "" {
+				return vmimage.CopyFile(spec.RootDisk, q.root, 0o600)
 			}
-			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), overlay)
+			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), q.root)
 		}},
 		{"host ports", func(context.Context) error {
+			if q.sshPort != 0 && q.mysqlPort != 0 {
+				return nil
+			}
 			ports, err := qemu.FreePorts(2)
 			if err != nil {
 				return err
@@ -270,7 +303,12 @@ func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, sta
 			return nil
 		}},
 		{"console log", func(context.Context) error {
-			c, err := qemu.NewConsoleLog(filepath.Join(q.dir, "console.log"), spec.Console)
+			open := qemu.NewConsoleLog
+			if reboot {
+				// One console log across the VM's boots.
+				open = qemu.AppendConsoleLog
+			}
+			c, err := open(filepath.Join(q.dir, "console.log"), spec.Console)
 			if err != nil {
 				return err
 			}
@@ -288,9 +326,9 @@ func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, sta
 			// A standby never sees the data disk before a crash hands it
 			// over (hot-plugged at the same PCI slot, so it is /dev/vdb
 			// there too).
-			m.Disks = []qemu.Disk{{Path: overlay, Format: "qcow2"}}
+			m.Disks = []qemu.Disk{{Path: q.root, Format: "qcow2"}}
 			if !standby {
-				m.Disks = append(m.Disks, vm.dataDisk)
+				m.Disks = append(m.Disks, vm.DataDisk())
 			}
 			m.HostFwds = []qemu.HostFwd{
 				{HostPort: q.sshPort, GuestPort: vmimage.GuestSSHPort},
@@ -433,16 +471,18 @@ func (vm *VM) machine() *qemuVM {
 }
 
 // machineExited: QEMU of q exited. The VM is down if q was running it; a
-// crashed machine that a standby replaced, or a standby, is no loss.
+// crashed machine that a standby or a power cut's reboot replaced, or a
+// standby, is no loss. The machine and its down signal are read together
+// (a reboot swaps both under vm.mu, replaceMachine).
 func (vm *VM) machineExited(q *qemuVM) {
 	vm.mu.Lock()
-	current := vm.qemu == q
+	current, down := vm.qemu == q, vm.down
 	if vm.standbys.remove(q) {
 		vm.broadcast()
 	}
 	vm.mu.Unlock()
 	if current {
-		vm.markDown()
+		down.close()
 	}
 }
 

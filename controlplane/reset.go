@@ -29,10 +29,16 @@ type ResetError struct {
 	Reason error
 	Err    error
 	Result ResetResult
+	// Op names the crash: "hard reset" (empty) or "power cut".
+	Op string
 }
 
 func (e *ResetError) Error() string {
-	return fmt.Sprintf("VM %s: hard reset: %v: %v", e.VM, e.Reason, e.Err)
+	op := e.Op
+	if op == "" {
+		op = "hard reset"
+	}
+	return fmt.Sprintf("VM %s: %s: %v: %v", e.VM, op, e.Reason, e.Err)
 }
 
 func (e *ResetError) Unwrap() []error { return []error{e.Reason, e.Err} }

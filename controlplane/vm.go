@@ -36,6 +36,9 @@ type VM struct {
 	// dataDisk is the data disk; a standby reset may be handed another
 	// file (the power-cut nemesis rebuilds one).
 	dataDisk qemu.Disk
+	// powerCut is the logged data disk's state (VMSpec.LogDataDisk; nil:
+	// a plain data disk), under mu.
+	powerCut *powerCutDisk
 	// cleanupList undoes StartVM's own steps (directory, data disk,
 	// proxies) after the machines are gone.
 	cleanupList
@@ -69,10 +72,20 @@ type VM struct {
 	// failed ends every wait: QEMU stopped the VM (host disk full).
 	failed error
 	// down is closed when the VM can no longer answer: QEMU exited, or it
-	// failed (WaitAnswer's done).
-	down     chan struct{}
-	downOnce sync.Once
+	// failed (WaitAnswer's done). A power cut starts a new QEMU, and with
+	// it a new down signal.
+	down *downSignal
 }
+
+// downSignal is closed once, when one QEMU of a VM is gone.
+type downSignal struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func newDownSignal() *downSignal { return &downSignal{ch: make(chan struct{})} }
+
+func (d *downSignal) close() { d.once.Do(func() { close(d.ch) }) }
 
 func (vm *VM) logf(format string, args ...any) { vm.cp.logf(format, args...) }
 
@@ -91,8 +104,12 @@ func (vm *VM) BootID() string {
 	return vm.bootID
 }
 
-// qemuDone is closed when QEMU exits (nil for agent-only VMs: never).
-func (vm *VM) qemuDone() <-chan struct{} { return vm.down }
+// qemuDone is closed when the current QEMU exits (agent-only VMs: never).
+func (vm *VM) qemuDone() <-chan struct{} {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.down.ch
+}
 
 // failure is why QEMU stopped the VM (nil if it did not).
 func (vm *VM) failure() error {
@@ -103,7 +120,12 @@ func (vm *VM) failure() error {
 
 // markDown closes vm.down: QEMU exited or QMP reported the VM stopped on a
 // host I/O error. Safe to call more than once.
-func (vm *VM) markDown() { vm.downOnce.Do(func() { close(vm.down) }) }
+func (vm *VM) markDown() {
+	vm.mu.Lock()
+	d := vm.down
+	vm.mu.Unlock()
+	d.close()
+}
 
 // broadcast wakes waiters; vm.mu must be held.
 func (vm *VM) broadcast() {

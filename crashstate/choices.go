@@ -185,3 +185,39 @@ func (ch Choices) Validate(ix *Index) error {
 	}
 	return nil
 }
+
+// ChooseCut picks a seeded cut point in a log that ended with a power cut:
+// half the time the end of the log (the cut came when QEMU died), else a
+// position among the last eight flushes' stretch of the log, flush
+// boundaries and the positions between them alike (the power went a
+// little earlier; what came after never happened).
+func ChooseCut(ix *Index, seed int64) uint64 {
+	n := ix.Len()
+	rng := rand.New(rand.NewPCG(uint64(seed), n^0x9e3779b97f4a7c15))
+	if n == 0 || rng.IntN(2) == 0 {
+		return n
+	}
+	var from uint64
+	if fl := ix.FlushPositions(); len(fl) > 8 {
+		from = fl[len(fl)-9]
+	}
+	return from + rng.Uint64N(n-from+1)
+}
+
+// ChooseSampleCuts picks up to k distinct seeded cut points among the
+// log's flush boundaries and its end, in ascending order (a Scratch moves
+// forward through them cheaply): the extra states of a cycle to check.
+func ChooseSampleCuts(ix *Index, seed int64, k int) []uint64 {
+	cands := ix.FlushPositions()
+	if n := ix.Len(); n > 0 && (len(cands) == 0 || cands[len(cands)-1] != n) {
+		cands = append(cands, n)
+	}
+	if k <= 0 || len(cands) == 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x73616d706c6573))
+	rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	picked := cands[:min(k, len(cands))]
+	slices.Sort(picked)
+	return picked
+}

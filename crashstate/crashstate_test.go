@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/crashrig/crashrig/blocklog"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -690,4 +691,43 @@ func TestCopyImageKeepsContentAndHoles(t *testing.T) {
 	if st.Blocks*512 >= 16<<20 {
 		t.Errorf("copy (%s) allocates %d bytes of a 16 MiB file with 192 KiB of data: holes filled", method, st.Blocks*512)
 	}
+}
+
+func TestChooseCut(t *testing.T) {
+	var ops []Op
+	for i := 0; i < 40; i++ {
+		ops = append(ops, Op{Start: uint64(i), Units: 1}, Op{Flags: blocklog.FlagFlush})
+	}
+	ix := &Index{SectorSize: 512, Ops: ops}
+	fl := ix.FlushPositions()
+	from := fl[len(fl)-9]
+	ends, early := 0, 0
+	for seed := int64(0); seed < 200; seed++ {
+		c := ChooseCut(ix, seed)
+		require.Equal(t, c, ChooseCut(ix, seed), "seeded")
+		require.LessOrEqual(t, c, ix.Len(), "never after the end of the log")
+		require.GreaterOrEqual(t, c, from, "within the last eight flushes")
+		if c == ix.Len() {
+			ends++
+		} else {
+			early++
+		}
+	}
+	require.Greater(t, ends, 50)
+	require.Greater(t, early, 50)
+	require.Equal(t, uint64(0), ChooseCut(&Index{SectorSize: 512}, 1), "an empty log is cut at 0")
+}
+
+func TestChooseSampleCuts(t *testing.T) {
+	ix := &Index{SectorSize: 512, Ops: []Op{
+		{Start: 0, Units: 1}, {Flags: blocklog.FlagFlush}, {Start: 1, Units: 1}, {Flags: blocklog.FlagFlush}, {Start: 2, Units: 1},
+	}}
+	all := ChooseSampleCuts(ix, 1, 10)
+	require.Equal(t, []uint64{2, 4, 5}, all, "every flush boundary and the end, ascending")
+	two := ChooseSampleCuts(ix, 7, 2)
+	require.Len(t, two, 2)
+	require.True(t, slices.IsSorted(two))
+	require.Equal(t, two, ChooseSampleCuts(ix, 7, 2), "seeded")
+	require.Empty(t, ChooseSampleCuts(ix, 7, 0))
+	require.Empty(t, ChooseSampleCuts(&Index{SectorSize: 512}, 7, 3), "an empty log has nothing to sample")
 }

@@ -33,6 +33,16 @@ func NewConsoleLog(path string, copy io.Writer) (*ConsoleLog, error) {
 	return &ConsoleLog{path: path, start: time.Now(), f: f, copy: copy, bol: true}, nil
 }
 
+// AppendConsoleLog is NewConsoleLog on an existing log: a machine that
+// reboots a VM after a power cut continues its predecessor's log.
+func AppendConsoleLog(path string, copy io.Writer) (*ConsoleLog, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("console log: %w", err)
+	}
+	return &ConsoleLog{path: path, start: time.Now(), f: f, copy: copy, bol: true}, nil
+}
+
 // Path is the log file.
 func (c *ConsoleLog) Path() string { return c.path }
 

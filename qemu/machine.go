@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/crashrig/crashrig/blocklog"
 )
 
 // Accel is the QEMU accelerator a VM runs under.
@@ -43,6 +45,12 @@ type Disk struct {
 	// (writeback). It decides what the host keeps of the guest's writes
 	// when QEMU itself dies; a guest reset loses none of them in any mode.
 	Cache string
+	// WriteLog, when set, is a file that QEMU's blklogwrites driver fills
+	// with every write and flush the guest sends to this disk, in
+	// dm-log-writes format (blocklog.LoggedDisk: created empty, write
+	// cache on). Cache is then not used: the log records guest sectors
+	// and the power-cut model needs the guest's volatile write cache.
+	WriteLog string
 }
 
 // FwCfg is a file QEMU hands to the guest through fw_cfg: the guest reads
@@ -121,6 +129,15 @@ func (m Machine) Args() ([]string, error) {
 		format := d.Format
 		if format == "" {
 			format = "qcow2"
+		}
+		if d.WriteLog != "" {
+			logged, err := blocklog.LoggedDisk{ID: fmt.Sprintf("disk%d", i), Path: d.Path, Format: format,
+				Log: d.WriteLog, PCIAddr: pciDisk0 + i}.QEMUArgs()
+			if err != nil {
+				return nil, fmt.Errorf("qemu machine: disk %d: %w", i, err)
+			}
+			args = append(args, logged...)
+			continue
 		}
 		drive := fmt.Sprintf("file=%s,if=none,id=disk%d,format=%s", qemuEscape(d.Path), i, format)
 		if d.Cache != "" {

@@ -111,3 +111,21 @@ func TestQMPSocketPathWithEqualsAndComma(t *testing.T) {
 		}
 	}
 }
+
+func TestMachineArgsWriteLog(t *testing.T) {
+	m := Machine{Kernel: "k", Initrd: "i",
+		Disks: []Disk{{Path: "root.qcow2"}, {Path: "data.qcow2", Format: "qcow2", Cache: "none", WriteLog: "/vm/data.log"}}}
+	args, err := m.Args()
+	require.NoError(t, err)
+	joined := strings.Join(args, " ")
+	assert.Contains(t, joined, "-blockdev driver=file,filename=data.qcow2,node-name=disk1-file")
+	assert.Contains(t, joined, "-blockdev driver=qcow2,file=disk1-file,node-name=disk1-fmt")
+	assert.Contains(t, joined, "-blockdev driver=blklogwrites,node-name=disk1,file=disk1-fmt,log=disk1-logfile,log-append=off")
+	assert.Contains(t, joined, "-device virtio-blk-pci,drive=disk1,addr=0x6,write-cache=on", "the logged disk keeps its PCI slot and a volatile cache")
+	assert.NotContains(t, joined, "id=disk1,", "a logged disk is not also a -drive")
+	assert.NotContains(t, joined, "cache=none")
+
+	m.Disks[1].Format = "vmdk"
+	_, err = m.Args()
+	assert.Error(t, err, "blklogwrites is set up over raw or qcow2 only")
+}

@@ -140,7 +140,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 		wls = append(wls, w)
 	}
 	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Server: server, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed,
-		IOFaults: cfg.Nemesis == harness.NemesisIOFault})
+		Nemesis: cfg.Nemesis, IOFaults: cfg.Nemesis == harness.NemesisIOFault})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -173,9 +173,16 @@ func TestCrash(t *testing.T) {
 		recheck(t, cfg.Check)
 		return
 	}
+	if cfg.Replay != "" {
+		replay(t, cfg)
+		return
+	}
 	newBackend, ok := backends[cfg.Backend]
 	if !ok {
 		t.Fatalf("-crash.backend: unknown backend %q (known: %s)", cfg.Backend, backendNames())
+	}
+	if cfg.Backend == "local" && cfg.Nemesis == harness.NemesisPowerCut {
+		t.Fatalf("-crash.nemesis=powercut needs -crash.backend=vm: a local process has no disk cache to lose")
 	}
 	if cfg.Backend == "local" && cfg.Target != string(model.Bundled) {
 		t.Skipf("the local backend runs only the bundled server; -crash.target=%s needs a VM backend", cfg.Target)
@@ -355,39 +362,57 @@ const plantedMinCycles = 8
 
 func TestPlantedFaultsVM(t *testing.T) {
 	base := config(t)
-	newBackend := backends["vm"]
 	for _, f := range harness.Faults {
-		if f.Exposure != harness.ByReset {
-			continue
+		switch f.Exposure {
+		case harness.ByReset:
+			t.Run(f.Name, func(t *testing.T) { plantedFaultVM(t, base, f, harness.NemesisReset, true) })
+		case harness.ByPowerCut:
+			// Caught by a power cut, and (the contrast that shows why the
+			// nemesis exists) not by resets on a perfect disk.
+			t.Run(f.Name, func(t *testing.T) { plantedFaultVM(t, base, f, harness.NemesisPowerCut, true) })
+			t.Run(f.Name+"-under-reset", func(t *testing.T) { plantedFaultVM(t, base, f, harness.NemesisReset, false) })
 		}
-		t.Run(f.Name, func(t *testing.T) {
-			cfg := base
-			cfg.Fault, cfg.Target = f.Name, string(model.Bundled)
-			// The budget: 2 minutes and at least plantedMinCycles resets
-			// (what 2 minutes give on a quiet host), so a busy host makes
-			// the run longer, never a false "undetected". The run stops at
-			// the first failure.
-			cfg.Duration, cfg.MinCycles, cfg.MaxDuration = 2*time.Minute, plantedMinCycles, 0
-			if base.Artifacts == "" {
-				cfg.Artifacts = t.TempDir()
-			}
-			if f.Workloads != nil {
-				cfg.Workloads = f.Workloads
-			}
-			cfg.Backend, cfg.FS = "vm", []string{f.FS}
-			fs, err := harness.LookupFS(cfg.FS)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep := runCrash(t, cfg, fs[0], newBackend(t, cfg))
-			switch rep.Verdict() {
-			case report.Inconclusive:
-				t.Fatalf("planted fault %s: INCONCLUSIVE, the host was too slow for %d resets (not a verdict on the fault): %s", f.Name, cfg.MinCycles, rep.Inconclusive)
-			case report.Passed:
-				t.Fatalf("planted fault %s went undetected on %s in %v (%d resets):\n%s", f.Name, f.FS, rep.Elapsed, rep.Cycles, rep.Summary())
-			}
-			t.Logf("fault %s detected on %s after %v (%s): %s", f.Name, f.FS, rep.Detected.Round(time.Millisecond), report.AfterReset(rep.FailedAt), firstLines(rep.Failure, 4))
-			checkReportPage(t, rep)
-		})
+	}
+}
+
+// plantedFaultVM runs the bundled server with fault f planted under
+// nemesis for the planted-fault budget; the run must fail if caught, and
+// pass otherwise.
+func plantedFaultVM(t *testing.T, base harness.Config, f harness.Fault, nemesis string, caught bool) {
+	cfg := base
+	cfg.Fault, cfg.Target, cfg.Nemesis = f.Name, string(model.Bundled), nemesis
+	// The budget: 2 minutes and at least plantedMinCycles crashes (what 2
+	// minutes give on a quiet host), so a busy host makes the run longer,
+	// never a false "undetected". The run stops at the first failure.
+	cfg.Duration, cfg.MinCycles, cfg.MaxDuration = 2*time.Minute, plantedMinCycles, 0
+	if base.Artifacts == "" {
+		cfg.Artifacts = t.TempDir()
+	}
+	if f.Workloads != nil {
+		cfg.Workloads = f.Workloads
+	}
+	fsName := f.FS
+	if fsName == "" {
+		fsName = harness.DefaultFSNames()[0]
+	}
+	cfg.Backend, cfg.FS = "vm", []string{fsName}
+	fs, err := harness.LookupFS(cfg.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := runCrash(t, cfg, fs[0], backends["vm"](t, cfg))
+	what := fmt.Sprintf("planted fault %s under %s on %s", f.Name, nemesis, fsName)
+	switch {
+	case rep.Verdict() == report.Inconclusive:
+		t.Fatalf("%s: INCONCLUSIVE, the host was too slow for %d crashes (not a verdict on the fault): %s", what, cfg.MinCycles, rep.Inconclusive)
+	case caught && rep.Verdict() == report.Passed:
+		t.Fatalf("%s went undetected in %v (%d crashes):\n%s", what, rep.Elapsed, rep.Cycles, rep.Summary())
+	case !caught && rep.Verdict() != report.Passed:
+		t.Fatalf("%s must pass (only a %s exposes it), but failed:\n%s", what, f.Exposure, rep.Summary())
+	case caught:
+		t.Logf("%s detected after %v (%s, %d crash states checked): %s", what, rep.Detected.Round(time.Millisecond), report.AfterReset(rep.FailedAt), rep.StatesChecked, firstLines(rep.Failure, 4))
+		checkReportPage(t, rep)
+	default:
+		t.Logf("%s passed, as it must: %d crashes in %v", what, rep.Cycles, rep.Elapsed.Round(time.Second))
 	}
 }

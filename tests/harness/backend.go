@@ -2,10 +2,12 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/crashrig/crashrig/serverkind"
+	"github.com/crashrig/crashrig/tests/history"
 
 	"github.com/crashrig/crashrig/tests/model"
 	"github.com/crashrig/crashrig/tests/report"
@@ -60,11 +62,41 @@ type Spec struct {
 	// IOFaults asks for a data disk the nemesis can fail
 	// (IOFaultInjector).
 	IOFaults bool
+	// Nemesis is the crash kind (Nemeses): reset, powercut or iofault.
+	Nemesis string
 }
 
 // Backend provisions servers.
 type Backend interface {
 	Start(ctx context.Context, spec Spec) (Instance, error)
+}
+
+// AckPositioner is implemented by instances whose crashes cut the power:
+// AckPositions returns the function that reads the data disk's write-log
+// position, which the history records with every invoke and ack (nil when
+// the instance's crashes are not power cuts).
+type AckPositioner interface {
+	AckPositions() func() (history.LogPos, error)
+}
+
+// StateSampler is implemented by a Nemesis whose crashes are power cuts
+// that can check extra crash states (-crash.states): within one crash,
+// before booting the state the run continues on, it boots up to k more
+// states of the same power cut, calls check for each while its server
+// answers, and throws each away. An error from check ends the crash with
+// it.
+type StateSampler interface {
+	CrashSampling(ctx context.Context, k int, check func(ctx context.Context, s SampledState) error) (report.CrashReport, error)
+}
+
+// SampledState is one extra crash state of a power cut.
+type SampledState struct {
+	// DSN reaches its server; the workload clients never do.
+	DSN string
+	// Cut is its cut point.
+	Cut history.LogPos
+	// Choices are its crashstate.Choices (JSON), for the history.
+	Choices json.RawMessage
 }
 
 // ArtifactCollector is implemented by instances that can save their own

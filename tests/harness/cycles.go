@@ -97,7 +97,7 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			r.rep.Cycles = cycle - 1
 			r.fail(cycle-1, fmt.Sprintf("found before reset #%d was sent: %v", cycle, crashErr))
 			return nil
-		case errors.Is(crashErr, ErrNotRecovered):
+		case errors.Is(crashErr, ErrNotRecovered) || errors.Is(crashErr, errSampleFailed):
 			r.fail(cycle, fmt.Sprintf("reset #%d: %v", cycle, crashErr))
 			return nil
 		case crashErr != nil:
@@ -122,6 +122,7 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 			return err
 		}
 		checks += time.Since(checkStart)
+		r.rep.StatesChecked++
 		counts := r.rec.Counts()
 		recovery := "not reported by the server"
 		if cr.RecoveryReported {
@@ -131,8 +132,12 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		if cr.Kind != "" {
 			kind = cr.Kind
 		}
-		d.Logf("cycle %d: %s after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
-			cycle, kind, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
+		cut := ""
+		if cr.Cut != nil {
+			cut = fmt.Sprintf(" at write-log position %d of generation %d", cr.Cut.Entries, cr.Cut.Gen)
+		}
+		d.Logf("cycle %d: %s%s after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
+			cycle, kind, cut, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
 		if !ok {
 			return nil
 		}
@@ -178,7 +183,15 @@ func (r *run) tooSlow(checks time.Duration) string {
 
 func (r *run) crash(ctx context.Context, cycle int) (report.CrashReport, error) {
 	p := r.rec.Invoke(history.NemesisProcess, "", history.FCrash, map[string]int{"cycle": cycle})
-	cr, err := r.d.Nemesis.Crash(ctx)
+	var cr report.CrashReport
+	var err error
+	if s, ok := r.d.Nemesis.(StateSampler); ok && r.d.Config.States > 0 {
+		cr, err = s.CrashSampling(ctx, r.d.Config.States, func(ctx context.Context, st SampledState) error {
+			return r.checkSample(ctx, cycle, p.Entry().Index, st)
+		})
+	} else {
+		cr, err = r.d.Nemesis.Crash(ctx)
+	}
 	if err != nil {
 		p.Complete(history.Info, cr, err)
 		return cr, err

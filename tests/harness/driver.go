@@ -40,7 +40,7 @@ func (d *Driver) Run(ctx context.Context) (rep *report.Report, err error) {
 		d.Logf = func(string, ...any) {}
 	}
 	cfg := d.Config
-	rep = &report.Report{Test: d.TestName, Seed: cfg.Seed, Started: time.Now(), MinCycles: cfg.MinCycles, Ops: map[string]int{}, Config: map[string]any{"flags": cfg.ReproFlags()}}
+	rep = &report.Report{Test: d.TestName, Seed: cfg.Seed, Started: time.Now(), MinCycles: cfg.MinCycles, Nemesis: cfg.Nemesis, Ops: map[string]int{}, Config: map[string]any{"flags": cfg.ReproFlags()}}
 	rep.Repro = d.repro()
 	dir, temp, err := d.artifactDir(rep.Started)
 	if err != nil {
@@ -52,6 +52,11 @@ func (d *Driver) Run(ctx context.Context) (rep *report.Report, err error) {
 		return rep, fmt.Errorf("create history: %w", err)
 	}
 	rec := history.NewRecorder(hf)
+	if p, ok := d.Nemesis.(AckPositioner); ok {
+		if f := p.AckPositions(); f != nil {
+			rec.SetPositions(f)
+		}
+	}
 	r := &run{d: d, rep: rep, rec: rec, dir: dir}
 	defer func() {
 		p := recover()

@@ -47,6 +47,12 @@ type Config struct {
 	Nemesis       string
 	IOFaults      []string
 	RecoverWithin time.Duration
+	// States is how many extra power-cut states a cycle samples and
+	// checks besides the one the run continues on (powercut only).
+	States int
+	// Replay is a run directory whose recorded power cut to rebuild and
+	// recover in a VM instead of running.
+	Replay string
 	// Restart is how a VM comes back after a crash (RestartModes).
 	Restart string
 }
@@ -135,11 +141,15 @@ var flagDefs = []flagDef{
 	{"crash.report", "CRASHRIG_REPORT", ReportModes[0], "when a run directory gets report.html: " + strings.Join(ReportModes, " (failing and inconclusive runs) or ") + " (passing runs too, kept)",
 		func(c *Config) flag.Value { return stringValue(&c.Report) }, reproNever, ReportModes[1]},
 	{"crash.nemesis", "CRASHRIG_NEMESIS", Nemeses[0].Name, "what happens besides the crashes: " + joinNemeses(),
-		func(c *Config) flag.Value { return stringValue(&c.Nemesis) }, reproAlways, NemesisIOFault},
+		func(c *Config) flag.Value { return stringValue(&c.Nemesis) }, reproAlways, NemesisPowerCut},
 	{"crash.iofaults", "CRASHRIG_IOFAULTS", strings.Join(IOFaultNames(), ","), "comma-separated I/O fault kinds the iofault nemesis draws from (" + strings.Join(IOFaultNames(), ", ") + ")",
 		func(c *Config) flag.Value { return listValue(&c.IOFaults) }, reproAlways, "write-error,slow"},
 	{"crash.recover-within", "CRASHRIG_RECOVER_WITHIN", DefaultRecoverWithin.String(), "after an I/O fault ends (cleared, or ended by the crash), the server must take a write within this",
 		func(c *Config) flag.Value { return durationValue(&c.RecoverWithin) }, reproAlways, "2m0s"},
+	{"crash.states", "CRASHRIG_STATES", "0", "powercut: extra crash states per cycle, cut at seeded points of the cycle's write log, each recovered by the server in a VM and checked, then thrown away",
+		func(c *Config) flag.Value { return intValue(&c.States) }, reproIfSet, "3"},
+	{"crash.replay", "CRASHRIG_REPLAY", "", "rebuild the power cut recorded in a saved run directory (its write log, base image and choices) and run the server's recovery on it in a VM instead of running",
+		func(c *Config) flag.Value { return stringValue(&c.Replay) }, reproNever, "/tmp/run-dir"},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
 	{"crash.restart", "CRASHRIG_RESTART", RestartModes[0], "how a VM comes back after a crash: " + RestartModes[0] + " (QMP system_reset, the guest boots again) or " + RestartModes[1] + " (the crashed VM's data disk is hot-plugged into a VM booted ahead; see docs/architecture.md)",
@@ -279,6 +289,12 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains(RestartModes, c.Restart) {
 		return fmt.Errorf("-crash.restart=%q: want %s", c.Restart, strings.Join(RestartModes, " or "))
+	}
+	if c.States < 0 {
+		return fmt.Errorf("-crash.states must not be negative, got %d", c.States)
+	}
+	if c.States > 0 && c.Nemesis != NemesisPowerCut {
+		return fmt.Errorf("-crash.states=%d samples power-cut states: it needs -crash.nemesis=powercut", c.States)
 	}
 	if !slices.Contains(ReportModes, c.Report) {
 		return fmt.Errorf("-crash.report: unknown value %q (known: %s)", c.Report, strings.Join(ReportModes, ", "))

@@ -107,8 +107,8 @@ func TestReproFlagsCarryEveryRunShapingFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got.Artifacts, got.Check = want.Artifacts, want.Check // not run-shaping
-	got.Report = want.Report                              // where output goes, not run-shaping
+	got.Artifacts, got.Check, got.Replay = want.Artifacts, want.Check, want.Replay // not run-shaping
+	got.Report = want.Report                                                       // where output goes, not run-shaping
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("repro flags %s\nresolve to %+v\nwant %+v", line, got, want)
 	}

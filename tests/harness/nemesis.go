@@ -17,8 +17,9 @@ import (
 // Nemeses names the -crash.nemesis values, in one place: what each does
 // between crashes.
 var Nemeses = []struct{ Name, Usage string }{
-	{"reset", "crashes only: a VM reset (vm backend) or a kill (local backend)"},
-	{"iofault", "an I/O fault (-crash.iofaults) in every cycle, then the crash: during the fault or right after it clears (vm backend)"},
+	{NemesisReset, "crashes only: an OS crash on a perfect disk, a VM reset (vm backend) or a kill -9 (local backend)"},
+	{NemesisPowerCut, "crashes as power cuts: kill QEMU, rebuild the data disk from its write log losing, reordering or tearing unflushed writes (vm backend)"},
+	{NemesisIOFault, "an I/O fault (-crash.iofaults) in every cycle, then the crash: during the fault or right after it clears (vm backend)"},
 }
 
 // NemesisNames lists Nemeses' names.
@@ -30,8 +31,19 @@ func NemesisNames() []string {
 	return names
 }
 
-// NemesisIOFault is the -crash.nemesis value that injects I/O faults.
-const NemesisIOFault = "iofault"
+// Nemesis kinds (-crash.nemesis), described in Nemeses.
+const (
+	// NemesisReset: a machine crash on a perfect disk (QMP system_reset,
+	// or kill -9 on the local backend): every write the guest handed to
+	// the disk survives, flushed or not.
+	NemesisReset = "reset"
+	// NemesisPowerCut: QEMU is killed and the data disk rebuilt from its
+	// block-write log as a power cut may leave it: unflushed writes lost,
+	// reordered or torn (docs/power-cut.md). VM backend only.
+	NemesisPowerCut = "powercut"
+	// NemesisIOFault injects I/O faults between crashes.
+	NemesisIOFault = "iofault"
+)
 
 // DefaultRecoverWithin bounds how long after an I/O fault ends (and the
 // crash that follows it) the server may take to accept writes again.

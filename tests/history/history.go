@@ -83,6 +83,10 @@ type Entry struct {
 	Error    string          `json:"error,omitempty"`
 	// Invoke is the index of the invoke entry a completion belongs to.
 	Invoke int64 `json:"invoke,omitempty"`
+	// Pos is the data disk's write-log position read on the host when a
+	// worker invoked an op and right after it saw the op's ack (powercut
+	// nemesis only; see ApplyCuts).
+	Pos *LogPos `json:"pos,omitempty"`
 }
 
 // Recorder appends entries to an in-memory history and streams each one to
@@ -95,6 +99,34 @@ type Recorder struct {
 	werr    error
 	now     func() time.Time
 	counts  map[Type]int
+	// position reads the write-log position (SetPositions).
+	position func() (LogPos, error)
+}
+
+// SetPositions makes the recorder read the data disk's write-log position
+// with f for every worker invoke and every worker ack (an OK completion),
+// right when they are recorded, and keep it in the entry (Entry.Pos). A
+// read that fails leaves Pos empty: the op then counts as acked before
+// any cut, the strict reading. Call it before recording starts.
+func (r *Recorder) SetPositions(f func() (LogPos, error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.position = f
+}
+
+// positionFor reads the position for an entry of type t by process.
+func (r *Recorder) positionFor(process int, t Type) *LogPos {
+	r.mu.Lock()
+	f := r.position
+	r.mu.Unlock()
+	if f == nil || process < 0 || (t != Invoke && t != OK) {
+		return nil
+	}
+	p, err := f()
+	if err != nil {
+		return nil
+	}
+	return &p
 }
 
 // NewRecorder returns a recorder writing to w (nil: memory only). Each
@@ -127,14 +159,16 @@ func (p *Pending) Entry() Entry { return p.inv }
 // to JSON). It must be called before the operation is sent, so that any
 // effect observed in the database was attempted.
 func (r *Recorder) Invoke(process int, workload, f string, value any) *Pending {
-	e := Entry{Type: Invoke, Process: process, Workload: workload, F: f, Value: mustJSON(value)}
+	e := Entry{Type: Invoke, Process: process, Workload: workload, F: f, Value: mustJSON(value), Pos: r.positionFor(process, Invoke)}
 	return &Pending{rec: r, inv: r.append(e)}
 }
 
 // Complete records the outcome of p. value (optional) replaces the invoke's
 // value in the completion, e.g. for a read's result.
 func (p *Pending) Complete(t Type, value any, err error) Entry {
-	e := Entry{Type: t, Process: p.inv.Process, Workload: p.inv.Workload, F: p.inv.F, Invoke: p.inv.Index}
+	// First: the position must be read right after the ack was seen.
+	pos := p.rec.positionFor(p.inv.Process, t)
+	e := Entry{Type: t, Process: p.inv.Process, Workload: p.inv.Workload, F: p.inv.F, Invoke: p.inv.Index, Pos: pos}
 	if value != nil {
 		e.Value = mustJSON(value)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crashrig/crashrig/tests/checker"
+	"github.com/crashrig/crashrig/tests/history"
 )
 
 // Artifact file names inside a run directory.
@@ -38,6 +39,13 @@ type CrashReport struct {
 	ServerRecovery   time.Duration `json:"server_recovery_ns,omitempty"`
 	RecoveryReported bool          `json:"server_recovery_reported,omitempty"`
 	Detail           string        `json:"detail,omitempty"`
+	// Cut is a power cut's cut point: the data disk was rebuilt as of that
+	// position of its write log (history.ApplyCuts reads it from the
+	// crash's history entry).
+	Cut *history.LogPos `json:"cut,omitempty"`
+	// PowerCut holds the power cut's choices (crashstate.Choices: the
+	// dropped and torn writes) and what the build did, to replay it.
+	PowerCut json.RawMessage `json:"power_cut,omitempty"`
 }
 
 // FaultEvent is one injected I/O fault.
@@ -118,10 +126,17 @@ type Report struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Cycles is the number of crashes requested; MinCycles the number the
 	// run needed to mean something.
-	Cycles     int            `json:"cycles"`
-	MinCycles  int            `json:"min_cycles,omitempty"`
-	Ops        map[string]int `json:"ops"`
-	Recoveries []CrashReport  `json:"recoveries,omitempty"`
+	Cycles    int `json:"cycles"`
+	MinCycles int `json:"min_cycles,omitempty"`
+	// Nemesis is the kind of crash: reset, powercut or iofault.
+	Nemesis string `json:"nemesis,omitempty"`
+	// StatesChecked counts the crash states the run checked: one per
+	// crash it continued on; ExtraStatesChecked the sampled power-cut
+	// states (-crash.states) checked and thrown away besides.
+	StatesChecked      int            `json:"states_checked"`
+	ExtraStatesChecked int            `json:"extra_states_checked,omitempty"`
+	Ops                map[string]int `json:"ops"`
+	Recoveries         []CrashReport  `json:"recoveries,omitempty"`
 	// Faults are the I/O faults injected (-crash.nemesis=iofault).
 	Faults  []FaultEvent     `json:"io_faults,omitempty"`
 	Results []checker.Result `json:"results,omitempty"`
@@ -159,6 +174,15 @@ func (r *Report) Verdict() Verdict {
 func (r *Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: %d crash cycles in %v, ops ok=%d fail=%d info=%d", r.Seed, r.Cycles, r.Elapsed.Round(time.Millisecond), r.Ops["ok"], r.Ops["fail"], r.Ops["info"])
+	if r.Nemesis != "" {
+		fmt.Fprintf(&b, "; nemesis %s, crash states checked: %d", r.Nemesis, r.StatesChecked+r.ExtraStatesChecked)
+		if r.ExtraStatesChecked > 0 {
+			fmt.Fprintf(&b, " (%d continued on, %d sampled)", r.StatesChecked, r.ExtraStatesChecked)
+		}
+		if m := r.Elapsed.Minutes(); m > 0 {
+			fmt.Fprintf(&b, ", %.1f a minute", float64(r.StatesChecked+r.ExtraStatesChecked)/m)
+		}
+	}
 	if len(r.Faults) > 0 {
 		fmt.Fprintf(&b, "\n%d I/O faults:", len(r.Faults))
 		for _, f := range r.Faults {

@@ -47,15 +47,22 @@ type Backend struct {
 // Start boots a VM, provisions the server on its data disk and waits until
 // the server answers from the host.
 func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instance, error) {
+	powerCut := spec.Nemesis == harness.NemesisPowerCut
+	if powerCut && b.Standby {
+		// A power cut reboots on the state it built (VM.PowerCut); taking
+		// it up on a standby (StandbyReset with WithCrashState) is not
+		// wired yet.
+		return nil, fmt.Errorf("vm backend: -crash.restart=standby does not combine with -crash.nemesis=%s yet", spec.Nemesis)
+	}
 	dir, err := os.MkdirTemp(b.Dir, "vm-"+spec.FS.Name+"-")
 	if err != nil {
 		return nil, err
 	}
-	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir, Standby: b.Standby})
+	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir, Standby: b.Standby, LogDataDisk: powerCut})
 	if err != nil {
 		return nil, err
 	}
-	inst := &instance{vm: vm, dir: dir, logf: b.Logf, standby: b.Standby}
+	inst := &instance{vm: vm, dir: dir, logf: b.Logf, standby: b.Standby, powerCut: powerCut, seed: int64(spec.Seed)}
 	fail := func(err error) (harness.Instance, error) {
 		inst.Close()
 		return nil, err
@@ -70,6 +77,7 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if inst.dsn, err = vm.Provision(ctx, server); err != nil {
 		return fail(err)
 	}
+	inst.server = server
 	return inst, nil
 }
 
@@ -158,6 +166,17 @@ type instance struct {
 	// server stopping (fail-stop) or logging errors is its answer to the
 	// fault, not a finding; the crash's report says what it did.
 	faulted bool
+	// powerCut: crashes are power cuts (controlplane.VM.PowerCut), each
+	// seeded by seed and the crash's number.
+	powerCut bool
+	seed     int64
+	crashes  int
+	// lastCut is the last power cut, for artifacts; failedSample the
+	// sampled state of it that failed its check.
+	lastCut      *controlplane.PowerCutResult
+	failedSample *controlplane.Sample
+	// server is the provisioned server, for a replay's Adopt.
+	server controlplane.ServerSpec
 
 	closeOnce sync.Once
 }
@@ -201,6 +220,9 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 		return rep, fmt.Errorf("%w: %s", harness.ErrFailedBeforeCrash, ev)
 	}
 	in.faulted = false
+	if in.powerCut {
+		return in.cutPower(ctx, rep)
+	}
 	reset, how := in.vm.HardReset, "QMP system_reset"
 	if in.standby {
 		reset = func(ctx context.Context) (controlplane.ResetResult, error) { return in.vm.StandbyReset(ctx) }
@@ -259,6 +281,9 @@ func (in *instance) CollectArtifacts(ctx context.Context, dir string) error {
 		f.Close()
 	}
 	if err := os.WriteFile(filepath.Join(dir, "console.log"), []byte(in.vm.Console()), 0o644); err != nil {
+		errs = append(errs, err)
+	}
+	if err := in.collectPowerCut(dir); err != nil {
 		errs = append(errs, err)
 	}
 	// The overlay holds every block the VM wrote: with the image it
