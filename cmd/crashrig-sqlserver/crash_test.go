@@ -76,8 +76,25 @@ func freeAddr(t *testing.T) string {
 }
 
 // start launches the server and waits for "ready for connections"; it
-// returns an error if the process exits first.
+// returns an error if the process exits first. A free port can be taken
+// between freeAddr closing it and the server binding it (another test
+// process's outgoing connection on a busy host): then it tries another.
 func start(t *testing.T, dataDir string, env []string, args ...string) (*proc, error) {
+	t.Helper()
+	for try := 1; ; try++ {
+		p, err := startOnce(t, dataDir, env, args...)
+		if err != nil && try < 5 && errors.Is(err, errPortTaken) {
+			t.Logf("start: %v; trying another port", err)
+			continue
+		}
+		return p, err
+	}
+}
+
+// errPortTaken: the port freeAddr found was taken before the server bound it.
+var errPortTaken = errors.New("port taken before the server bound it")
+
+func startOnce(t *testing.T, dataDir string, env []string, args ...string) (*proc, error) {
 	t.Helper()
 	p := &proc{t: t, addr: freeAddr(t), logPath: filepath.Join(dataDir+".logs", fmt.Sprintf("server-%d.log", time.Now().UnixNano())), done: make(chan error, 1)}
 	if err := os.MkdirAll(filepath.Dir(p.logPath), 0o755); err != nil {
@@ -98,6 +115,9 @@ func start(t *testing.T, dataDir string, env []string, args ...string) (*proc, e
 		select {
 		case err := <-p.done:
 			p.done <- err
+			if strings.Contains(p.log(), "listen tcp "+p.addr+": bind: address already in use") {
+				return nil, fmt.Errorf("%w: %s", errPortTaken, p.addr)
+			}
 			return nil, fmt.Errorf("server exited before ready (%v):\n%s", err, p.log())
 		case <-deadline:
 			p.kill()
