@@ -27,6 +27,7 @@ import (
 	"unsafe"
 
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
+	"github.com/crashrig/crashrig/serverkind"
 )
 
 const (
@@ -578,7 +579,7 @@ func fillFreeSpace(path string) (int64, error) {
 	if err := f.Sync(); err != nil {
 		return size, fmt.Errorf("fsync %s: %w", path, err)
 	}
-	return size, syncDir(filepath.Dir(path))
+	return size, serverkind.SyncDir(filepath.Dir(path))
 }
 
 // removeFill removes the DISK_FULL fill file, durably (a reset right after
@@ -591,19 +592,7 @@ func removeFill(dataDir string) error {
 	if err != nil {
 		return err
 	}
-	return syncDir(dataDir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
+	return serverkind.SyncDir(dataDir)
 }
 
 // makeReadOnly makes the data directory read-only: a remount when the

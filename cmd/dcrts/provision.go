@@ -25,10 +25,7 @@ func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer)
 	m.op.Lock()
 	defer m.op.Unlock()
 	start := time.Now()
-	m.mu.Lock()
-	busy := m.spec != nil || m.proc != nil
-	m.mu.Unlock()
-	if busy {
+	if m.provisioned() {
 		return nil, errors.New("a server is already provisioned: stop it with delete_data first")
 	}
 	if err := completeSpec(spec); err != nil {
@@ -97,6 +94,13 @@ func completeSpec(spec *pb.ProvisionServer) error {
 	return nil
 }
 
+// provisioned says whether a server is provisioned or running here.
+func (m *serverManager) provisioned() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.spec != nil || m.proc != nil
+}
+
 // Attach brings up, on a standby VM, a server provisioned elsewhere: its
 // data disk has just been hot-plugged. It waits for the device, keeps the
 // spec durably (so a later boot restores the server as after a reset),
@@ -107,10 +111,7 @@ func (m *serverManager) Attach(ctx context.Context, spec *pb.ProvisionServer) (*
 	m.op.Lock()
 	defer m.op.Unlock()
 	start := time.Now()
-	m.mu.Lock()
-	busy := m.spec != nil || m.proc != nil
-	m.mu.Unlock()
-	if busy {
+	if m.provisioned() {
 		return nil, errors.New("attach: a server is already provisioned on this VM")
 	}
 	if spec == nil {

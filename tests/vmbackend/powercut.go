@@ -93,15 +93,7 @@ func (in *instance) cutPower(ctx context.Context, rep report.CrashReport, opts .
 	seed := in.seed ^ int64(in.crashes)*0x5851f42d4c957f2d
 	rep.Kind = "power cut"
 	res, err := in.vm.PowerCut(ctx, seed, opts...)
-	since := func(d time.Duration) time.Duration {
-		if d == 0 || res.Timeline.Sent.IsZero() {
-			return 0
-		}
-		return res.Timeline.Sent.Add(d).Sub(rep.Requested)
-	}
-	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
-	rep.Ready = since(res.Timeline.Answered)
-	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
+	fillTimeline(&rep, res.ResetResult)
 	if res.Log != "" {
 		in.lastCut = &res
 		rep.Cut = &history.LogPos{Gen: res.Gen, Entries: res.Choices.Cut}

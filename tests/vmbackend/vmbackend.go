@@ -229,16 +229,7 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 		how = "QMP stop, kill; data disk hot-plugged into standby"
 	}
 	res, err := reset(ctx)
-	// The timeline counts from the reset, a moment after Requested.
-	since := func(d time.Duration) time.Duration {
-		if d == 0 || res.Timeline.Sent.IsZero() {
-			return 0
-		}
-		return res.Timeline.Sent.Add(d).Sub(rep.Requested)
-	}
-	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
-	rep.Ready = since(res.Timeline.Answered)
-	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
+	fillTimeline(&rep, res)
 	rep.Detail = how + ", boot " + shortID(res.BootID)
 	if ev != "" {
 		rep.Detail += "; before it, under the I/O fault, the server reported: " + ev
@@ -317,6 +308,20 @@ func (in *instance) Close() error {
 		}
 	})
 	return err
+}
+
+// fillTimeline puts a restart's timeline into rep. The timeline counts
+// from the reset or kill, a moment after rep.Requested.
+func fillTimeline(rep *report.CrashReport, res controlplane.ResetResult) {
+	since := func(d time.Duration) time.Duration {
+		if d == 0 || res.Timeline.Sent.IsZero() {
+			return 0
+		}
+		return res.Timeline.Sent.Add(d).Sub(rep.Requested)
+	}
+	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
+	rep.Ready = since(res.Timeline.Answered)
+	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
 }
 
 func shortID(s string) string {
