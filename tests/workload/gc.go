@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 
 	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/model"
@@ -29,7 +30,15 @@ func (w *gc) statement() string {
 func (w *gc) Run(ctx context.Context, c *Client) {
 	q := w.statement()
 	for ctx.Err() == nil {
-		c.Query(ctx, model.FGC, nil, q)
+		c.op(ctx, model.FGC, nil, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
+			// A database-scoped procedure (Dolt's dolt_gc) needs a current
+			// database, and the DSN names none: without it Dolt answers
+			// "Empty database name" and never collects.
+			if _, err := conn.ExecContext(ctx, "USE "+DB); err != nil {
+				return nil, false, fmt.Errorf("gc: use %s: %w", DB, err)
+			}
+			return nil, true, drain(conn.QueryContext(ctx, q))
+		})
 		if Sleep(ctx, w.opts.GCInterval) != nil {
 			return
 		}

@@ -256,13 +256,7 @@ func (c *Client) Read(ctx context.Context, f string, value any, read func(ctx co
 // procedure call or OPTIMIZE TABLE) as operation f.
 func (c *Client) Query(ctx context.Context, f string, value any, query string) history.Type {
 	return c.op(ctx, f, value, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
-		rows, err := conn.QueryContext(ctx, query)
-		if err != nil {
-			return nil, true, err
-		}
-		for rows.Next() {
-		}
-		return nil, true, errors.Join(rows.Err(), rows.Close())
+		return nil, true, drain(conn.QueryContext(ctx, query))
 	})
 }
 
