@@ -102,7 +102,7 @@ func TestDoltSpecOnHost(t *testing.T) {
 // TestDoltWorkloadsOnHost runs Dolt's workloads against Dolt on the host
 // for a few seconds each, without crashes, and checks them: the
 // statements work on Dolt (remotes; ddl with dolt_undrop; gc with
-// dolt_gc) and the checkers pass a correct run. Opt-in like
+// dolt_gc; users) and the checkers pass a correct run. Opt-in like
 // TestDoltSpecOnHost.
 func TestDoltWorkloadsOnHost(t *testing.T) {
 	if os.Getenv("CRASHRIG_DOLT") == "" {
@@ -113,7 +113,8 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := runSpecOnHost(t, spec, spec.Install.Binary)
-	db, err := sql.Open("mysql", serverkind.ClientDSN(in.Spec, net.JoinHostPort("127.0.0.1", strconv.Itoa(in.Port))))
+	dsn := serverkind.ClientDSN(in.Spec, net.JoinHostPort("127.0.0.1", strconv.Itoa(in.Port)))
+	db, err := sql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+workload.DB); err != nil {
 		t.Fatal(err)
 	}
-	opts := workload.Options{Server: spec, RemoteDir: t.TempDir(), ThinkTime: time.Millisecond}
+	opts := workload.Options{Server: spec, Flavor: model.Flavor(spec.Name), RemoteDir: t.TempDir(), ThinkTime: time.Millisecond}
 	for _, tc := range []struct {
 		name  string
 		wants []string // functions that must have acknowledged ops
@@ -131,12 +132,18 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 		{model.Remotes, []string{model.FPush, model.FClone, model.FPull, model.FRemoteAdd}},
 		{model.DDL, []string{model.FDDL}},
 		{model.Set, []string{model.FAdd}},
-		{model.GC, nil},
+		// gc must collect, not just not fail: every call answered
+		// "Empty database name" (info) until the workload chose a database.
+		{model.GC, []string{model.FGC}},
+		{model.Users, []string{model.FCreateUser, model.FGrant, model.FRevoke, model.FSetPassword, model.FDropUser}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := workload.New(tc.name, opts)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if u, ok := w.(workload.DSNUser); ok {
+				u.UseDSN(dsn) // logins as the users it creates
 			}
 			rec := history.NewRecorder(nil)
 			if err := w.Setup(ctx, db, rec); err != nil {
@@ -158,7 +165,7 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 			}
 			for _, f := range tc.wants {
 				if res.Stats[f+"-ok"] == 0 {
-					t.Errorf("no %s was acknowledged: %v", f, res.Stats)
+					t.Errorf("no %s was acknowledged: %v; first error: %s", f, res.Stats, firstError(rec.Entries(), f))
 				}
 			}
 			if tc.name == model.DDL && !strings.Contains(string(state), model.KindUndropDatabase) {
@@ -238,4 +245,14 @@ func runSpecOnHost(t *testing.T, spec *serverkind.Spec, binary string) serverkin
 		t.Errorf("gc statement %q: %v", spec.GC, err)
 	}
 	return in
+}
+
+// firstError is the error of the first op f that did not succeed.
+func firstError(entries []history.Entry, f string) string {
+	for _, e := range entries {
+		if e.F == f && e.Error != "" {
+			return e.Error
+		}
+	}
+	return "none recorded"
 }
