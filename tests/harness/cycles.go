@@ -153,7 +153,58 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		r.rep.Inconclusive = r.tooSlow(checks)
 		d.Logf("INCONCLUSIVE: %s", r.rep.Inconclusive)
 	}
+	if idle := idleWorkloads(r.rec.Entries()); ok && r.rep.Inconclusive == "" && idle != "" {
+		r.rep.Inconclusive = idle
+		d.Logf("INCONCLUSIVE: %s", idle)
+	}
 	return nil
+}
+
+// idleAttempts is how many operations a workload must have tried, none
+// acknowledged, before idleWorkloads calls it idle: fewer may just be a
+// short run whose operations all met crashes.
+const idleAttempts = 8
+
+// idleWorkloads says which workloads tried at least idleAttempts
+// operations and had none acknowledged, with the first error: their
+// checks pass vacuously, so the run proved nothing about them (as when
+// every dolt_gc() call was refused for want of a current database). ""
+// when every workload did something.
+func idleWorkloads(h history.History) string {
+	type tally struct {
+		tried, ok int
+		firstErr  string
+	}
+	by := map[string]*tally{}
+	var names []string
+	for _, e := range h {
+		if e.Process < 0 || e.Type == history.Invoke {
+			continue // setup, nemesis and checks are not traffic
+		}
+		t := by[e.Workload]
+		if t == nil {
+			t = &tally{}
+			by[e.Workload] = t
+			names = append(names, e.Workload)
+		}
+		t.tried++
+		if e.Type == history.OK {
+			t.ok++
+		} else if t.firstErr == "" {
+			t.firstErr = e.Error
+		}
+	}
+	var idle []string
+	for _, w := range names {
+		if t := by[w]; t.ok == 0 && t.tried >= idleAttempts {
+			idle = append(idle, fmt.Sprintf("%s acknowledged none of its %d operations (first error: %s)", w, t.tried, t.firstErr))
+		}
+	}
+	if len(idle) == 0 {
+		return ""
+	}
+	return "workloads that did nothing: " + strings.Join(idle, "; ") +
+		". Their checks pass vacuously; this is not a durability finding: fix the workload or the target's spec"
 }
 
 func verdictWord(ok bool) string {
