@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 
 	"github.com/crashrig/crashrig/tests/history"
 	"github.com/crashrig/crashrig/tests/model"
@@ -21,6 +20,11 @@ func newGC(opts Options) *gc { return &gc{opts: opts} }
 func (w *gc) Name() string              { return model.GC }
 func (w *gc) Clients(requested int) int { return 1 }
 
+// Database: a database-scoped procedure (Dolt's dolt_gc) needs a current
+// database; without one Dolt answers "Empty database name" and never
+// collects.
+func (w *gc) Database() string { return DB }
+
 func (w *gc) Setup(context.Context, *sql.DB, *history.Recorder) error { return nil }
 
 func (w *gc) statement() string {
@@ -30,15 +34,7 @@ func (w *gc) statement() string {
 func (w *gc) Run(ctx context.Context, c *Client) {
 	q := w.statement()
 	for ctx.Err() == nil {
-		c.op(ctx, model.FGC, nil, func(ctx context.Context, conn *sql.Conn) (any, bool, error) {
-			// A database-scoped procedure (Dolt's dolt_gc) needs a current
-			// database, and the DSN names none: without it Dolt answers
-			// "Empty database name" and never collects.
-			if _, err := conn.ExecContext(ctx, "USE "+DB); err != nil {
-				return nil, false, fmt.Errorf("gc: use %s: %w", DB, err)
-			}
-			return nil, true, drain(conn.QueryContext(ctx, q))
-		})
+		c.Query(ctx, model.FGC, nil, q)
 		if Sleep(ctx, w.opts.GCInterval) != nil {
 			return
 		}

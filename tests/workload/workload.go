@@ -140,19 +140,33 @@ type Client struct {
 	RNG *rand.Rand
 
 	workload string
-	db       *sql.DB
-	rec      *history.Recorder
-	opts     Options
-	conn     *sql.Conn
-	backoff  time.Duration
+	// useDB is the database a new connection selects (Workload with
+	// UsesDatabase), outside any operation; "" for none.
+	useDB   string
+	db      *sql.DB
+	rec     *history.Recorder
+	opts    Options
+	conn    *sql.Conn
+	backoff time.Duration
 }
 
 // NewClient returns a client of workload w with process id id.
 func NewClient(w Workload, id, index int, seed uint64, db *sql.DB, rec *history.Recorder, opts Options) *Client {
-	return &Client{
+	c := &Client{
 		ID: id, Index: index, RNG: rand.New(rand.NewPCG(seed, uint64(id))),
 		workload: w.Name(), db: db, rec: rec, opts: opts.withDefaults(),
 	}
+	if u, ok := w.(UsesDatabase); ok {
+		c.useDB = u.Database()
+	}
+	return c
+}
+
+// UsesDatabase is a workload whose statements need a current database (the
+// DSN names none): its clients' connections select it when they connect,
+// before any operation, so a broken connection there is no failed op.
+type UsesDatabase interface {
+	Database() string
 }
 
 const (
@@ -167,7 +181,10 @@ func (c *Client) connect(ctx context.Context) (*sql.Conn, error) {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		conn, err := c.db.Conn(cctx)
 		if err == nil {
-			if err = conn.PingContext(cctx); err != nil {
+			if err = conn.PingContext(cctx); err == nil && c.useDB != "" {
+				_, err = conn.ExecContext(cctx, "USE "+c.useDB)
+			}
+			if err != nil {
 				discard(conn)
 			} else {
 				c.conn, c.backoff = conn, 0
