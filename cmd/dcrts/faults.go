@@ -344,10 +344,16 @@ func (m *serverManager) targetSectors(ctx context.Context, spec *pb.ProvisionSer
 	syscall.Sync() // delayed allocation: give the data its blocks
 	var ranges []sectorRange
 	err := filepath.WalkDir(filepath.Join(m.paths.Data, target), func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the server removed or renamed it while we walked
+		}
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		rs, err := fileSectors(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // e.g. a MANIFEST.tmp renamed between listing and open
+		}
 		ranges = append(ranges, rs...)
 		return err
 	})
