@@ -65,6 +65,7 @@ func (d *Driver) Run(ctx context.Context) (rep *report.Report, err error) {
 		}
 		if err != nil && rep.Failure == "" && rep.Panic == "" {
 			rep.Failure = "infrastructure error: " + err.Error()
+			rep.FailedAt, rep.Detected = rep.Cycles, time.Since(rep.Started)
 		}
 		r.persist(temp)
 		_ = hf.Close()
