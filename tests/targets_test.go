@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,6 +133,8 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 		{model.Remotes, []string{model.FPush, model.FClone, model.FPull, model.FRemoteAdd}},
 		{model.DDL, []string{model.FDDL}},
 		{model.Set, []string{model.FAdd}},
+		{model.Bank, []string{model.FTransfer}},
+		{model.Register, nil},
 		// gc must collect, not just not fail: every call answered
 		// "Empty database name" (info) until the workload chose a database.
 		{model.GC, []string{model.FGC}},
@@ -149,11 +152,19 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 			if err := w.Setup(ctx, db, rec); err != nil {
 				t.Fatal(err)
 			}
-			c := workload.NewClient(w, 1, 0, 7, db, rec, opts)
+			// As many clients as a run has, concurrently: the server's
+			// transactions must hold up against each other.
 			rctx, rcancel := context.WithTimeout(ctx, 8*time.Second)
-			w.Run(rctx, c)
+			var wg sync.WaitGroup
+			for i := range w.Clients(3) {
+				c := workload.NewClient(w, i+1, i, 7, db, rec, opts)
+				wg.Go(func() {
+					defer c.Close()
+					w.Run(rctx, c)
+				})
+			}
+			wg.Wait()
 			rcancel()
-			c.Close()
 			state, err := w.Snapshot(ctx, db)
 			if err != nil {
 				t.Fatal(err)
