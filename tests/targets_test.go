@@ -129,16 +129,19 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		wants []string // functions that must have acknowledged ops
+		// finding is the page of a Dolt bug this workload's checker
+		// catches without crashes: its failure is logged, not fatal.
+		finding string
 	}{
-		{model.Remotes, []string{model.FPush, model.FClone, model.FPull, model.FRemoteAdd}},
-		{model.DDL, []string{model.FDDL}},
-		{model.Set, []string{model.FAdd}},
-		{model.Bank, []string{model.FTransfer}},
-		{model.Register, nil},
+		{name: model.Remotes, wants: []string{model.FPush, model.FClone, model.FPull, model.FRemoteAdd}},
+		{name: model.DDL, wants: []string{model.FDDL}},
+		{name: model.Set, wants: []string{model.FAdd}},
+		{name: model.Bank, wants: []string{model.FTransfer}, finding: "dolt-lost-update-concurrent-transactions.md"},
+		{name: model.Register},
 		// gc must collect, not just not fail: every call answered
 		// "Empty database name" (info) until the workload chose a database.
-		{model.GC, []string{model.FGC}},
-		{model.Users, []string{model.FCreateUser, model.FGrant, model.FRevoke, model.FSetPassword, model.FDropUser}},
+		{name: model.GC, wants: []string{model.FGC}},
+		{name: model.Users, wants: []string{model.FCreateUser, model.FGrant, model.FRevoke, model.FSetPassword, model.FDropUser}, finding: "dolt-revoke-database-drops-table-grants.md"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, err := workload.New(tc.name, opts)
@@ -171,7 +174,10 @@ func TestDoltWorkloadsOnHost(t *testing.T) {
 			}
 			res := checker.Check(rec.Entries(), tc.name, state)
 			t.Log(res.Summary())
-			if !res.OK() {
+			switch {
+			case !res.OK() && tc.finding != "":
+				t.Logf("the %s checker failed a run without crashes, as docs/findings/%s says", tc.name, tc.finding)
+			case !res.OK():
 				t.Fatalf("the %s checker failed a run without crashes", tc.name)
 			}
 			for _, f := range tc.wants {
