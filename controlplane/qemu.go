@@ -102,9 +102,10 @@ type qemuVM struct {
 	// prepared: it has them all and can take over.
 	installed int
 	prepared  bool
-	// serverSpec is the provisioning whose server this standby started
-	// ahead (PrepareServer sent, or being sent), nil if none.
-	serverSpec *pb.ProvisionServer
+	// serverPreparing is the provisioning whose server this standby is
+	// starting ahead (PrepareServer in flight); serverPrepared the one it
+	// finished (started ahead, or failed: then the attach starts it).
+	serverPreparing, serverPrepared *pb.ProvisionServer
 
 	// Kill, or the crash that replaces this machine (a standby reset or
 	// a power cut), undoes startMachine's steps.

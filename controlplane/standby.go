@@ -271,35 +271,39 @@ func (vm *VM) syncStandbyInstalls(ctx context.Context, q *qemuVM) error {
 
 // prepareStandbyServer has standby q start the VM's server ahead, gated
 // (PrepareServer), when the VM has a provisioning whose spec has a start
-// gate and q has not started it yet. The process touches nothing on the
-// data disk until the attach releases it; it is paid ahead only for its
-// package initialisation. A failure costs only that: the attach starts
-// the server.
+// gate and q has not done so yet; it returns once the server waits at its
+// gate (its initialisation done) or a call already under way has. The
+// process touches nothing on the data disk until the attach releases it.
+// A failure costs only the gain: the attach starts the server.
 func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 	vm.mu.Lock()
 	spec, s := vm.spec, q.standbySess
-	if spec == nil || spec.GetServer().GetStartGate() == nil || q.serverSpec == spec || s == nil || s.isRetired() {
+	if spec == nil || spec.GetServer().GetStartGate() == nil || q.serverPrepared == spec || s == nil || s.isRetired() {
 		vm.mu.Unlock()
 		return nil
 	}
-	q.serverSpec = spec
+	if q.serverPreparing == spec {
+		vm.mu.Unlock()
+		return vm.waitFor(ctx, "the server started ahead on standby "+q.agentID, func() bool { return q.serverPreparing != spec })
+	}
+	q.serverPreparing = spec
 	vm.mu.Unlock()
 	x := s.begin()
-	defer x.close()
 	err := x.send(&pb.Command{Cmd: &pb.Command_PrepareServer{PrepareServer: &pb.PrepareServer{Spec: spec}}})
 	var res *pb.Result
 	if err == nil {
 		res, err = x.recv(ctx)
 	}
+	x.close()
+	vm.mu.Lock()
+	q.serverPreparing, q.serverPrepared = nil, spec // not retried on failure
+	vm.broadcast()
+	vm.mu.Unlock()
 	if err != nil {
-		vm.mu.Lock()
-		if q.serverSpec == spec {
-			q.serverSpec = nil
-		}
-		vm.mu.Unlock()
 		return fmt.Errorf("standby %s: start the server ahead: %w", q.agentID, err)
 	}
-	vm.logf("VM %s: standby %s started server %s ahead (pid %d)", vm.ID, q.agentID, spec.GetKind(), res.GetProvision().GetPid())
+	vm.logf("VM %s: standby %s started server %s ahead (pid %d, at its start gate after %.1fs)",
+		vm.ID, q.agentID, spec.GetKind(), res.GetProvision().GetPid(), res.GetProvision().GetSeconds())
 	return nil
 }
 
@@ -364,8 +368,8 @@ func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
 			vm.dropStandby(q)
 			continue
 		}
-		// A provisioning made since the standby came up (normally done
-		// in the background by then).
+		// The server started ahead: a standby is ready once it waits at
+		// its gate (normally done in the background by then).
 		if err := vm.prepareStandbyServer(ctx, q); err != nil {
 			vm.logf("VM %s: %v", vm.ID, err)
 		}

@@ -17,8 +17,8 @@ import (
 	"github.com/crashrig/crashrig/serverkind"
 )
 
-// gatedServer starts the binary with -start-gate=stdin and waits until it
-// says it waits at the gate. Its data directory and log file are under a
+// gatedServer is the binary started with -start-gate=stdin
+// -start-gate-ready-fd=3; startGated returns once it waits at the gate. Its data directory and log file are under a
 // directory that stands for the data disk's mount point.
 type gatedServer struct {
 	cmd     *exec.Cmd
@@ -37,14 +37,18 @@ func startGated(t *testing.T) *gatedServer {
 	mount := t.TempDir()
 	g := &gatedServer{mount: mount, dataDir: filepath.Join(mount, "crashrig"), logPath: filepath.Join(mount, "server.log"),
 		stderr: make(chan string, 100), exited: make(chan struct{}), addr: freeAddr(t)}
-	g.cmd = exec.Command(binary(t), "-start-gate=stdin", "-data-dir", g.dataDir, "-listen", g.addr,
+	g.cmd = exec.Command(binary(t), "-start-gate=stdin", "-start-gate-ready-fd=3", "-data-dir", g.dataDir, "-listen", g.addr,
 		"-log-file", g.logPath, "-insecure-no-root-password")
-	var err error
+	ready, readyW, err := os.Pipe()
+	require.NoError(t, err)
+	defer ready.Close()
+	g.cmd.ExtraFiles = []*os.File{readyW}
 	g.stdin, err = g.cmd.StdinPipe()
 	require.NoError(t, err)
 	errPipe, err := g.cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, g.cmd.Start())
+	readyW.Close() // the child has its copy
 	t.Cleanup(func() {
 		_ = g.cmd.Process.Kill()
 		<-g.exited
@@ -66,19 +70,25 @@ func startGated(t *testing.T) *gatedServer {
 		g.waitErr = g.cmd.Wait()
 		close(g.exited)
 	}()
-	// Generous: the package initialisation takes seconds on a busy host.
-	deadline := time.After(2 * time.Minute)
-	for {
-		select {
-		case l, ok := <-g.stderr:
-			require.True(t, ok, "the server exited before its start gate")
-			if strings.Contains(l, "start gate: waiting") {
-				return g
-			}
-		case <-deadline:
-			t.Fatal("the server did not reach its start gate")
-		}
+	// Descriptor 3 closes (EOF here) once it waits at its gate. Generous:
+	// the package initialisation takes seconds on a busy host.
+	atGate := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, ready)
+		atGate <- err
+	}()
+	select {
+	case err := <-atGate:
+		require.NoError(t, err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the server did not reach its start gate")
 	}
+	select {
+	case <-g.exited:
+		t.Fatalf("the server exited before its start gate: %v", g.waitErr)
+	case <-time.After(100 * time.Millisecond):
+	}
+	return g
 }
 
 // assertUntouched checks that nothing was created on the "data disk".
@@ -93,8 +103,8 @@ func (g *gatedServer) assertUntouched(t *testing.T) {
 // release line; after it, it runs as a normal start does.
 func TestStartGateTouchesNothingBeforeTheRelease(t *testing.T) {
 	g := startGated(t)
-	// It is at the gate; give it time to do anything it wrongly might.
-	time.Sleep(200 * time.Millisecond)
+	// It is at the gate (and had 100 ms more to do anything it wrongly
+	// might).
 	g.assertUntouched(t)
 	select {
 	case <-g.exited:
@@ -141,6 +151,15 @@ func TestStartGateUnknownValue(t *testing.T) {
 	dir := t.TempDir()
 	code := run([]string{"-start-gate=signal", "-data-dir", filepath.Join(dir, "d"), "-log-file", filepath.Join(dir, "l")}, strings.NewReader("\n"))
 	assert.Equal(t, 2, code)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
+
+func TestStartGateReadyFDNeedsTheGate(t *testing.T) {
+	dir := t.TempDir()
+	assert.Equal(t, 2, run([]string{"-start-gate-ready-fd=3", "-data-dir", filepath.Join(dir, "d")}, strings.NewReader("\n")))
+	assert.Equal(t, 2, run([]string{"-start-gate=stdin", "-start-gate-ready-fd=1", "-data-dir", filepath.Join(dir, "d")}, strings.NewReader("\n")))
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries)

@@ -6,7 +6,8 @@
 // Usage:
 //
 //	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW | -insecure-no-root-password]
-//	    [-secure-file-priv DIR|off] [-max-connections N] [-max-allowed-packet BYTES] [-start-gate=stdin]
+//	    [-secure-file-priv DIR|off] [-max-connections N] [-max-allowed-packet BYTES]
+//	    [-start-gate=stdin [-start-gate-ready-fd N]]
 //	crashrig-sqlserver fsck -data-dir DIR [-revive-with-data-loss]
 //
 // TEST-ONLY fault switches plant known durability bugs so the crash
@@ -82,6 +83,8 @@ func run(args []string, stdin io.Reader) int {
 	maxPacket := fs.Int64("max-allowed-packet", sqlbackend.DefaultMaxAllowedPacket, "default max_allowed_packet in bytes (largest client message)")
 	startGate := fs.String("start-gate", "", "\""+startGateStdin+"\": after parsing the flags, wait for a line on stdin before touching -data-dir or -log-file "+
 		"(a standby VM starts the server before its data disk is mounted); stdin closing first is an error")
+	gateReadyFD := fs.Int("start-gate-ready-fd", 0, "with -start-gate: close this inherited file descriptor (a pipe) once waiting at the gate, "+
+		"so the process that started the server knows its initialisation is done")
 	showVersion := fs.Bool("version", false, "print version and exit")
 	faults := fs.String("unsafe-fault", "", "TEST-ONLY: comma-separated durability bugs to plant ("+
 		strings.Join(store.FaultNames, ", ")+"); also requires "+faultEnv+"="+faultEnvWant)
@@ -93,6 +96,10 @@ func run(args []string, stdin io.Reader) int {
 		fmt.Println("crashrig-sqlserver", version)
 		return 0
 	}
+	if *gateReadyFD != 0 && (*startGate == "" || *gateReadyFD <= 2) {
+		fmt.Fprintf(os.Stderr, "-start-gate-ready-fd: want an inherited descriptor above 2 with -start-gate, got %d\n", *gateReadyFD)
+		return 2
+	}
 	switch *startGate {
 	case "":
 	case startGateStdin:
@@ -100,6 +107,13 @@ func run(args []string, stdin io.Reader) int {
 		// seconds under TCG) has run by now; the data disk may not be
 		// mounted yet, so nothing before this line may open a file on it.
 		fmt.Fprintln(os.Stderr, "start gate: waiting for a line on stdin")
+		if *gateReadyFD > 0 {
+			// EOF on the other end: waiting at the gate.
+			if err := os.NewFile(uintptr(*gateReadyFD), "start-gate-ready").Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "-start-gate-ready-fd %d: %v\n", *gateReadyFD, err)
+				return 2
+			}
+		}
 		if err := waitStartGate(stdin); err != nil {
 			fmt.Fprintf(os.Stderr, "start gate: %v\n", err)
 			return 1

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -61,6 +63,7 @@ func (m *serverManager) Prepare(ctx context.Context, spec *pb.ProvisionServer) (
 		}
 	}
 	m.dropPrepared("replaced by a new PrepareServer")
+	start := time.Now()
 	p, err := m.spawn(k, in, cmd, true)
 	if err != nil {
 		return nil, err
@@ -68,7 +71,24 @@ func (m *serverManager) Prepare(ctx context.Context, spec *pb.ProvisionServer) (
 	m.mu.Lock()
 	m.prepared = &preparedServer{spec: spec, proc: p}
 	m.mu.Unlock()
-	return &pb.ProvisionResult{Pid: int32(p.cmd.Process.Pid)}, nil
+	// Answer once its initialisation is done, so that a standby counts as
+	// ready only then.
+	ctx, cancel := context.WithTimeout(ctx, startTimeout(k))
+	defer cancel()
+	select {
+	case <-p.atGate:
+	case <-ctx.Done():
+		m.dropPrepared("it did not reach its start gate")
+		return nil, fmt.Errorf("prepare: %s did not reach its start gate (closing descriptor 3): %w", k.Name(), ctx.Err())
+	}
+	// EOF also comes with an exit. One that is not reaped yet is reported
+	// by the reaper, and the attach starts a server.
+	if !p.running() {
+		m.dropPrepared("it exited")
+		return nil, fmt.Errorf("prepare: %s exited before its start gate (%s); last lines:\n%s", k.Name(), p.stateString(), strings.Join(p.watcher.tail(), "\n"))
+	}
+	m.log.Info("server waits at its start gate", "kind", k.Name(), "pid", p.cmd.Process.Pid, "after", time.Since(start).Round(time.Millisecond))
+	return &pb.ProvisionResult{Pid: int32(p.cmd.Process.Pid), Seconds: time.Since(start).Seconds()}, nil
 }
 
 // dropPrepared kills the prepared process, if any (m.op held).

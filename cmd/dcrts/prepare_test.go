@@ -15,13 +15,15 @@ import (
 )
 
 // gatedSpec is a provisioning whose "server" is a script: with --gate it
-// waits for a line on stdin (exit 1 at EOF) before it writes anything into
-// the data directory, like crashrig-sqlserver -start-gate=stdin.
+// closes descriptor 3 and waits for a line on stdin (exit 1 at EOF) before
+// it writes anything into the data directory, like crashrig-sqlserver
+// -start-gate=stdin -start-gate-ready-fd=3.
 func gatedSpec(t *testing.T) *pb.ProvisionServer {
 	t.Helper()
 	script := filepath.Join(t.TempDir(), "server.sh")
 	require.NoError(t, os.WriteFile(script, []byte(`#!/bin/sh
 if [ "$1" = --gate ]; then
+	exec 3>&-
 	read line || { echo "stdin closed before the release line" >&2; exit 1; }
 	shift
 fi
@@ -145,4 +147,35 @@ func TestPrepareRefusals(t *testing.T) {
 	m.mu.Unlock()
 	_, err = m.Prepare(t.Context(), gatedSpec(t))
 	assert.ErrorContains(t, err, "already provisioned")
+}
+
+// PrepareServer answers only once the server waits at its gate; one that
+// exits first is an error.
+func TestPrepareWaitsForTheGate(t *testing.T) {
+	m, _ := testManager(t)
+	spec := gatedSpec(t)
+	script := spec.GetServer().GetStart().GetArgs()[0]
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nsleep 0.5\nexec 3>&-\nread line\nexec sleep 60\n"), 0o755))
+	start := time.Now()
+	_, err := m.Prepare(t.Context(), proto.CloneOf(spec))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "answered before the server reached its gate")
+	m.dropPrepared("test over")
+
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho no gate here >&2\nexit 4\n"), 0o755))
+	_, err = m.Prepare(t.Context(), proto.CloneOf(spec))
+	if err == nil {
+		// EOF came before the reaper: the exit is reported instead.
+		m.mu.Lock()
+		pr := m.prepared
+		m.mu.Unlock()
+		if pr != nil {
+			pr.proc.wg.Wait() // the reaper, which forgets it
+		}
+	} else {
+		assert.ErrorContains(t, err, "exited before its start gate")
+	}
+	m.mu.Lock()
+	assert.Nil(t, m.prepared, "an exited server is not prepared")
+	m.mu.Unlock()
 }

@@ -70,7 +70,20 @@ func (m *serverManager) spawn(k serverkind.Kind, in serverkind.Instance, cmd *ex
 		if err != nil {
 			return nil, fmt.Errorf("start %s: stdin: %w", k.Name(), err)
 		}
-		p.gated, p.gate = true, stdin
+		// Descriptor 3: the server closes it once it waits at its gate.
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, fmt.Errorf("start %s: gate pipe: %w", k.Name(), err)
+		}
+		defer w.Close() // the child has its own copy
+		cmd.ExtraFiles = []*os.File{w}
+		p.gated, p.gate, p.atGate = true, stdin, make(chan struct{})
+		p.wg.Go(func() {
+			// EOF: the server closed it at its gate, or exited.
+			defer close(p.atGate)
+			defer r.Close()
+			io.Copy(io.Discard, r)
+		})
 	} else {
 		p.tailer.skipExisting()
 		p.logStart = p.tailer.off
@@ -169,6 +182,7 @@ type serverProc struct {
 	// release.
 	gated   bool
 	gate    io.WriteCloser
+	atGate  chan struct{} // closed when the gated server waits at its gate (or exited)
 	done    chan struct{} // closed once the process is reaped and its log read
 	quit    chan struct{} // stops the log tailer
 	waitErr error

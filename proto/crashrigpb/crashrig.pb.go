@@ -32,7 +32,9 @@ type GateRelease int32
 const (
 	GateRelease_GATE_RELEASE_UNSPECIFIED GateRelease = 0
 	// STDIN_LINE: one line on the server's stdin releases it; stdin closing
-	// without a line makes it exit non-zero.
+	// without a line makes it exit non-zero. The agent also passes a pipe as
+	// file descriptor 3, which the server closes once it waits at its gate
+	// (its initialisation done): PrepareServer answers then.
 	GateRelease_GATE_RELEASE_STDIN_LINE GateRelease = 1
 )
 
@@ -2382,7 +2384,8 @@ func (x *AttachServer) GetSpec() *ProvisionServer {
 // bundled server's: seconds under TCG) is paid before the crash. An
 // AttachServer with the same spec releases it after the mount instead of
 // starting a process. Answered with a ProvisionResult (pid) once the
-// process runs; an error if the spec has no start gate.
+// process waits at its gate; an error if the spec has no start gate or
+// the process exits first.
 type PrepareServer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Spec          *ProvisionServer       `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
