@@ -35,8 +35,9 @@ func (m *serverManager) start(k serverkind.Kind, in serverkind.Instance) (*serve
 }
 
 // spawn starts cmd, the server of k, with its output and log file watched
-// (a gated process's log file from its release on). A gated process (Prepare) gets a pipe as
-// its stdin, for the release.
+// (a gated process's log file from its release on). A gated process
+// (Prepare) gets a pipe as its stdin, for the release, and one as
+// descriptor 3, which it closes once it waits at its gate (atGate).
 func (m *serverManager) spawn(k serverkind.Kind, in serverkind.Instance, cmd *exec.Cmd, gated bool) (*serverProc, error) {
 	var patterns []*regexp.Regexp
 	for _, s := range in.Spec.GetErrorLogPatterns() {
@@ -71,18 +72,18 @@ func (m *serverManager) spawn(k serverkind.Kind, in serverkind.Instance, cmd *ex
 			return nil, fmt.Errorf("start %s: stdin: %w", k.Name(), err)
 		}
 		// Descriptor 3: the server closes it once it waits at its gate.
-		r, w, err := os.Pipe()
+		readyR, readyW, err := os.Pipe()
 		if err != nil {
 			return nil, fmt.Errorf("start %s: gate pipe: %w", k.Name(), err)
 		}
-		defer w.Close() // the child has its own copy
-		cmd.ExtraFiles = []*os.File{w}
+		defer readyW.Close() // the child has its own copy
+		cmd.ExtraFiles = []*os.File{readyW}
 		p.gated, p.gate, p.atGate = true, stdin, make(chan struct{})
 		p.wg.Go(func() {
 			// EOF: the server closed it at its gate, or exited.
 			defer close(p.atGate)
-			defer r.Close()
-			io.Copy(io.Discard, r)
+			defer readyR.Close()
+			io.Copy(io.Discard, readyR)
 		})
 	} else {
 		p.tailer.skipExisting()
