@@ -185,7 +185,7 @@ func TestGatedCommand(t *testing.T) {
 	require.NoError(t, err)
 	cmd, _, ok = b.(Gated).GatedCommand(Instance{DataDir: "/data", Binary: "/bin/srv", Spec: &pb.ProvisionServer{RootPassword: "pw"}})
 	require.True(t, ok, "the bundled server can be started ahead")
-	assert.Equal(t, []string{"/bin/srv", "-start-gate=stdin", "-data-dir", "/data/crashrig"}, cmd.Args[:4])
+	assert.Equal(t, []string{"/bin/srv", "-start-gate=stdin", "-start-gate-ready-fd=3", "-data-dir", "/data/crashrig"}, cmd.Args[:5])
 	m, err := Lookup(MariaDB)
 	require.NoError(t, err)
 	_, _, ok = m.(Gated).GatedCommand(Instance{DataDir: "/data", Spec: &pb.ProvisionServer{}})
