@@ -359,6 +359,7 @@ func (vm *VM) Adopt(spec ServerSpec) error {
 	vm.mu.Lock()
 	vm.spec = ps
 	vm.mu.Unlock()
+	vm.prepareStandbys()
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	crproto "github.com/crashrig/crashrig/proto"
+	pb "github.com/crashrig/crashrig/proto/crashrigpb"
 	"github.com/crashrig/crashrig/qemu"
 	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage"
@@ -101,6 +102,10 @@ type qemuVM struct {
 	// prepared: it has them all and can take over.
 	installed int
 	prepared  bool
+	// serverPreparing is the provisioning whose server this standby is
+	// starting ahead (PrepareServer in flight); serverPrepared the one it
+	// finished (started ahead, or failed: then the attach starts it).
+	serverPreparing, serverPrepared *pb.ProvisionServer
 
 	// Kill, or the crash that replaces this machine (a standby reset or
 	// a power cut), undoes startMachine's steps.

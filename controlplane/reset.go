@@ -69,6 +69,9 @@ type ResetResult struct {
 	RecoveryReported bool
 	// GuestUptime is the guest's uptime when the server was ready.
 	GuestUptime time.Duration
+	// Prestarted (StandbyReset): the server is the process the standby
+	// started ahead, before the crash, and released after the mount.
+	Prestarted bool
 }
 
 // errReset ends the session of a boot that a reset wiped out.

@@ -205,6 +205,12 @@ func (vm *VM) bootStandby(ctx context.Context, n int) error {
 	vm.mu.Unlock()
 	vm.logf("VM %s: standby %d ready: agent after %s, installs after %s (QEMU pid %d)",
 		vm.ID, n, agent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), q.proc.Pid())
+	// After prepared is set: a Provision from now on finds q prepared
+	// (prepareStandbys), an earlier one is seen here.
+	if err := vm.prepareStandbyServer(ctx, q); err != nil {
+		// The attach starts the server instead.
+		vm.logf("VM %s: %v", vm.ID, err)
+	}
 	return nil
 }
 
@@ -263,6 +269,70 @@ func (vm *VM) syncStandbyInstalls(ctx context.Context, q *qemuVM) error {
 	}
 }
 
+// prepareStandbyServer has standby q start the VM's server ahead, gated
+// (PrepareServer), when the VM has a provisioning whose spec has a start
+// gate and q has not done so yet; it returns once the server waits at its
+// gate (its initialisation done) or a call already under way has. The
+// process touches nothing on the data disk until the attach releases it.
+// A failure costs only the gain: the attach starts the server.
+func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
+	vm.mu.Lock()
+	spec, s := vm.spec, q.standbySess
+	if spec == nil || spec.GetServer().GetStartGate() == nil || q.serverPrepared == spec || s == nil || s.isRetired() {
+		vm.mu.Unlock()
+		return nil
+	}
+	if q.serverPreparing == spec {
+		vm.mu.Unlock()
+		return vm.waitFor(ctx, "the server started ahead on standby "+q.agentID, func() bool { return q.serverPreparing != spec })
+	}
+	q.serverPreparing = spec
+	vm.mu.Unlock()
+	x := s.begin()
+	err := x.send(&pb.Command{Cmd: &pb.Command_PrepareServer{PrepareServer: &pb.PrepareServer{Spec: spec}}})
+	var res *pb.Result
+	if err == nil {
+		res, err = x.recv(ctx)
+	}
+	x.close()
+	vm.mu.Lock()
+	q.serverPreparing, q.serverPrepared = nil, spec // not retried on failure
+	vm.broadcast()
+	vm.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("standby %s: start the server ahead: %w", q.agentID, err)
+	}
+	vm.logf("VM %s: standby %s started server %s ahead (pid %d, at its start gate after %.1fs)",
+		vm.ID, q.agentID, spec.GetKind(), res.GetProvision().GetPid(), res.GetProvision().GetSeconds())
+	return nil
+}
+
+// prepareStandbys has every standby that is up start the VM's server
+// ahead, in the background (after Provision or Adopt; a standby that boots
+// later does it in bootStandby).
+func (vm *VM) prepareStandbys() {
+	if !vm.spec0.Standby {
+		return
+	}
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	st := &vm.standbys
+	if vm.killed || st.ctx == nil {
+		return
+	}
+	for _, q := range st.machines {
+		if !q.prepared {
+			continue // bootStandby does it
+		}
+		ctx := st.ctx
+		st.wg.Go(func() {
+			if err := vm.prepareStandbyServer(ctx, q); err != nil {
+				vm.logf("VM %s: %v", vm.ID, err)
+			}
+		})
+	}
+}
+
 // readyStandby waits for a standby whose agent is connected and which has
 // every install, booting one if none is on the way.
 func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
@@ -297,6 +367,11 @@ func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
 			vm.logf("VM %s: standby %s: %v; booting another", vm.ID, q.agentID, err)
 			vm.dropStandby(q)
 			continue
+		}
+		// The server started ahead: a standby is ready once it waits at
+		// its gate (normally done in the background by then).
+		if err := vm.prepareStandbyServer(ctx, q); err != nil {
+			vm.logf("VM %s: %v", vm.ID, err)
 		}
 		if w := time.Since(waitStart); w > 100*time.Millisecond {
 			vm.logf("VM %s: waited %s for the standby", vm.ID, w.Round(time.Millisecond))
@@ -449,12 +524,17 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 	if spec == nil {
 		return vm.comeBack(ctx, oldBoot, res)
 	}
-	if _, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}}); err != nil {
+	r, err := vm.call(ctx, &pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}})
+	if err != nil {
 		reason := ErrServerNotRecovered
 		if vm.vmGone() {
 			reason = ErrVMNotBack
 		}
 		return res, vm.resetFailed(&res, reason, fmt.Errorf("attach the data disk: %w", err))
+	}
+	res.Prestarted = r.GetProvision().GetPrestarted()
+	if !res.Prestarted && spec.GetServer().GetStartGate() != nil {
+		vm.logf("VM %s: the standby had no server started ahead; its agent started one", vm.ID)
 	}
 	return vm.comeBack(ctx, oldBoot, res)
 }

@@ -151,3 +151,43 @@ func TestPortProxyFollowsTheMachine(t *testing.T) {
 	_, err = net.Dial("tcp", p.addr())
 	assert.Error(t, err, "a closed proxy accepts nothing")
 }
+
+// A standby starts the VM's server ahead once per provisioning, and only
+// when the server's spec has a start gate.
+func TestStandbyStartsAGatedServerAheadOnce(t *testing.T) {
+	cp, vm, sb := withFakeStandby(t)
+	st := dialAgent(t, cp, &pb.Hello{VmId: sb.agentID, Token: vm.Token(), BootId: "boot-sb"})
+	st.welcome(t)
+	require.Eventually(t, func() bool {
+		vm.mu.Lock()
+		defer vm.mu.Unlock()
+		return sb.standbySess != nil
+	}, 10*time.Second, 10*time.Millisecond)
+	var prepares atomic.Int32
+	st.serve(func(c *pb.Command) []*pb.Result {
+		if c.GetPrepareServer() == nil {
+			return []*pb.Result{{CommandId: c.GetId(), Error: "unexpected command"}}
+		}
+		prepares.Add(1)
+		return []*pb.Result{{CommandId: c.GetId(), Payload: &pb.Result_Provision{Provision: &pb.ProvisionResult{Pid: 42}}}}
+	})
+	ctx := ctxT(t, 10*time.Second)
+
+	mariadb, err := ServerSpec{Kind: serverkind.MariaDB}.proto()
+	require.NoError(t, err)
+	vm.mu.Lock()
+	vm.spec = mariadb
+	vm.mu.Unlock()
+	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
+	assert.Zero(t, prepares.Load(), "a server without a start gate is not started ahead")
+
+	bundled, err := ServerSpec{Kind: serverkind.Bundled, Version: "v1"}.proto()
+	require.NoError(t, err)
+	require.NotNil(t, bundled.GetServer().GetStartGate(), "the bundled spec has a start gate")
+	vm.mu.Lock()
+	vm.spec = bundled
+	vm.mu.Unlock()
+	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
+	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
+	assert.Equal(t, int32(1), prepares.Load(), "once per provisioning")
+}

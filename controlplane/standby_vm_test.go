@@ -62,10 +62,11 @@ func TestBundledServerSurvivesStandbyResets(t *testing.T) {
 			assert.NotEqual(t, old, res.BootID)
 			assert.Equal(t, res.BootID, vm.BootID())
 			assert.True(t, res.RecoveryReported, "the bundled server logs its recovery time")
+			assert.True(t, res.Prestarted, "the standby started the bundled server ahead and released it at the attach")
 			assert.Equal(t, dsn, vm.DSN(), "the DSN stays the same across standby resets")
 			assert.NotEqual(t, crashed, vm.QEMUPid(), "the standby runs the VM now")
 			assertGone(t, crashed)
-			t.Logf("standby reset %d: %s; the server's own recovery %s", round, &res.Timeline, res.ServerRecovery)
+			t.Logf("standby reset %d: %s; the server's own recovery %s; started ahead: %v", round, &res.Timeline, res.ServerRecovery, res.Prestarted)
 			var n int
 			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
 			assert.Equal(t, rows, n, "committed rows survived the crash")
@@ -115,11 +116,15 @@ func BenchmarkStandbyReset(b *testing.B) {
 			_, err = db.ExecContext(ctx, "CREATE DATABASE b")
 			require.NoError(b, err)
 			var standby, reboot []time.Duration
+			prestarted := 0 // standby resets whose server was started ahead
 			step := func() {
 				waitStandby(b, vm)
 				res, err := vm.StandbyReset(ctx)
 				require.NoError(b, err)
 				standby = append(standby, res.Timeline.Answered)
+				if res.Prestarted {
+					prestarted++
+				}
 				if len(reboot) < 5 || len(reboot)*4 < len(standby) {
 					res, err = vm.HardReset(ctx)
 					require.NoError(b, err)
@@ -140,7 +145,7 @@ func BenchmarkStandbyReset(b *testing.B) {
 			}
 			b.ReportMetric(median(standby).Seconds(), "median-s/standby")
 			b.ReportMetric(median(reboot).Seconds(), "median-s/reboot")
-			b.Logf("standby resets (%d): %v", len(standby), standby)
+			b.Logf("standby resets (%d, %d with the server started ahead): %v", len(standby), prestarted, standby)
 			b.Logf("reboots (%d): %v", len(reboot), reboot)
 		})
 	}

@@ -343,6 +343,7 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 	vm.spec = ps
 	vm.mu.Unlock()
 	vm.logf("VM %s: provisioned %s in %.1fs (pid %d)", vm.ID, ps.GetKind(), res.GetProvision().GetSeconds(), res.GetProvision().GetPid())
+	vm.prepareStandbys()
 	dsn := vm.DSN()
 	if dsn == "" {
 		return "", nil // agent-only VM: no port forward to check

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,6 +194,18 @@ func (k specKind) Command(in Instance) *exec.Cmd {
 		cmd.Env = append(os.Environ(), env...)
 	}
 	return cmd
+}
+
+// GatedCommand is Command with the start gate's arguments right after the
+// program, and how to release it; ok is false when the spec has no gate.
+func (k specKind) GatedCommand(in Instance) (cmd *exec.Cmd, release pb.GateRelease, ok bool) {
+	g := k.def.GetStartGate()
+	if g == nil || len(g.GetArgs()) == 0 {
+		return nil, pb.GateRelease_GATE_RELEASE_UNSPECIFIED, false
+	}
+	cmd = k.Command(in)
+	cmd.Args = slices.Concat(cmd.Args[:1], k.argv(in, g.GetArgs()), cmd.Args[1:])
+	return cmd, g.GetRelease(), true
 }
 
 func (k specKind) AdminDSN(in Instance) string {

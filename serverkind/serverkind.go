@@ -65,7 +65,18 @@ type ConfigWriter interface {
 	WriteConfig(in Instance) error
 }
 
-var _ ConfigWriter = specKind{}
+// Gated is a kind whose server can be started ahead, before its data disk
+// is attached, and released later (a spec's server.start_gate).
+type Gated interface {
+	// GatedCommand is the start command with the gate's arguments and
+	// how to release it; ok is false when this server has no gate.
+	GatedCommand(in Instance) (cmd *exec.Cmd, release crashrigpb.GateRelease, ok bool)
+}
+
+var (
+	_ ConfigWriter = specKind{}
+	_ Gated        = specKind{}
+)
 
 // Lookup returns the built-in target called name as a Kind.
 func Lookup(name string) (Kind, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -90,6 +91,28 @@ type Server struct {
 	DataPaths []string `toml:"data_paths"`
 	// ReadyTimeout bounds a start until the server answers SQL (default 5m).
 	ReadyTimeout Duration `toml:"ready_timeout"`
+	// StartGate, when set, lets a standby VM start the server ahead.
+	StartGate *StartGate `toml:"start_gate"`
+}
+
+// StartGate is how the server can be started before its data disk is
+// attached (a standby VM, -crash.restart=standby) and released later: Args
+// (templates, inserted right after the program in the start command) make
+// it parse its flags, do what needs no file, and wait without touching the
+// data disk until Release lets it run as a normal start does. What it does
+// before the gate (e.g. package initialisation) is then paid before the
+// crash.
+type StartGate struct {
+	Args []string `toml:"args"`
+	// Release names how the agent releases it (gateReleases).
+	Release string `toml:"release"`
+}
+
+// gateReleases are the values of server.start_gate.release.
+var gateReleases = map[string]pb.GateRelease{
+	// One line on the server's stdin; stdin closing without one must make
+	// the server exit non-zero (the agent died).
+	"stdin-line": pb.GateRelease_GATE_RELEASE_STDIN_LINE,
 }
 
 // File is a configuration file template.
@@ -292,6 +315,15 @@ func (s *Spec) validate() error {
 		add(key+".path", guestPlaceholders, f.Path)
 		add(key+".content", guestPlaceholders, f.Content)
 	}
+	if g := s.Server.StartGate; g != nil {
+		if len(g.Args) == 0 {
+			return bad("server.start_gate.args", "want the arguments that make the server wait for its release, e.g. [\"-start-gate=stdin\"]")
+		}
+		if _, ok := gateReleases[g.Release]; !ok {
+			return bad("server.start_gate.release", "want one of %s, got %q", strings.Join(slices.Sorted(maps.Keys(gateReleases)), ", "), g.Release)
+		}
+		add("server.start_gate.args", guestPlaceholders, g.Args...)
+	}
 	add("server.isolation_config", guestPlaceholders, s.Server.IsolationConfig)
 	add("server.log_file", guestPlaceholders, s.Server.LogFile)
 	add("server.data_paths", guestPlaceholders, s.Server.DataPaths...)
@@ -403,6 +435,9 @@ func (s *Spec) Definition() *pb.ServerDefinition {
 		Recovery: &pb.RecoveryPatterns{Duration: s.Recovery.Duration, Timestamp: s.Recovery.Timestamp,
 			TimestampLayout: s.Recovery.TimestampLayout, Restart: s.Recovery.Restart,
 			Begin: s.Recovery.Begin, Ready: s.Recovery.Ready},
+	}
+	if g := s.Server.StartGate; g != nil {
+		d.StartGate = &pb.StartGate{Args: g.Args, Release: gateReleases[g.Release]}
 	}
 	for _, f := range s.Server.Files {
 		d.Files = append(d.Files, &pb.ServerFile{Path: f.Path, Content: f.Content, Mode: f.Mode})

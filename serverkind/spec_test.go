@@ -93,6 +93,11 @@ create = ["CREATE USER {user_sql}"]
 		{"recovery half", minimalSpec + "[recovery]\nbegin = 'x'\n", []string{`key "recovery"`, "go together"}},
 		{"env", "name = \"x\"\n[server]\nstart=[\"a\"]\nenv=[\"NOEQUALS\"]\n[admin]\nuser=\"r\"\n[account]\ncreate=[\"c\"]\n", []string{`key "server.env[0]"`, "NAME=VALUE"}},
 		{"ready timeout", minimalSpec + "ready_timeout = \"soon\"\n", []string{"unknown key"}},
+		{"start gate without args", minimalSpec + "[server.start_gate]\nrelease = \"stdin-line\"\n", []string{"bad.toml", `key "server.start_gate.args"`}},
+		{"start gate release", minimalSpec + "[server.start_gate]\nargs = [\"-gate\"]\nrelease = \"signal\"\n", []string{`key "server.start_gate.release"`, "stdin-line", `"signal"`}},
+		{"start gate unknown key", minimalSpec + "[server.start_gate]\nargs = [\"-gate\"]\nrelease = \"stdin-line\"\nport = 1\n", []string{"bad.toml", `"server.start_gate.port"`}},
+		{"start gate args type", minimalSpec + "[server.start_gate]\nargs = \"-gate\"\n", []string{"bad.toml", "server.start_gate.args"}},
+		{"start gate placeholder", minimalSpec + "[server.start_gate]\nargs = [\"-gate={gate}\"]\nrelease = \"stdin-line\"\n", []string{`key "server.start_gate.args"`, "unknown placeholder {gate}"}},
 		{"ready timeout type", "name = \"x\"\n[server]\nstart=[\"a\"]\nready_timeout = \"soon\"\n", []string{"bad.toml", "server.ready_timeout", "duration"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,4 +162,32 @@ create = ["CREATE USER {user_sql}"]
 	k, err = KindOf(&pb.ProvisionServer{Kind: Bundled})
 	require.NoError(t, err)
 	assert.Equal(t, Bundled, k.Name())
+}
+
+// The start gate's arguments go right after the program; a spec without a
+// gate has no gated command.
+func TestGatedCommand(t *testing.T) {
+	s, err := DecodeSpec("x.toml", []byte(minimalSpec+"[server.start_gate]\nargs = [\"-gate\", \"{data_dir}/ignored\"]\nrelease = \"stdin-line\"\n"))
+	require.NoError(t, err)
+	in := Instance{DataDir: "/data", Spec: &pb.ProvisionServer{}}
+	k := specKind{def: s.Definition()}
+	cmd, release, ok := k.GatedCommand(in)
+	require.True(t, ok)
+	assert.Equal(t, []string{"mydbd", "-gate", "/data/ignored", "--datadir=/data/db", "--port=3306"}, cmd.Args)
+	assert.Equal(t, pb.GateRelease_GATE_RELEASE_STDIN_LINE, release)
+
+	s, err = DecodeSpec("x.toml", []byte(minimalSpec))
+	require.NoError(t, err)
+	_, _, ok = specKind{def: s.Definition()}.GatedCommand(in)
+	assert.False(t, ok)
+
+	b, err := Lookup(Bundled)
+	require.NoError(t, err)
+	cmd, _, ok = b.(Gated).GatedCommand(Instance{DataDir: "/data", Binary: "/bin/srv", Spec: &pb.ProvisionServer{RootPassword: "pw"}})
+	require.True(t, ok, "the bundled server can be started ahead")
+	assert.Equal(t, []string{"/bin/srv", "-start-gate=stdin", "-start-gate-ready-fd=3", "-data-dir", "/data/crashrig"}, cmd.Args[:5])
+	m, err := Lookup(MariaDB)
+	require.NoError(t, err)
+	_, _, ok = m.(Gated).GatedCommand(Instance{DataDir: "/data", Spec: &pb.ProvisionServer{}})
+	assert.False(t, ok, "other specs do not change")
 }

@@ -7,6 +7,7 @@
 //
 //	crashrig-sqlserver -data-dir DIR [-listen 127.0.0.1:3306] [-log-file FILE] [-root-password PW | -insecure-no-root-password]
 //	    [-secure-file-priv DIR|off] [-max-connections N] [-max-allowed-packet BYTES]
+//	    [-start-gate=stdin [-start-gate-ready-fd N]]
 //	crashrig-sqlserver fsck -data-dir DIR [-revive-with-data-loss]
 //
 // TEST-ONLY fault switches plant known durability bugs so the crash
@@ -16,6 +17,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,11 +60,14 @@ const (
 	faultEnvWant = "I_UNDERSTAND"
 )
 
+// startGateStdin is -start-gate's one value: wait for a line on stdin.
+const startGateStdin = "stdin"
+
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdin))
 }
 
-func run(args []string) int {
+func run(args []string, stdin io.Reader) int {
 	if len(args) > 0 && args[0] == "fsck" {
 		return runFsck(args[1:], os.Stdout, os.Stderr)
 	}
@@ -76,6 +81,10 @@ func run(args []string) int {
 		"(default DATA_DIR/"+defaultSecureDir+"; \"off\" disables server-side file access)")
 	maxConns := fs.Int("max-connections", sqlbackend.DefaultMaxConnections, "maximum simultaneous client connections (error 1040 beyond; -1: no limit)")
 	maxPacket := fs.Int64("max-allowed-packet", sqlbackend.DefaultMaxAllowedPacket, "default max_allowed_packet in bytes (largest client message)")
+	startGate := fs.String("start-gate", "", "\""+startGateStdin+"\": after parsing the flags, wait for a line on stdin before touching -data-dir or -log-file "+
+		"(a standby VM starts the server before its data disk is mounted); stdin closing first is an error")
+	gateReadyFD := fs.Int("start-gate-ready-fd", 0, "with -start-gate: close this inherited file descriptor (a pipe) once waiting at the gate, "+
+		"so the process that started the server knows its initialisation is done")
 	showVersion := fs.Bool("version", false, "print version and exit")
 	faults := fs.String("unsafe-fault", "", "TEST-ONLY: comma-separated durability bugs to plant ("+
 		strings.Join(store.FaultNames, ", ")+"); also requires "+faultEnv+"="+faultEnvWant)
@@ -86,6 +95,32 @@ func run(args []string) int {
 	if *showVersion {
 		fmt.Println("crashrig-sqlserver", version)
 		return 0
+	}
+	if *gateReadyFD != 0 && (*startGate == "" || *gateReadyFD <= 2) {
+		fmt.Fprintf(os.Stderr, "-start-gate-ready-fd: want an inherited descriptor above 2 with -start-gate, got %d\n", *gateReadyFD)
+		return 2
+	}
+	switch *startGate {
+	case "":
+	case startGateStdin:
+		// Package initialisation (go-icu-regex compiles its wasm module,
+		// seconds under TCG) has run by now; the data disk may not be
+		// mounted yet, so nothing before this line may open a file on it.
+		fmt.Fprintln(os.Stderr, "start gate: waiting for a line on stdin")
+		if *gateReadyFD > 0 {
+			// EOF on the other end: waiting at the gate.
+			if err := os.NewFile(uintptr(*gateReadyFD), "start-gate-ready").Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "-start-gate-ready-fd %d: %v\n", *gateReadyFD, err)
+				return 2
+			}
+		}
+		if err := waitStartGate(stdin); err != nil {
+			fmt.Fprintf(os.Stderr, "start gate: %v\n", err)
+			return 1
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "-start-gate: want %q, got %q\n", startGateStdin, *startGate)
+		return 2
 	}
 	var out io.Writer = os.Stderr
 	if *logFile != "" {
@@ -197,4 +232,17 @@ func run(args []string) int {
 	}
 	logger.Print("shutdown complete")
 	return 0
+}
+
+// waitStartGate waits for the release: one line on r. A reader that ends
+// first (the agent that started the server died) is an error.
+func waitStartGate(r io.Reader) error {
+	_, err := bufio.NewReader(r).ReadString('\n')
+	if errors.Is(err, io.EOF) {
+		return errors.New("stdin closed before the release line")
+	}
+	if err != nil {
+		return fmt.Errorf("read the release line from stdin: %w", err)
+	}
+	return nil
 }

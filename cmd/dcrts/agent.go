@@ -335,6 +335,10 @@ func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
 		var r *pb.ProvisionResult
 		r, err = a.server.Attach(ctx, cmd.AttachServer.GetSpec())
 		res.Payload = &pb.Result_Provision{Provision: r}
+	case *pb.Command_PrepareServer:
+		var r *pb.ProvisionResult
+		r, err = a.server.Prepare(ctx, cmd.PrepareServer.GetSpec())
+		res.Payload = &pb.Result_Provision{Provision: r}
 	case *pb.Command_StopServer:
 		err = a.server.Stop(ctx, cmd.StopServer.GetClean(), cmd.StopServer.GetDeleteData())
 	case *pb.Command_SyncFilesystems:

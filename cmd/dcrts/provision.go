@@ -35,6 +35,7 @@ func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer)
 	if err != nil {
 		return nil, err
 	}
+	m.dropPrepared("a server is provisioned here")
 	unmount(m.paths.Data) // a leftover mount of an earlier provisioning
 	fsSpec, err := m.fsSpec(ctx, spec)
 	if err != nil {
@@ -120,7 +121,7 @@ func (m *serverManager) Attach(ctx context.Context, spec *pb.ProvisionServer) (*
 	if err := completeSpec(spec); err != nil {
 		return nil, err
 	}
-	err := m.attach(ctx, spec)
+	prestarted, err := m.attach(ctx, spec)
 	if err != nil {
 		m.restoreFailed(spec, err)
 		return nil, err
@@ -131,31 +132,32 @@ func (m *serverManager) Attach(ctx context.Context, spec *pb.ProvisionServer) (*
 		pid = int32(m.proc.cmd.Process.Pid)
 	}
 	m.mu.Unlock()
-	return &pb.ProvisionResult{Pid: pid, Seconds: time.Since(start).Seconds()}, nil
+	return &pb.ProvisionResult{Pid: pid, Seconds: time.Since(start).Seconds(), Prestarted: prestarted}, nil
 }
 
-func (m *serverManager) attach(ctx context.Context, spec *pb.ProvisionServer) error {
+// attach reports whether the server is the one prepared ahead.
+func (m *serverManager) attach(ctx context.Context, spec *pb.ProvisionServer) (prestarted bool, err error) {
 	k, in, err := m.instance(spec)
 	if err != nil {
-		return err
+		return false, err
 	}
 	waited, err := waitDevice(ctx, spec.GetDevice())
 	if err != nil {
-		return err
+		return false, err
 	}
 	m.log.Info("data disk hot-plugged", "device", spec.GetDevice(), "waited", waited.Round(time.Millisecond))
 	if c, ok := k.(serverkind.ConfigWriter); ok {
 		if err := c.WriteConfig(in); err != nil {
-			return fmt.Errorf("%s config: %w", k.Name(), err)
+			return false, fmt.Errorf("%s config: %w", k.Name(), err)
 		}
 	}
 	if err := saveSpec(filepath.Join(m.paths.State, specFile), spec); err != nil {
-		return err
+		return false, err
 	}
 	m.mu.Lock()
 	m.spec = spec
 	m.mu.Unlock()
-	return m.restore(ctx, spec)
+	return m.restore(ctx, spec, true)
 }
 
 // waitDevice waits until the block device node exists (the guest's ACPI
@@ -192,46 +194,55 @@ func (m *serverManager) Restore(ctx context.Context) error {
 	if spec == nil {
 		return nil
 	}
-	if err := m.restore(ctx, spec); err != nil {
+	if _, err := m.restore(ctx, spec, false); err != nil {
 		m.restoreFailed(spec, err)
 		return err
 	}
 	return nil
 }
 
-func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer) error {
+// restore mounts the data disk and starts the server, or with
+// usePrepared releases the process prepared ahead (an attach), then waits
+// until it answers. It reports whether the server is the prepared one.
+func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer, usePrepared bool) (prestarted bool, err error) {
 	m.log.Info("restoring provisioned server", "kind", spec.GetKind())
 	k, in, err := m.instance(spec)
 	if err != nil {
-		return err
+		return false, err
 	}
 	killStale(filepath.Join(m.paths.Run, serverkind.PIDFileName), m.log)
 	if !isMounted(m.paths.Data) {
 		fsSpec, err := m.fsSpec(ctx, spec)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := mount(ctx, fsSpec, m.paths.Data); err != nil {
-			return err
+			return false, err
 		}
 		m.log.Info("data disk mounted", "device", fsSpec.GetDevice(), "options", spec.GetMountOptions())
 	}
 	// A fault does not outlive the boot it was injected in.
 	if err := removeFill(m.paths.Data); err != nil {
-		return fmt.Errorf("remove the disk-full fill file: %w", err)
+		return false, fmt.Errorf("remove the disk-full fill file: %w", err)
 	}
-	p, err := m.start(k, in)
-	if err != nil {
-		return err
+	var p *serverProc
+	if usePrepared {
+		p = m.releasePrepared(spec)
 	}
+	if p == nil {
+		if p, err = m.start(k, in); err != nil {
+			return false, err
+		}
+	}
+	prestarted = usePrepared && p.gated
 	ctx, cancel := context.WithTimeout(ctx, startTimeout(k))
 	defer cancel()
 	if err := waitReady(ctx, clientDSN(spec), p); err != nil {
 		// An exited server was reported by its watcher already.
-		return fmt.Errorf("%s did not come back: %w", k.Name(), err)
+		return prestarted, fmt.Errorf("%s did not come back: %w", k.Name(), err)
 	}
 	m.setReady(spec, p)
-	return nil
+	return prestarted, nil
 }
 
 // Stop stops the server (SIGTERM and wait when clean, else SIGKILL); with

@@ -48,6 +48,9 @@ type serverManager struct {
 	spec  *pb.ProvisionServer
 	proc  *serverProc
 	ready bool
+	// prepared is the server started ahead on a standby (prepare.go),
+	// until the attach releases it.
+	prepared *preparedServer
 }
 
 func newServerManager(paths Paths, log *slog.Logger, emit func(*pb.Event), hs *health.Server) (*serverManager, error) {

@@ -27,6 +27,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type GateRelease int32
+
+const (
+	GateRelease_GATE_RELEASE_UNSPECIFIED GateRelease = 0
+	// STDIN_LINE: one line on the server's stdin releases it; stdin closing
+	// without a line makes it exit non-zero. The agent also passes a pipe as
+	// file descriptor 3, which the server closes once it waits at its gate
+	// (its initialisation done): PrepareServer answers then.
+	GateRelease_GATE_RELEASE_STDIN_LINE GateRelease = 1
+)
+
+// Enum value maps for GateRelease.
+var (
+	GateRelease_name = map[int32]string{
+		0: "GATE_RELEASE_UNSPECIFIED",
+		1: "GATE_RELEASE_STDIN_LINE",
+	}
+	GateRelease_value = map[string]int32{
+		"GATE_RELEASE_UNSPECIFIED": 0,
+		"GATE_RELEASE_STDIN_LINE":  1,
+	}
+)
+
+func (x GateRelease) Enum() *GateRelease {
+	p := new(GateRelease)
+	*p = x
+	return p
+}
+
+func (x GateRelease) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GateRelease) Descriptor() protoreflect.EnumDescriptor {
+	return file_crashrig_proto_enumTypes[0].Descriptor()
+}
+
+func (GateRelease) Type() protoreflect.EnumType {
+	return &file_crashrig_proto_enumTypes[0]
+}
+
+func (x GateRelease) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GateRelease.Descriptor instead.
+func (GateRelease) EnumDescriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{0}
+}
+
 // IOFaultKind names an I/O fault the agent injects under the data
 // directory. Every kind is undone by ClearFault and by a reboot.
 type IOFaultKind int32
@@ -82,11 +132,11 @@ func (x IOFaultKind) String() string {
 }
 
 func (IOFaultKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_crashrig_proto_enumTypes[0].Descriptor()
+	return file_crashrig_proto_enumTypes[1].Descriptor()
 }
 
 func (IOFaultKind) Type() protoreflect.EnumType {
-	return &file_crashrig_proto_enumTypes[0]
+	return &file_crashrig_proto_enumTypes[1]
 }
 
 func (x IOFaultKind) Number() protoreflect.EnumNumber {
@@ -95,7 +145,7 @@ func (x IOFaultKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use IOFaultKind.Descriptor instead.
 func (IOFaultKind) EnumDescriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{0}
+	return file_crashrig_proto_rawDescGZIP(), []int{1}
 }
 
 // AgentConfig tells the agent where the control plane is and who it is.
@@ -693,9 +743,13 @@ func (x *InstallResult) GetSize() int64 {
 }
 
 type ProvisionResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pid           int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
-	Seconds       float64                `protobuf:"fixed64,4,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Pid     int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Seconds float64                `protobuf:"fixed64,4,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// prestarted (AttachServer): the server is the process PrepareServer
+	// started ahead, released at the attach; false when it was started
+	// there (none was prepared, it had exited, or its spec differs).
+	Prestarted    bool `protobuf:"varint,5,opt,name=prestarted,proto3" json:"prestarted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -742,6 +796,13 @@ func (x *ProvisionResult) GetSeconds() float64 {
 		return x.Seconds
 	}
 	return 0
+}
+
+func (x *ProvisionResult) GetPrestarted() bool {
+	if x != nil {
+		return x.Prestarted
+	}
+	return false
 }
 
 type ExecResult struct {
@@ -1296,6 +1357,7 @@ type Command struct {
 	//	*Command_InjectFault
 	//	*Command_ClearFault
 	//	*Command_AttachServer
+	//	*Command_PrepareServer
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1435,6 +1497,15 @@ func (x *Command) GetAttachServer() *AttachServer {
 	return nil
 }
 
+func (x *Command) GetPrepareServer() *PrepareServer {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_PrepareServer); ok {
+			return x.PrepareServer
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1479,6 +1550,10 @@ type Command_AttachServer struct {
 	AttachServer *AttachServer `protobuf:"bytes,11,opt,name=attach_server,json=attachServer,proto3,oneof"`
 }
 
+type Command_PrepareServer struct {
+	PrepareServer *PrepareServer `protobuf:"bytes,12,opt,name=prepare_server,json=prepareServer,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1498,6 +1573,8 @@ func (*Command_InjectFault) isCommand_Cmd() {}
 func (*Command_ClearFault) isCommand_Cmd() {}
 
 func (*Command_AttachServer) isCommand_Cmd() {}
+
+func (*Command_PrepareServer) isCommand_Cmd() {}
 
 // Welcome is the first Command on the first stream of a boot (it has no
 // id and no Result). A reconnecting agent of the same boot presents its
@@ -1844,8 +1921,11 @@ type ServerDefinition struct {
 	IsolationConfig     string            `protobuf:"bytes,14,opt,name=isolation_config,json=isolationConfig,proto3" json:"isolation_config,omitempty"`
 	ReadyTimeoutSeconds float64           `protobuf:"fixed64,15,opt,name=ready_timeout_seconds,json=readyTimeoutSeconds,proto3" json:"ready_timeout_seconds,omitempty"`
 	Recovery            *RecoveryPatterns `protobuf:"bytes,16,opt,name=recovery,proto3" json:"recovery,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// start_gate, when set, lets a standby VM start the server ahead
+	// (PrepareServer) and release it at the attach.
+	StartGate     *StartGate `protobuf:"bytes,17,opt,name=start_gate,json=startGate,proto3" json:"start_gate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServerDefinition) Reset() {
@@ -1990,6 +2070,69 @@ func (x *ServerDefinition) GetRecovery() *RecoveryPatterns {
 	return nil
 }
 
+func (x *ServerDefinition) GetStartGate() *StartGate {
+	if x != nil {
+		return x.StartGate
+	}
+	return nil
+}
+
+// StartGate is how a server can be started before its data disk is there:
+// with args (inserted right after the program in the start command) it
+// parses its flags, does what needs no file, and waits, touching nothing on
+// the data disk, until release lets it run as a normal start does.
+type StartGate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Args          []string               `protobuf:"bytes,1,rep,name=args,proto3" json:"args,omitempty"`
+	Release       GateRelease            `protobuf:"varint,2,opt,name=release,proto3,enum=crashrig.v1.GateRelease" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartGate) Reset() {
+	*x = StartGate{}
+	mi := &file_crashrig_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartGate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartGate) ProtoMessage() {}
+
+func (x *StartGate) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartGate.ProtoReflect.Descriptor instead.
+func (*StartGate) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StartGate) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *StartGate) GetRelease() GateRelease {
+	if x != nil {
+		return x.Release
+	}
+	return GateRelease_GATE_RELEASE_UNSPECIFIED
+}
+
 type ServerFile struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
@@ -2001,7 +2144,7 @@ type ServerFile struct {
 
 func (x *ServerFile) Reset() {
 	*x = ServerFile{}
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2156,7 @@ func (x *ServerFile) String() string {
 func (*ServerFile) ProtoMessage() {}
 
 func (x *ServerFile) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[21]
+	mi := &file_crashrig_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2169,7 @@ func (x *ServerFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerFile.ProtoReflect.Descriptor instead.
 func (*ServerFile) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{21}
+	return file_crashrig_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ServerFile) GetPath() string {
@@ -2059,7 +2202,7 @@ type Argv struct {
 
 func (x *Argv) Reset() {
 	*x = Argv{}
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2214,7 @@ func (x *Argv) String() string {
 func (*Argv) ProtoMessage() {}
 
 func (x *Argv) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[22]
+	mi := &file_crashrig_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2227,7 @@ func (x *Argv) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Argv.ProtoReflect.Descriptor instead.
 func (*Argv) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{22}
+	return file_crashrig_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Argv) GetArgs() []string {
@@ -2111,7 +2254,7 @@ type RecoveryPatterns struct {
 
 func (x *RecoveryPatterns) Reset() {
 	*x = RecoveryPatterns{}
-	mi := &file_crashrig_proto_msgTypes[23]
+	mi := &file_crashrig_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2123,7 +2266,7 @@ func (x *RecoveryPatterns) String() string {
 func (*RecoveryPatterns) ProtoMessage() {}
 
 func (x *RecoveryPatterns) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[23]
+	mi := &file_crashrig_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2136,7 +2279,7 @@ func (x *RecoveryPatterns) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecoveryPatterns.ProtoReflect.Descriptor instead.
 func (*RecoveryPatterns) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{23}
+	return file_crashrig_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecoveryPatterns) GetDuration() string {
@@ -2199,7 +2342,7 @@ type AttachServer struct {
 
 func (x *AttachServer) Reset() {
 	*x = AttachServer{}
-	mi := &file_crashrig_proto_msgTypes[24]
+	mi := &file_crashrig_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2211,7 +2354,7 @@ func (x *AttachServer) String() string {
 func (*AttachServer) ProtoMessage() {}
 
 func (x *AttachServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[24]
+	mi := &file_crashrig_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,10 +2367,63 @@ func (x *AttachServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachServer.ProtoReflect.Descriptor instead.
 func (*AttachServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{24}
+	return file_crashrig_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AttachServer) GetSpec() *ProvisionServer {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// PrepareServer starts, on a standby VM (no data disk yet), the server of
+// spec gated (ServerDefinition.start_gate): the same binary, environment
+// and arguments as a start, plus the gate's. The process waits without
+// opening any file on the data disk, so its package initialisation (the
+// bundled server's: seconds under TCG) is paid before the crash. An
+// AttachServer with the same spec releases it after the mount instead of
+// starting a process. Answered with a ProvisionResult (pid) once the
+// process waits at its gate; an error if the spec has no start gate or
+// the process exits first.
+type PrepareServer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Spec          *ProvisionServer       `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareServer) Reset() {
+	*x = PrepareServer{}
+	mi := &file_crashrig_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareServer) ProtoMessage() {}
+
+func (x *PrepareServer) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareServer.ProtoReflect.Descriptor instead.
+func (*PrepareServer) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PrepareServer) GetSpec() *ProvisionServer {
 	if x != nil {
 		return x.Spec
 	}
@@ -2247,7 +2443,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[25]
+	mi := &file_crashrig_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2259,7 +2455,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[25]
+	mi := &file_crashrig_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2272,7 +2468,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{25}
+	return file_crashrig_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -2297,7 +2493,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[26]
+	mi := &file_crashrig_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2309,7 +2505,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[26]
+	mi := &file_crashrig_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2322,7 +2518,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{26}
+	return file_crashrig_proto_rawDescGZIP(), []int{28}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -2336,7 +2532,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[27]
+	mi := &file_crashrig_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2544,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[27]
+	mi := &file_crashrig_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2557,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{27}
+	return file_crashrig_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -2387,7 +2583,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[28]
+	mi := &file_crashrig_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2595,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[28]
+	mi := &file_crashrig_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2608,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{28}
+	return file_crashrig_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -2449,7 +2645,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_crashrig_proto_msgTypes[29]
+	mi := &file_crashrig_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2657,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[29]
+	mi := &file_crashrig_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2670,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{29}
+	return file_crashrig_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *InjectFault) GetKind() IOFaultKind {
@@ -2507,7 +2703,7 @@ type ClearFault struct {
 
 func (x *ClearFault) Reset() {
 	*x = ClearFault{}
-	mi := &file_crashrig_proto_msgTypes[30]
+	mi := &file_crashrig_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2715,7 @@ func (x *ClearFault) String() string {
 func (*ClearFault) ProtoMessage() {}
 
 func (x *ClearFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[30]
+	mi := &file_crashrig_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2728,7 @@ func (x *ClearFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFault.ProtoReflect.Descriptor instead.
 func (*ClearFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{30}
+	return file_crashrig_proto_rawDescGZIP(), []int{32}
 }
 
 var File_crashrig_proto protoreflect.FileDescriptor
@@ -2579,10 +2775,13 @@ const file_crashrig_proto_rawDesc = "" +
 	"\rInstallResult\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"[\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"{\n" +
 	"\x0fProvisionResult\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
-	"\aseconds\x18\x04 \x01(\x01R\asecondsJ\x04\b\x01\x10\x02J\x04\b\x03\x10\x04R\x04kindR\n" +
+	"\aseconds\x18\x04 \x01(\x01R\aseconds\x12\x1e\n" +
+	"\n" +
+	"prestarted\x18\x05 \x01(\bR\n" +
+	"prestartedJ\x04\b\x01\x10\x02J\x04\b\x03\x10\x04R\x04kindR\n" +
 	"guest_port\"A\n" +
 	"\n" +
 	"ExecResult\x12\x1b\n" +
@@ -2618,7 +2817,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x91\x05\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd6\x05\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -2633,7 +2832,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\vclear_fault\x18\n" +
 	" \x01(\v2\x17.crashrig.v1.ClearFaultH\x00R\n" +
 	"clearFault\x12@\n" +
-	"\rattach_server\x18\v \x01(\v2\x19.crashrig.v1.AttachServerH\x00R\fattachServerB\x05\n" +
+	"\rattach_server\x18\v \x01(\v2\x19.crashrig.v1.AttachServerH\x00R\fattachServer\x12C\n" +
+	"\x0eprepare_server\x18\f \x01(\v2\x1a.crashrig.v1.PrepareServerH\x00R\rprepareServerB\x05\n" +
 	"\x03cmd\"*\n" +
 	"\aWelcome\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
@@ -2662,7 +2862,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x12error_log_patterns\x18\r \x03(\tR\x10errorLogPatterns\x12\x10\n" +
 	"\x03env\x18\x0e \x03(\tR\x03env\x12\x1b\n" +
 	"\tio_faults\x18\x0f \x01(\bR\bioFaults\x125\n" +
-	"\x06server\x18\x10 \x01(\v2\x1d.crashrig.v1.ServerDefinitionR\x06server\"\xd5\x04\n" +
+	"\x06server\x18\x10 \x01(\v2\x1d.crashrig.v1.ServerDefinitionR\x06server\"\x8c\x05\n" +
 	"\x10ServerDefinition\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\buploaded\x18\x02 \x01(\bR\buploaded\x12\x10\n" +
@@ -2682,7 +2882,12 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0ecreate_account\x18\r \x03(\tR\rcreateAccount\x12)\n" +
 	"\x10isolation_config\x18\x0e \x01(\tR\x0fisolationConfig\x122\n" +
 	"\x15ready_timeout_seconds\x18\x0f \x01(\x01R\x13readyTimeoutSeconds\x129\n" +
-	"\brecovery\x18\x10 \x01(\v2\x1d.crashrig.v1.RecoveryPatternsR\brecovery\"N\n" +
+	"\brecovery\x18\x10 \x01(\v2\x1d.crashrig.v1.RecoveryPatternsR\brecovery\x125\n" +
+	"\n" +
+	"start_gate\x18\x11 \x01(\v2\x16.crashrig.v1.StartGateR\tstartGate\"S\n" +
+	"\tStartGate\x12\x12\n" +
+	"\x04args\x18\x01 \x03(\tR\x04args\x122\n" +
+	"\arelease\x18\x02 \x01(\x0e2\x18.crashrig.v1.GateReleaseR\arelease\"N\n" +
 	"\n" +
 	"ServerFile\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
@@ -2698,6 +2903,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x05begin\x18\x05 \x01(\tR\x05begin\x12\x14\n" +
 	"\x05ready\x18\x06 \x01(\tR\x05ready\"@\n" +
 	"\fAttachServer\x120\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"A\n" +
+	"\rPrepareServer\x120\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"C\n" +
 	"\n" +
 	"StopServer\x12\x14\n" +
@@ -2715,7 +2922,10 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12!\n" +
 	"\fdelay_millis\x18\x03 \x01(\rR\vdelayMillis\"\f\n" +
 	"\n" +
-	"ClearFault*p\n" +
+	"ClearFault*H\n" +
+	"\vGateRelease\x12\x1c\n" +
+	"\x18GATE_RELEASE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17GATE_RELEASE_STDIN_LINE\x10\x01*p\n" +
 	"\vIOFaultKind\x12\x18\n" +
 	"\x14IO_FAULT_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vWRITE_ERROR\x10\x01\x12\x0e\n" +
@@ -2739,81 +2949,88 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 	return file_crashrig_proto_rawDescData
 }
 
-var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_crashrig_proto_goTypes = []any{
-	(IOFaultKind)(0),         // 0: crashrig.v1.IOFaultKind
-	(*AgentConfig)(nil),      // 1: crashrig.v1.AgentConfig
-	(*AgentMessage)(nil),     // 2: crashrig.v1.AgentMessage
-	(*Hello)(nil),            // 3: crashrig.v1.Hello
-	(*ServerStatus)(nil),     // 4: crashrig.v1.ServerStatus
-	(*Heartbeat)(nil),        // 5: crashrig.v1.Heartbeat
-	(*Result)(nil),           // 6: crashrig.v1.Result
-	(*InstallResult)(nil),    // 7: crashrig.v1.InstallResult
-	(*ProvisionResult)(nil),  // 8: crashrig.v1.ProvisionResult
-	(*ExecResult)(nil),       // 9: crashrig.v1.ExecResult
-	(*FaultResult)(nil),      // 10: crashrig.v1.FaultResult
-	(*FileChunk)(nil),        // 11: crashrig.v1.FileChunk
-	(*Event)(nil),            // 12: crashrig.v1.Event
-	(*ServerExited)(nil),     // 13: crashrig.v1.ServerExited
-	(*LogLine)(nil),          // 14: crashrig.v1.LogLine
-	(*ServerReady)(nil),      // 15: crashrig.v1.ServerReady
-	(*RestoreFailed)(nil),    // 16: crashrig.v1.RestoreFailed
-	(*Command)(nil),          // 17: crashrig.v1.Command
-	(*Welcome)(nil),          // 18: crashrig.v1.Welcome
-	(*InstallServer)(nil),    // 19: crashrig.v1.InstallServer
-	(*ProvisionServer)(nil),  // 20: crashrig.v1.ProvisionServer
-	(*ServerDefinition)(nil), // 21: crashrig.v1.ServerDefinition
-	(*ServerFile)(nil),       // 22: crashrig.v1.ServerFile
-	(*Argv)(nil),             // 23: crashrig.v1.Argv
-	(*RecoveryPatterns)(nil), // 24: crashrig.v1.RecoveryPatterns
-	(*AttachServer)(nil),     // 25: crashrig.v1.AttachServer
-	(*StopServer)(nil),       // 26: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil),  // 27: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),     // 28: crashrig.v1.CollectFiles
-	(*Exec)(nil),             // 29: crashrig.v1.Exec
-	(*InjectFault)(nil),      // 30: crashrig.v1.InjectFault
-	(*ClearFault)(nil),       // 31: crashrig.v1.ClearFault
+	(GateRelease)(0),         // 0: crashrig.v1.GateRelease
+	(IOFaultKind)(0),         // 1: crashrig.v1.IOFaultKind
+	(*AgentConfig)(nil),      // 2: crashrig.v1.AgentConfig
+	(*AgentMessage)(nil),     // 3: crashrig.v1.AgentMessage
+	(*Hello)(nil),            // 4: crashrig.v1.Hello
+	(*ServerStatus)(nil),     // 5: crashrig.v1.ServerStatus
+	(*Heartbeat)(nil),        // 6: crashrig.v1.Heartbeat
+	(*Result)(nil),           // 7: crashrig.v1.Result
+	(*InstallResult)(nil),    // 8: crashrig.v1.InstallResult
+	(*ProvisionResult)(nil),  // 9: crashrig.v1.ProvisionResult
+	(*ExecResult)(nil),       // 10: crashrig.v1.ExecResult
+	(*FaultResult)(nil),      // 11: crashrig.v1.FaultResult
+	(*FileChunk)(nil),        // 12: crashrig.v1.FileChunk
+	(*Event)(nil),            // 13: crashrig.v1.Event
+	(*ServerExited)(nil),     // 14: crashrig.v1.ServerExited
+	(*LogLine)(nil),          // 15: crashrig.v1.LogLine
+	(*ServerReady)(nil),      // 16: crashrig.v1.ServerReady
+	(*RestoreFailed)(nil),    // 17: crashrig.v1.RestoreFailed
+	(*Command)(nil),          // 18: crashrig.v1.Command
+	(*Welcome)(nil),          // 19: crashrig.v1.Welcome
+	(*InstallServer)(nil),    // 20: crashrig.v1.InstallServer
+	(*ProvisionServer)(nil),  // 21: crashrig.v1.ProvisionServer
+	(*ServerDefinition)(nil), // 22: crashrig.v1.ServerDefinition
+	(*StartGate)(nil),        // 23: crashrig.v1.StartGate
+	(*ServerFile)(nil),       // 24: crashrig.v1.ServerFile
+	(*Argv)(nil),             // 25: crashrig.v1.Argv
+	(*RecoveryPatterns)(nil), // 26: crashrig.v1.RecoveryPatterns
+	(*AttachServer)(nil),     // 27: crashrig.v1.AttachServer
+	(*PrepareServer)(nil),    // 28: crashrig.v1.PrepareServer
+	(*StopServer)(nil),       // 29: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil),  // 30: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),     // 31: crashrig.v1.CollectFiles
+	(*Exec)(nil),             // 32: crashrig.v1.Exec
+	(*InjectFault)(nil),      // 33: crashrig.v1.InjectFault
+	(*ClearFault)(nil),       // 34: crashrig.v1.ClearFault
 }
 var file_crashrig_proto_depIdxs = []int32{
-	3,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
-	5,  // 1: crashrig.v1.AgentMessage.heartbeat:type_name -> crashrig.v1.Heartbeat
-	6,  // 2: crashrig.v1.AgentMessage.result:type_name -> crashrig.v1.Result
-	12, // 3: crashrig.v1.AgentMessage.event:type_name -> crashrig.v1.Event
-	4,  // 4: crashrig.v1.Hello.server:type_name -> crashrig.v1.ServerStatus
-	7,  // 5: crashrig.v1.Result.install:type_name -> crashrig.v1.InstallResult
-	8,  // 6: crashrig.v1.Result.provision:type_name -> crashrig.v1.ProvisionResult
-	9,  // 7: crashrig.v1.Result.exec:type_name -> crashrig.v1.ExecResult
-	11, // 8: crashrig.v1.Result.chunk:type_name -> crashrig.v1.FileChunk
-	10, // 9: crashrig.v1.Result.fault:type_name -> crashrig.v1.FaultResult
-	13, // 10: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
-	14, // 11: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
-	15, // 12: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
-	16, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
-	19, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
-	20, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	26, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	27, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	28, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	29, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
-	18, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	30, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
-	31, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
-	25, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
-	21, // 24: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
-	22, // 25: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
-	23, // 26: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
-	23, // 27: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
-	24, // 28: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
-	20, // 29: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
-	0,  // 30: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
-	2,  // 31: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	17, // 32: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	32, // [32:33] is the sub-list for method output_type
-	31, // [31:32] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	4,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
+	6,  // 1: crashrig.v1.AgentMessage.heartbeat:type_name -> crashrig.v1.Heartbeat
+	7,  // 2: crashrig.v1.AgentMessage.result:type_name -> crashrig.v1.Result
+	13, // 3: crashrig.v1.AgentMessage.event:type_name -> crashrig.v1.Event
+	5,  // 4: crashrig.v1.Hello.server:type_name -> crashrig.v1.ServerStatus
+	8,  // 5: crashrig.v1.Result.install:type_name -> crashrig.v1.InstallResult
+	9,  // 6: crashrig.v1.Result.provision:type_name -> crashrig.v1.ProvisionResult
+	10, // 7: crashrig.v1.Result.exec:type_name -> crashrig.v1.ExecResult
+	12, // 8: crashrig.v1.Result.chunk:type_name -> crashrig.v1.FileChunk
+	11, // 9: crashrig.v1.Result.fault:type_name -> crashrig.v1.FaultResult
+	14, // 10: crashrig.v1.Event.server_exited:type_name -> crashrig.v1.ServerExited
+	15, // 11: crashrig.v1.Event.log_line:type_name -> crashrig.v1.LogLine
+	16, // 12: crashrig.v1.Event.server_ready:type_name -> crashrig.v1.ServerReady
+	17, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
+	20, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
+	21, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
+	29, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	30, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	31, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	32, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	19, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
+	33, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
+	34, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
+	27, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
+	28, // 24: crashrig.v1.Command.prepare_server:type_name -> crashrig.v1.PrepareServer
+	22, // 25: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
+	24, // 26: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
+	25, // 27: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
+	25, // 28: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
+	26, // 29: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
+	23, // 30: crashrig.v1.ServerDefinition.start_gate:type_name -> crashrig.v1.StartGate
+	0,  // 31: crashrig.v1.StartGate.release:type_name -> crashrig.v1.GateRelease
+	21, // 32: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
+	21, // 33: crashrig.v1.PrepareServer.spec:type_name -> crashrig.v1.ProvisionServer
+	1,  // 34: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
+	3,  // 35: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	18, // 36: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	36, // [36:37] is the sub-list for method output_type
+	35, // [35:36] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -2852,14 +3069,15 @@ func file_crashrig_proto_init() {
 		(*Command_InjectFault)(nil),
 		(*Command_ClearFault)(nil),
 		(*Command_AttachServer)(nil),
+		(*Command_PrepareServer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   31,
+			NumEnums:      2,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
