@@ -62,7 +62,9 @@ func RunConsoleScript(ctx context.Context, conn io.ReadWriter, transcript io.Wri
 	pump.Add(1)
 	go func() {
 		defer pump.Done()
-		io.Copy(io.MultiWriter(c.Tty(), out), conn)
+		// The tail first: what Expect matched is then in the tail an
+		// error quotes (the other order raced a failing step's report).
+		io.Copy(io.MultiWriter(out, c.Tty()), conn)
 	}()
 	var closeOnce sync.Once
 	closeAll := func() {
