@@ -56,6 +56,9 @@ func joinLines(lines []string) string {
 // onEvent handles an agent event: ServerReady updates the VM's state;
 // the others also mark the server of that boot down and go to Events.
 func (vm *VM) onEvent(s *session, ev *pb.Event) {
+	if vm.sampledStateEvent(s, ev) {
+		return
+	}
 	if vm.isStandbySession(s) {
 		// A standby carries no server until it takes over: nothing it
 		// says is about the VM's server.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -218,7 +219,8 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 	if err != nil {
 		return fail(ErrVMNotBack, fmt.Errorf("scan write log %d: %w", gen, err))
 	}
-	cut := cfg.cut(ix, seed)
+	floor := vm.cutFloor(gen)
+	cut := min(max(cfg.cut(ix, seed), floor), ix.Len())
 	res.Choices, res.Build, err = crashstate.BuildAt(ctx, ix, d.log, d.state, next, cut, seed, cfg.choose...)
 	if err != nil {
 		return fail(ErrVMNotBack, fmt.Errorf("build crash state at %d of log %d: %w", cut, gen, err))
@@ -250,6 +252,17 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 	rr, err := vm.comeBack(ctx, old, res.ResetResult)
 	res.ResetResult = rr
 	return res, asPowerCut(err)
+}
+
+// cutFloor is the first log position of generation gen a power cut may
+// be cut at: the end of provisioning in its generation, else 0.
+func (vm *VM) cutFloor(gen int) uint64 {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.provisioned.Gen == gen {
+		return vm.provisioned.Entries
+	}
+	return 0
 }
 
 // asPowerCut names a *ResetError's crash a power cut.
@@ -292,7 +305,7 @@ func (vm *VM) restartOn(ctx context.Context, data qemu.Disk, mysqlPort int) erro
 // sampleStates boots the extra states of WithSamples, each with its own
 // host port for the server, and returns the last boot id.
 func (vm *VM) sampleStates(ctx context.Context, ix *crashstate.Index, res *PowerCutResult, old string, seed int64, cfg powerCutConfig) (string, error) {
-	cuts := crashstate.ChooseSampleCuts(ix, seed, cfg.samples)
+	cuts := crashstate.ChooseSampleCuts(ix, seed, cfg.samples, vm.cutFloor(res.Gen))
 	if len(cuts) == 0 {
 		return old, nil
 	}
@@ -311,6 +324,12 @@ func (vm *VM) sampleStates(ctx context.Context, ix *crashstate.Index, res *Power
 		return old, fmt.Errorf("VM %s: sample states: %w", vm.ID, err)
 	}
 	for i, cut := range cuts {
+		var sampler *qemuVM
+		if vm.spec0.Sampler {
+			if sampler, err = vm.sampler(ctx); err != nil {
+				return old, vm.resetFailed(&res.ResetResult, ErrVMNotBack, err)
+			}
+		}
 		s := Sample{Gen: res.Gen}
 		s.Choices, err = crashstate.Choose(ix, cut, seed+int64(i)+1, cfg.choose...)
 		if err == nil {
@@ -322,6 +341,16 @@ func (vm *VM) sampleStates(ctx context.Context, ix *crashstate.Index, res *Power
 		os.Remove(overlay)
 		if err := qemu.CreateOverlayOnRaw(ctx, scratch, overlay); err != nil {
 			return old, vm.resetFailed(&res.ResetResult, ErrVMNotBack, err)
+		}
+		if sampler != nil {
+			if err := vm.sampleOnSampler(ctx, sampler, overlay, &s, cfg.visit); err != nil {
+				var re *ResetError
+				if errors.As(err, &re) {
+					re.Err = fmt.Errorf("sampled crash state at write-log position %d of generation %d: %w", cut, res.Gen, re.Err)
+				}
+				return old, err
+			}
+			continue
 		}
 		s.Recovery.Timeline.Sent = time.Now()
 		if err := vm.restartOn(ctx, qemu.Disk{Path: overlay, Format: "qcow2"}, ports[0]); err != nil {
@@ -348,6 +377,61 @@ func (vm *VM) sampleStates(ctx context.Context, ix *crashstate.Index, res *Power
 	return old, nil
 }
 
+// sampleOnSampler recovers the state in overlay on the sampling machine,
+// lets visit check it and detaches it. A state whose server does not come
+// up, or reports an error line or an exit, is a *ResetError
+// (ErrServerNotRecovered); an error of visit is returned as it is, after
+// the detach.
+func (vm *VM) sampleOnSampler(ctx context.Context, q *qemuVM, overlay string, s *Sample, visit func(context.Context, Sample) error) error {
+	tl := &s.Recovery.Timeline
+	tl.Sent = time.Now()
+	dsn, err := vm.sampleOn(ctx, q, qemu.Disk{Path: overlay, Format: "qcow2"})
+	if err != nil {
+		reason := ErrServerNotRecovered
+		select {
+		case <-q.proc.Done(): // the sampling machine died: no verdict on the state
+			reason = ErrVMNotBack
+		default:
+			if ctx.Err() != nil {
+				reason = ErrVMNotBack
+			}
+		}
+		if evs := vm.takeSampleEvents(q); len(evs) > 0 {
+			err = fmt.Errorf("%w; the agent reported:\n%s", err, strings.Join(evs, "\n"))
+		}
+		if derr := vm.detachSample(ctx, q); derr != nil {
+			vm.logf("VM %s: %v", vm.ID, derr)
+			vm.dropSampler(q)
+		}
+		return vm.resetFailed(&s.Recovery, reason, err)
+	}
+	// Attach answers once the server answers the agent's query.
+	tl.ServerReady = time.Since(tl.Sent)
+	tl.Answered = tl.ServerReady
+	s.Recovery.BootID = q.standbyBoot
+	s.DSN = dsn
+	verr := visit(ctx, *s)
+	if evs := vm.takeSampleEvents(q); verr == nil && len(evs) > 0 {
+		verr = vm.resetFailed(&s.Recovery, ErrServerNotRecovered, fmt.Errorf("the server of the sampled state reported:\n%s", strings.Join(evs, "\n")))
+	}
+	if err := vm.detachSample(ctx, q); err != nil {
+		// The next state gets a new sampling machine.
+		vm.logf("VM %s: %v; booting another sampling machine", vm.ID, err)
+		vm.dropSampler(q)
+	}
+	return verr
+}
+
+// dropSampler kills sampling machine q; the next sample boots another.
+func (vm *VM) dropSampler(q *qemuVM) {
+	vm.mu.Lock()
+	if vm.samplerQ == q {
+		vm.samplerQ = nil
+	}
+	vm.mu.Unlock()
+	vm.dropStandby(q)
+}
+
 // Adopt tells the control plane that the VM's agent restores a server
 // provisioned as spec (a VM started from an earlier VM's root disk,
 // VMSpec.RootDisk), so DSN reaches it; WaitRestored waits for it.
@@ -360,6 +444,9 @@ func (vm *VM) Adopt(spec ServerSpec) error {
 	vm.spec = ps
 	vm.mu.Unlock()
 	vm.prepareStandbys()
+	if vm.spec0.Sampler {
+		vm.startSampler()
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package controlplane_test
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/crashrig/crashrig/controlplane"
 	"github.com/crashrig/crashrig/controlplane/cptest"
 	"github.com/crashrig/crashrig/crashstate"
+	"github.com/crashrig/crashrig/serverkind"
 	"github.com/crashrig/crashrig/vmimage/vmtest"
 )
 
@@ -89,4 +91,73 @@ func TestPowerCutKeepsFlushedAndLosesUnflushedWrites(t *testing.T) {
 	}
 	assert.Equal(t, "durable", read(8), "what a sample wrote was thrown away")
 	assert.Equal(t, "second", read(16))
+}
+
+// TestPowerCutSamplesOnTheSamplingMachine checks sampled crash states on
+// the VM's sampling machine (VMSpec.Sampler): MariaDB recovers each state
+// there, one machine for all of them (no boot per state), a committed row
+// is in every state, what a state's visit wrote is thrown away, and the
+// VM comes back on the state it continues on.
+func TestPowerCutSamplesOnTheSamplingMachine(t *testing.T) {
+	vmtest.SkipIfShort(t)
+	im := vmtest.Image(t)
+	cp := cptest.New(t)
+	vm := cptest.StartVM(t, cp, controlplane.VMSpec{Image: im, LogDataDisk: true, Sampler: true})
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	defer cancel()
+	dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.MariaDB, ErrorLogPatterns: errorPatterns})
+	require.NoError(t, err)
+	db := openDB(t, dsn)
+	for _, q := range []string{"CREATE DATABASE s", "CREATE TABLE s.t (k INT PRIMARY KEY)", "INSERT INTO s.t VALUES (1)"} {
+		_, err := db.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	acked, err := vm.WriteLogPosition()
+	require.NoError(t, err)
+	count := func(db *sql.DB, k int) int {
+		t.Helper()
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM s.t WHERE k = ?", k).Scan(&n))
+		return n
+	}
+	var samples []controlplane.Sample
+	atEnd := func(ix *crashstate.Index, _ int64) uint64 { return ix.Len() }
+	res, err := vm.PowerCut(ctx, 3, controlplane.WithCut(atEnd), controlplane.WithSamples(3, func(ctx context.Context, s controlplane.Sample) error {
+		samples = append(samples, s)
+		sdb := openDB(t, s.DSN)
+		if s.Choices.Cut >= acked.Entries { // a state cut before the commit's flush may lack it
+			assert.Equal(t, 1, count(sdb, 1), "the committed row in the state at %d", s.Choices.Cut)
+		}
+		// A state cut before the table's creation has no s.t: write
+		// something every state can take.
+		_, err := sdb.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS scribble")
+		assert.NoError(t, err, "the state's server takes writes")
+		t.Logf("sample at %d of %d: server answered %v after the hot-plug", s.Choices.Cut, s.Choices.LogEntries, s.Recovery.Timeline.Answered)
+		return sdb.Close()
+	}))
+	require.NoError(t, err)
+	t.Logf("power cut: %s", &res.Timeline)
+	require.NotEmpty(t, samples, "the log has flushes to sample")
+	for _, s := range samples {
+		assert.Equal(t, samples[0].Recovery.BootID, s.Recovery.BootID, "every state on the one sampling machine")
+		assert.NotEqual(t, res.BootID, s.Recovery.BootID)
+	}
+	db = openDB(t, vm.DSN())
+	assert.Equal(t, 1, count(db, 1), "the committed row after the power cut")
+	var scribble int
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'scribble'").Scan(&scribble))
+	assert.Zero(t, scribble, "what the samples wrote was thrown away")
+
+	// A second power cut samples on the same machine again.
+	before := samples[0].Recovery.BootID
+	samples = nil
+	_, err = vm.PowerCut(ctx, 4, controlplane.WithSamples(1, func(ctx context.Context, s controlplane.Sample) error {
+		samples = append(samples, s)
+		return nil
+	}))
+	require.NoError(t, err)
+	for _, s := range samples {
+		assert.Equal(t, before, s.Recovery.BootID, "the sampling machine is kept across power cuts")
+	}
+	assert.Len(t, vm.StandbyQEMUPids(), 1, "one sampling machine, booted once")
 }

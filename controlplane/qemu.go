@@ -56,6 +56,10 @@ type VMSpec struct {
 	// Standbys is how many standbys it keeps booted ahead (0:
 	// DefaultStandbys).
 	Standbys int
+	// Sampler keeps one more machine, booted once, on which PowerCut
+	// recovers its sampled crash states (WithSamples) by hot-plugging
+	// each in turn, instead of booting the VM on each (sampler.go).
+	Sampler bool
 	// LogDataDisk records every write and flush to the data disk on the
 	// host (QEMU's blklogwrites; the disk has a volatile write cache), so
 	// that PowerCut can build the disk a power cut may leave. DataDiskDir
@@ -102,6 +106,12 @@ type qemuVM struct {
 	// prepared: it has them all and can take over.
 	installed int
 	prepared  bool
+	// sampler: the VM's sampling machine (sampler.go), not a standby
+	// that may take over; sampling while a state is attached, and what
+	// its server reported then (under the VM's mu).
+	sampler      bool
+	sampling     bool
+	sampleEvents []string
 	// serverPreparing is the provisioning whose server this standby is
 	// starting ahead (PrepareServer in flight); serverPrepared the one it
 	// finished (started ahead, or failed: then the attach starts it).

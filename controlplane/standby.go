@@ -84,7 +84,7 @@ func (st *standbyState) remove(q *qemuVM) bool {
 // ready is the oldest standby that can take over now.
 func (st *standbyState) ready() *qemuVM {
 	for _, q := range st.machines {
-		if q.prepared && q.standbySess != nil && !q.standbySess.isRetired() {
+		if q.prepared && !q.sampler && q.standbySess != nil && !q.standbySess.isRetired() {
 			return q
 		}
 	}
@@ -141,7 +141,7 @@ func (vm *VM) startNextStandby() {
 		st.count++
 		n, ctx := st.count, st.ctx
 		st.wg.Go(func() {
-			err := vm.bootStandby(ctx, n)
+			_, err := vm.bootStandby(ctx, n, false)
 			vm.mu.Lock()
 			st.booting--
 			st.err = err
@@ -158,7 +158,7 @@ func (vm *VM) startNextStandby() {
 func (st *standbyState) preparedCount() int {
 	n := 0
 	for _, q := range st.machines {
-		if q.prepared {
+		if q.prepared && !q.sampler {
 			n++
 		}
 	}
@@ -166,28 +166,29 @@ func (st *standbyState) preparedCount() int {
 }
 
 // bootStandby boots standby n and brings it up to date (agent connected,
-// the VM's server builds installed).
-func (vm *VM) bootStandby(ctx context.Context, n int) error {
+// the VM's server builds installed); with sampler, as the VM's sampling
+// machine (sampler.go), which never takes over.
+func (vm *VM) bootStandby(ctx context.Context, n int, sampler bool) (*qemuVM, error) {
 	start := time.Now()
 	q := &qemuVM{dir: filepath.Join(vm.dir, fmt.Sprintf("standby%d", n)), image: vm.spec0.Image,
-		agentID: fmt.Sprintf("%s~standby%d", vm.ID, n)}
+		agentID: fmt.Sprintf("%s~standby%d", vm.ID, n), sampler: sampler}
 	q.standbyBoots.expect()
 	if err := vm.cp.addAgentID(q.agentID, vm); err != nil {
-		return err
+		return nil, err
 	}
 	vm.mu.Lock()
 	if vm.killed {
 		vm.mu.Unlock()
-		return errors.New("VM was killed")
+		return nil, errors.New("VM was killed")
 	}
 	vm.standbys.machines = append(vm.standbys.machines, q) // from here on Kill cleans it up
 	vm.mu.Unlock()
-	fail := func(err error) error {
+	fail := func(err error) (*qemuVM, error) {
 		vm.mu.Lock()
 		vm.standbys.remove(q)
 		vm.mu.Unlock()
 		q.cleanup()
-		return err
+		return nil, err
 	}
 	if err := vm.cp.startMachine(ctx, vm, q, true); err != nil {
 		return fail(err)
@@ -211,12 +212,12 @@ func (vm *VM) bootStandby(ctx context.Context, n int) error {
 		// The attach starts the server instead.
 		vm.logf("VM %s: %v", vm.ID, err)
 	}
-	return nil
+	return q, nil
 }
 
 // waitStandbyAgent waits until standby q's agent is connected.
 func (vm *VM) waitStandbyAgent(ctx context.Context, q *qemuVM) error {
-	err := vm.waitFor(ctx, "the agent of standby "+q.agentID, func() bool {
+	err := vm.waitOnMachine(ctx, q, "the agent of standby "+q.agentID, func() bool {
 		return !vm.standbys.has(q) || (q.standbySess != nil && !q.standbySess.isRetired())
 	})
 	if err == nil && !vm.isStandby(q) {
@@ -284,7 +285,7 @@ func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 	}
 	if q.serverPreparing == spec {
 		vm.mu.Unlock()
-		return vm.waitFor(ctx, "the server started ahead on standby "+q.agentID, func() bool { return q.serverPreparing != spec })
+		return vm.waitOnMachine(ctx, q, "the server started ahead on standby "+q.agentID, func() bool { return q.serverPreparing != spec })
 	}
 	q.serverPreparing = spec
 	vm.mu.Unlock()
@@ -542,6 +543,13 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 // qmpRunOn runs a QMP command on machine q, giving up when ctx ends or q's
 // QEMU exits.
 func (vm *VM) qmpRunOn(ctx context.Context, q *qemuVM, cmd string) error {
+	// The VM's down signal is q's only while q is the VM's machine (not
+	// for a standby or the sampling machine, which run on while a power
+	// cut has the VM's machine down).
+	var vmDown <-chan struct{}
+	if q == vm.machine() {
+		vmDown = vm.qemuDone()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		_, err := q.mon.Run([]byte(cmd))
@@ -554,7 +562,7 @@ func (vm *VM) qmpRunOn(ctx context.Context, q *qemuVM, cmd string) error {
 		return ctx.Err()
 	case <-q.proc.Done():
 		return errors.New("QEMU exited")
-	case <-vm.qemuDone():
+	case <-vmDown:
 		// The VM is down (its QEMU exited, or QMP reported it stopped on
 		// a host I/O error).
 		if why := vm.failure(); why != nil {

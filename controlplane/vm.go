@@ -43,6 +43,13 @@ type VM struct {
 	// proxies) after the machines are gone.
 	cleanupList
 	standbys standbyState
+	// samplerQ is the sampling machine (VMSpec.Sampler, sampler.go), one of
+	// standbys.machines; samplerBooting while startSampler boots it.
+	samplerQ       *qemuVM
+	samplerBooting bool
+	// provisioned is the data disk's write-log position once Provision
+	// made the provisioning durable: power cuts are cut at or after it.
+	provisioned LogPosition
 	// sshProxy and mysqlProxy (standby VMs only) keep the host addresses
 	// stable while the machine behind them changes.
 	sshProxy, mysqlProxy *portProxy
@@ -152,6 +159,38 @@ func (vm *VM) waitFor(ctx context.Context, what string, cond func() bool) error 
 		case <-ch:
 		case <-vm.qemuDone():
 			return fmt.Errorf("VM %s: waiting for %s: QEMU exited", vm.ID, what)
+		case <-ctx.Done():
+			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, ctx.Err())
+		}
+	}
+}
+
+// waitOnMachine is waitFor for a wait that belongs to machine q rather than
+// to the VM's current machine (a standby's or the sampling machine's, also
+// while a power cut has the VM's own machine down): it ends when q's QEMU
+// exits.
+func (vm *VM) waitOnMachine(ctx context.Context, q *qemuVM, what string, cond func() bool) error {
+	var down <-chan struct{} // nil (never) before q's QEMU started
+	if q.proc != nil {
+		down = q.proc.Done()
+	}
+	for {
+		vm.mu.Lock()
+		ok, ch, killed, failed := cond(), vm.changed, vm.killed, vm.failed
+		vm.mu.Unlock()
+		if failed != nil {
+			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, failed)
+		}
+		if ok {
+			return nil
+		}
+		if killed {
+			return fmt.Errorf("VM %s: waiting for %s: VM was killed", vm.ID, what)
+		}
+		select {
+		case <-ch:
+		case <-down:
+			return fmt.Errorf("VM %s: waiting for %s: its QEMU exited", vm.ID, what)
 		case <-ctx.Done():
 			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, ctx.Err())
 		}
@@ -343,7 +382,25 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 	vm.spec = ps
 	vm.mu.Unlock()
 	vm.logf("VM %s: provisioned %s in %.1fs (pid %d)", vm.ID, ps.GetKind(), res.GetProvision().GetSeconds(), res.GetProvision().GetPid())
+	if vm.spec0.LogDataDisk {
+		// A power cut in the middle of provisioning (mkfs, the server's
+		// initialisation) is no crash of a running server: everything up to
+		// here is made durable, and no cut goes before it.
+		if err := vm.Sync(ctx); err != nil {
+			return "", err
+		}
+		pos, err := vm.WriteLogPosition()
+		if err != nil {
+			return "", fmt.Errorf("VM %s: write-log position after provisioning: %w", vm.ID, err)
+		}
+		vm.mu.Lock()
+		vm.provisioned = pos
+		vm.mu.Unlock()
+	}
 	vm.prepareStandbys()
+	if vm.spec0.Sampler {
+		vm.startSampler()
+	}
 	dsn := vm.DSN()
 	if dsn == "" {
 		return "", nil // agent-only VM: no port forward to check

@@ -205,11 +205,12 @@ func ChooseCut(ix *Index, seed int64) uint64 {
 }
 
 // ChooseSampleCuts picks up to k distinct seeded cut points among the
-// log's flush boundaries and its end, in ascending order (a Scratch moves
-// forward through them cheaply): the extra states of a cycle to check.
-func ChooseSampleCuts(ix *Index, seed int64, k int) []uint64 {
-	cands := ix.FlushPositions()
-	if n := ix.Len(); n > 0 && (len(cands) == 0 || cands[len(cands)-1] != n) {
+// log's flush boundaries at or after from and its end, in ascending order
+// (a Scratch moves forward through them cheaply): the extra states of a
+// cycle to check.
+func ChooseSampleCuts(ix *Index, seed int64, k int, from uint64) []uint64 {
+	cands := slices.DeleteFunc(ix.FlushPositions(), func(p uint64) bool { return p < from })
+	if n := ix.Len(); n > 0 && n >= from && (len(cands) == 0 || cands[len(cands)-1] != n) {
 		cands = append(cands, n)
 	}
 	if k <= 0 || len(cands) == 0 {

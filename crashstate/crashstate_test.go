@@ -722,12 +722,14 @@ func TestChooseSampleCuts(t *testing.T) {
 	ix := &Index{SectorSize: 512, Ops: []Op{
 		{Start: 0, Units: 1}, {Flags: blocklog.FlagFlush}, {Start: 1, Units: 1}, {Flags: blocklog.FlagFlush}, {Start: 2, Units: 1},
 	}}
-	all := ChooseSampleCuts(ix, 1, 10)
+	all := ChooseSampleCuts(ix, 1, 10, 0)
 	require.Equal(t, []uint64{2, 4, 5}, all, "every flush boundary and the end, ascending")
-	two := ChooseSampleCuts(ix, 7, 2)
+	two := ChooseSampleCuts(ix, 7, 2, 0)
 	require.Len(t, two, 2)
 	require.True(t, slices.IsSorted(two))
-	require.Equal(t, two, ChooseSampleCuts(ix, 7, 2), "seeded")
-	require.Empty(t, ChooseSampleCuts(ix, 7, 0))
-	require.Empty(t, ChooseSampleCuts(&Index{SectorSize: 512}, 7, 3), "an empty log has nothing to sample")
+	require.Equal(t, two, ChooseSampleCuts(ix, 7, 2, 0), "seeded")
+	require.Empty(t, ChooseSampleCuts(ix, 7, 0, 0))
+	require.Empty(t, ChooseSampleCuts(&Index{SectorSize: 512}, 7, 3, 0), "an empty log has nothing to sample")
+	require.Equal(t, []uint64{4, 5}, ChooseSampleCuts(ix, 1, 10, 3), "none before from (the end of provisioning)")
+	require.Empty(t, ChooseSampleCuts(ix, 1, 10, 6), "nothing at or after from")
 }

@@ -140,7 +140,7 @@ func runCrashWith(t *testing.T, cfg harness.Config, fs harness.FSConfig, backend
 		wls = append(wls, w)
 	}
 	inst, err := backend.Start(ctx, harness.Spec{FS: fs, Flavor: flavor, Server: server, Fault: cfg.Fault, GCPause: cfg.GCPause, Seed: cfg.Seed,
-		Nemesis: cfg.Nemesis, IOFaults: cfg.Nemesis == harness.NemesisIOFault})
+		Nemesis: cfg.Nemesis, IOFaults: cfg.Nemesis == harness.NemesisIOFault, States: cfg.States})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

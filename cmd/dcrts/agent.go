@@ -339,6 +339,8 @@ func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
 		var r *pb.ProvisionResult
 		r, err = a.server.Prepare(ctx, cmd.PrepareServer.GetSpec())
 		res.Payload = &pb.Result_Provision{Provision: r}
+	case *pb.Command_DetachServer:
+		err = a.server.Detach(ctx)
 	case *pb.Command_StopServer:
 		err = a.server.Stop(ctx, cmd.StopServer.GetClean(), cmd.StopServer.GetDeleteData())
 	case *pb.Command_SyncFilesystems:

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -308,6 +309,36 @@ func (m *serverManager) Stop(ctx context.Context, clean, deleteData bool) error 
 	if spec != nil && spec.GetIoFaults() {
 		removeDM(ctx)
 	}
+	return nil
+}
+
+// Detach undoes an Attach on a machine that samples crash states (see
+// DetachServer): kill the server, unmount the data disk (no sync: the
+// state is thrown away), remove the device-mapper table if any, forget
+// the provisioning. The disk can then be unplugged and the next attached.
+func (m *serverManager) Detach(ctx context.Context) error {
+	if err := m.Stop(ctx, false, false); err != nil {
+		return fmt.Errorf("detach: %w", err)
+	}
+	m.op.Lock()
+	defer m.op.Unlock()
+	m.mu.Lock()
+	spec := m.spec
+	m.spec, m.proc, m.ready = nil, nil, false
+	m.mu.Unlock()
+	m.health.SetServingStatus(healthService, healthpb.HealthCheckResponse_NOT_SERVING)
+	if err := removeSpec(filepath.Join(m.paths.State, specFile)); err != nil {
+		return fmt.Errorf("detach: %w", err)
+	}
+	if isMounted(m.paths.Data) {
+		if err := syscall.Unmount(m.paths.Data, 0); err != nil {
+			return fmt.Errorf("detach: unmount %s: %w", m.paths.Data, err)
+		}
+	}
+	if spec != nil && spec.GetIoFaults() {
+		removeDM(ctx)
+	}
+	m.log.Info("server detached", "kind", spec.GetKind())
 	return nil
 }
 

@@ -1358,6 +1358,7 @@ type Command struct {
 	//	*Command_ClearFault
 	//	*Command_AttachServer
 	//	*Command_PrepareServer
+	//	*Command_DetachServer
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1506,6 +1507,15 @@ func (x *Command) GetPrepareServer() *PrepareServer {
 	return nil
 }
 
+func (x *Command) GetDetachServer() *DetachServer {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_DetachServer); ok {
+			return x.DetachServer
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1554,6 +1564,10 @@ type Command_PrepareServer struct {
 	PrepareServer *PrepareServer `protobuf:"bytes,12,opt,name=prepare_server,json=prepareServer,proto3,oneof"`
 }
 
+type Command_DetachServer struct {
+	DetachServer *DetachServer `protobuf:"bytes,13,opt,name=detach_server,json=detachServer,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1575,6 +1589,8 @@ func (*Command_ClearFault) isCommand_Cmd() {}
 func (*Command_AttachServer) isCommand_Cmd() {}
 
 func (*Command_PrepareServer) isCommand_Cmd() {}
+
+func (*Command_DetachServer) isCommand_Cmd() {}
 
 // Welcome is the first Command on the first stream of a boot (it has no
 // id and no Result). A reconnecting agent of the same boot presents its
@@ -2430,6 +2446,46 @@ func (x *PrepareServer) GetSpec() *ProvisionServer {
 	return nil
 }
 
+// DetachServer undoes an AttachServer on a machine that samples crash
+// states: the server is killed, the data disk unmounted and the
+// provisioning forgotten, so the control plane can unplug the disk and
+// attach the next state. Nothing of the detached state is kept.
+type DetachServer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetachServer) Reset() {
+	*x = DetachServer{}
+	mi := &file_crashrig_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetachServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetachServer) ProtoMessage() {}
+
+func (x *DetachServer) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetachServer.ProtoReflect.Descriptor instead.
+func (*DetachServer) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{27}
+}
+
 type StopServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// clean stops with SIGTERM and waits; otherwise SIGKILL.
@@ -2443,7 +2499,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[27]
+	mi := &file_crashrig_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2455,7 +2511,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[27]
+	mi := &file_crashrig_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2468,7 +2524,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{27}
+	return file_crashrig_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -2493,7 +2549,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[28]
+	mi := &file_crashrig_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2505,7 +2561,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[28]
+	mi := &file_crashrig_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2518,7 +2574,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{28}
+	return file_crashrig_proto_rawDescGZIP(), []int{29}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -2532,7 +2588,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[29]
+	mi := &file_crashrig_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2544,7 +2600,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[29]
+	mi := &file_crashrig_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2557,7 +2613,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{29}
+	return file_crashrig_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -2583,7 +2639,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[30]
+	mi := &file_crashrig_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2651,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[30]
+	mi := &file_crashrig_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2664,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{30}
+	return file_crashrig_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -2645,7 +2701,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_crashrig_proto_msgTypes[31]
+	mi := &file_crashrig_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +2713,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[31]
+	mi := &file_crashrig_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +2726,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{31}
+	return file_crashrig_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *InjectFault) GetKind() IOFaultKind {
@@ -2703,7 +2759,7 @@ type ClearFault struct {
 
 func (x *ClearFault) Reset() {
 	*x = ClearFault{}
-	mi := &file_crashrig_proto_msgTypes[32]
+	mi := &file_crashrig_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +2771,7 @@ func (x *ClearFault) String() string {
 func (*ClearFault) ProtoMessage() {}
 
 func (x *ClearFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[32]
+	mi := &file_crashrig_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +2784,7 @@ func (x *ClearFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFault.ProtoReflect.Descriptor instead.
 func (*ClearFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{32}
+	return file_crashrig_proto_rawDescGZIP(), []int{33}
 }
 
 var File_crashrig_proto protoreflect.FileDescriptor
@@ -2817,7 +2873,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd6\x05\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x98\x06\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -2833,7 +2889,8 @@ const file_crashrig_proto_rawDesc = "" +
 	" \x01(\v2\x17.crashrig.v1.ClearFaultH\x00R\n" +
 	"clearFault\x12@\n" +
 	"\rattach_server\x18\v \x01(\v2\x19.crashrig.v1.AttachServerH\x00R\fattachServer\x12C\n" +
-	"\x0eprepare_server\x18\f \x01(\v2\x1a.crashrig.v1.PrepareServerH\x00R\rprepareServerB\x05\n" +
+	"\x0eprepare_server\x18\f \x01(\v2\x1a.crashrig.v1.PrepareServerH\x00R\rprepareServer\x12@\n" +
+	"\rdetach_server\x18\r \x01(\v2\x19.crashrig.v1.DetachServerH\x00R\fdetachServerB\x05\n" +
 	"\x03cmd\"*\n" +
 	"\aWelcome\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
@@ -2905,7 +2962,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\fAttachServer\x120\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"A\n" +
 	"\rPrepareServer\x120\n" +
-	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"C\n" +
+	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"\x0e\n" +
+	"\fDetachServer\"C\n" +
 	"\n" +
 	"StopServer\x12\x14\n" +
 	"\x05clean\x18\x01 \x01(\bR\x05clean\x12\x1f\n" +
@@ -2950,7 +3008,7 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 }
 
 var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_crashrig_proto_goTypes = []any{
 	(GateRelease)(0),         // 0: crashrig.v1.GateRelease
 	(IOFaultKind)(0),         // 1: crashrig.v1.IOFaultKind
@@ -2981,12 +3039,13 @@ var file_crashrig_proto_goTypes = []any{
 	(*RecoveryPatterns)(nil), // 26: crashrig.v1.RecoveryPatterns
 	(*AttachServer)(nil),     // 27: crashrig.v1.AttachServer
 	(*PrepareServer)(nil),    // 28: crashrig.v1.PrepareServer
-	(*StopServer)(nil),       // 29: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil),  // 30: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),     // 31: crashrig.v1.CollectFiles
-	(*Exec)(nil),             // 32: crashrig.v1.Exec
-	(*InjectFault)(nil),      // 33: crashrig.v1.InjectFault
-	(*ClearFault)(nil),       // 34: crashrig.v1.ClearFault
+	(*DetachServer)(nil),     // 29: crashrig.v1.DetachServer
+	(*StopServer)(nil),       // 30: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil),  // 31: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),     // 32: crashrig.v1.CollectFiles
+	(*Exec)(nil),             // 33: crashrig.v1.Exec
+	(*InjectFault)(nil),      // 34: crashrig.v1.InjectFault
+	(*ClearFault)(nil),       // 35: crashrig.v1.ClearFault
 }
 var file_crashrig_proto_depIdxs = []int32{
 	4,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
@@ -3005,32 +3064,33 @@ var file_crashrig_proto_depIdxs = []int32{
 	17, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
 	20, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
 	21, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	29, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	30, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	31, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	32, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	30, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	31, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	32, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	33, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
 	19, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	33, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
-	34, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
+	34, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
+	35, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
 	27, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
 	28, // 24: crashrig.v1.Command.prepare_server:type_name -> crashrig.v1.PrepareServer
-	22, // 25: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
-	24, // 26: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
-	25, // 27: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
-	25, // 28: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
-	26, // 29: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
-	23, // 30: crashrig.v1.ServerDefinition.start_gate:type_name -> crashrig.v1.StartGate
-	0,  // 31: crashrig.v1.StartGate.release:type_name -> crashrig.v1.GateRelease
-	21, // 32: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
-	21, // 33: crashrig.v1.PrepareServer.spec:type_name -> crashrig.v1.ProvisionServer
-	1,  // 34: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
-	3,  // 35: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	18, // 36: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	36, // [36:37] is the sub-list for method output_type
-	35, // [35:36] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	29, // 25: crashrig.v1.Command.detach_server:type_name -> crashrig.v1.DetachServer
+	22, // 26: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
+	24, // 27: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
+	25, // 28: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
+	25, // 29: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
+	26, // 30: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
+	23, // 31: crashrig.v1.ServerDefinition.start_gate:type_name -> crashrig.v1.StartGate
+	0,  // 32: crashrig.v1.StartGate.release:type_name -> crashrig.v1.GateRelease
+	21, // 33: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
+	21, // 34: crashrig.v1.PrepareServer.spec:type_name -> crashrig.v1.ProvisionServer
+	1,  // 35: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
+	3,  // 36: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	18, // 37: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	37, // [37:38] is the sub-list for method output_type
+	36, // [36:37] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -3070,6 +3130,7 @@ func file_crashrig_proto_init() {
 		(*Command_ClearFault)(nil),
 		(*Command_AttachServer)(nil),
 		(*Command_PrepareServer)(nil),
+		(*Command_DetachServer)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3077,7 +3138,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

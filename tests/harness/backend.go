@@ -64,6 +64,10 @@ type Spec struct {
 	IOFaults bool
 	// Nemesis is the crash kind (Nemeses): reset, powercut or iofault.
 	Nemesis string
+	// States is how many extra crash states a power cut checks
+	// (-crash.states); a backend may set up for them (the vm backend boots
+	// a sampling machine).
+	States int
 }
 
 // Backend provisions servers.

@@ -58,7 +58,10 @@ func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instanc
 	if err != nil {
 		return nil, err
 	}
-	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir, Standby: b.Standby, LogDataDisk: powerCut})
+	// Sampled crash states are recovered on a machine of their own,
+	// booted once, instead of a boot each.
+	sampler := powerCut && spec.States > 0
+	vm, err := b.ControlPlane.StartVM(ctx, controlplane.VMSpec{Image: b.Image, Dir: dir, Standby: b.Standby, LogDataDisk: powerCut, Sampler: sampler})
 	if err != nil {
 		return nil, err
 	}
