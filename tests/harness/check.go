@@ -52,7 +52,7 @@ func (r *run) check(ctx context.Context, cycle int, final bool) (bool, error) {
 			bad = append(bad, res.Workload)
 		}
 		if len(res.Resolved) > 0 {
-			r.rec.Log(history.CheckerProcess, res.Workload, history.FResolve, res.Resolved)
+			r.rec.LogObserved(history.CheckerProcess, res.Workload, history.FResolve, res.Resolved)
 		}
 	}
 	r.rec.Log(history.CheckerProcess, "", history.FCheck, map[string]any{"cycle": sf.Cycle, "ok": len(bad) == 0, "history_index": sf.HistoryIndex})

@@ -48,7 +48,11 @@ func (h History) Cuts() map[int]uint64 {
 //     at or after the flush behind it, so a cut at or after it holds the
 //     op, and one before it may or may not. An ack whose position was read
 //     in a later generation than its invoke (the power was cut in between)
-//     counts as after the cut.
+//     counts as after the cut;
+//   - a check's resolutions (FResolve) whose position is after the cut of
+//     their generation are left out: that check observed writes logged
+//     after the cut (e.g. a sampled state cut early in the generation in
+//     which the check ran).
 //
 // Ops without positions, or in a generation no power cut ended yet, stay
 // as they are. h itself is not changed.
@@ -61,6 +65,14 @@ func (h History) ApplyCuts() History {
 	dropped := map[int64]bool{}
 	out := make(History, 0, len(h))
 	for _, e := range h {
+		if e.Process == CheckerProcess && e.F == FResolve && e.Pos != nil {
+			// A check that observed the database after its generation's
+			// cut saw writes the cut state may not have: what it resolved
+			// does not bind that state.
+			if cut, ok := cuts[e.Pos.Gen]; ok && e.Pos.Entries > cut {
+				continue
+			}
+		}
 		if e.Process < 0 {
 			out = append(out, e)
 			continue

@@ -67,3 +67,27 @@ func TestApplyCutsWithoutCuts(t *testing.T) {
 	h := rec.Entries()
 	assert.Equal(t, &h[0], &h.ApplyCuts()[0], "no power cut: the same history, not a copy")
 }
+
+// TestApplyCutsDropsResolutionsObservedAfterTheCut: a check that ran after
+// the cut point of its generation (a sampled state cut early in the
+// generation the check ran in) observed writes the cut state may lack, so
+// its resolutions do not bind that state; one observed before the cut does.
+func TestApplyCutsDropsResolutionsObservedAfterTheCut(t *testing.T) {
+	pos := LogPos{Gen: 4, Entries: 10}
+	rec := NewRecorder(nil)
+	rec.SetPositions(func() (LogPos, error) { return pos, nil })
+	early := rec.LogObserved(CheckerProcess, "set", FResolve, Resolution{1: true})
+	pos = LogPos{Gen: 4, Entries: 120}
+	late := rec.LogObserved(CheckerProcess, "set", FResolve, Resolution{2: true})
+	crash := rec.Invoke(NemesisProcess, "", FCrash, nil)
+	crash.OK(map[string]any{"cut": LogPos{Gen: 4, Entries: 99}})
+
+	kept := map[int64]bool{}
+	for _, e := range rec.Entries().ApplyCuts() {
+		kept[e.Index] = true
+	}
+	assert.Equal(t, &LogPos{Gen: 4, Entries: 10}, early.Pos, "a resolution carries the position of its observation")
+	assert.True(t, kept[early.Index], "observed before the cut: binds the cut state")
+	assert.False(t, kept[late.Index], "observed after the cut: does not bind it")
+	assert.True(t, kept[crash.Entry().Index])
+}

@@ -214,6 +214,23 @@ func (r *Recorder) Log(process int, workload, f string, value any) Entry {
 	return r.append(Entry{Type: Info, Process: process, Workload: workload, F: f, Value: mustJSON(value)})
 }
 
+// LogObserved is Log for what a check observed in the database (FResolve):
+// the entry carries the write-log position read now (when SetPositions
+// was called), at or after the observation, so that ApplyCuts can tell a
+// state cut before it from one cut after it.
+func (r *Recorder) LogObserved(process int, workload, f string, value any) Entry {
+	e := Entry{Type: Info, Process: process, Workload: workload, F: f, Value: mustJSON(value)}
+	r.mu.Lock()
+	pos := r.position
+	r.mu.Unlock()
+	if pos != nil {
+		if p, err := pos(); err == nil {
+			e.Pos = &p
+		}
+	}
+	return r.append(e)
+}
+
 func (r *Recorder) append(e Entry) Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
