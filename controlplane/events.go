@@ -65,9 +65,7 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 		vm.logf("VM %s: event of a standby's agent ignored: %T", vm.ID, ev.GetKind())
 		return
 	}
-	e := Event{VM: vm.ID, BootID: s.bootID, Time: time.Unix(0, ev.GetUnixNanos())}
-	switch k := ev.GetKind().(type) {
-	case *pb.Event_ServerReady:
+	if k, ok := ev.GetKind().(*pb.Event_ServerReady); ok {
 		r := k.ServerReady
 		vm.mu.Lock()
 		if vm.sess == s {
@@ -82,16 +80,13 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 		}
 		vm.logf("VM %s: server %s ready (pid %d, guest uptime %.2fs, its own recovery %s)", vm.ID, r.GetKind(), r.GetPid(), r.GetUptimeSeconds(), own)
 		return
-	case *pb.Event_ServerExited:
-		e.ServerExited = k.ServerExited
-		vm.serverDown(s, e.String())
-	case *pb.Event_RestoreFailed:
-		e.RestoreFailed = k.RestoreFailed
-		vm.serverDown(s, e.String())
-	case *pb.Event_LogLine:
-		e.LogLine = k.LogLine
-	default:
+	}
+	e, ok := serverEvent(vm.ID, s, ev)
+	if !ok {
 		return
+	}
+	if e.ServerExited != nil || e.RestoreFailed != nil {
+		vm.serverDown(s, e.String())
 	}
 	vm.logf("%s", e)
 	select {
@@ -99,6 +94,24 @@ func (vm *VM) onEvent(s *session, ev *pb.Event) {
 	default:
 		vm.logf("VM %s: event queue full, dropped: %s", vm.ID, e)
 	}
+}
+
+// serverEvent is what the agent's event ev on s says about a server that
+// went wrong (it exited, could not be restored, logged an error line), as
+// an Event of vm; false for other events.
+func serverEvent(vm string, s *session, ev *pb.Event) (Event, bool) {
+	e := Event{VM: vm, BootID: s.bootID, Time: time.Unix(0, ev.GetUnixNanos())}
+	switch k := ev.GetKind().(type) {
+	case *pb.Event_ServerExited:
+		e.ServerExited = k.ServerExited
+	case *pb.Event_RestoreFailed:
+		e.RestoreFailed = k.RestoreFailed
+	case *pb.Event_LogLine:
+		e.LogLine = k.LogLine
+	default:
+		return e, false
+	}
+	return e, true
 }
 
 // serverDown records that the server of s's boot failed, so waiting for

@@ -443,10 +443,7 @@ func (vm *VM) Adopt(spec ServerSpec) error {
 	vm.mu.Lock()
 	vm.spec = ps
 	vm.mu.Unlock()
-	vm.prepareStandbys()
-	if vm.spec0.Sampler {
-		vm.startSampler()
-	}
+	vm.prepareMachines()
 	return nil
 }
 

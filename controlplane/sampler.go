@@ -85,6 +85,16 @@ func (vm *VM) bootSampler(ctx context.Context) (*qemuVM, error) {
 	return q, nil
 }
 
+// prepareMachines readies, in the background, the VM's other machines for
+// the server it now has (after Provision or Adopt): standbys start it
+// ahead, the sampling machine boots.
+func (vm *VM) prepareMachines() {
+	vm.prepareStandbys()
+	if vm.spec0.Sampler {
+		vm.startSampler()
+	}
+}
+
 // startSampler boots the sampling machine in the background, so the first
 // power cut does not wait for it.
 func (vm *VM) startSampler() {
@@ -130,12 +140,7 @@ func (vm *VM) sampleOn(ctx context.Context, q *qemuVM, disk qemu.Disk) (dsn stri
 	vm.mu.Lock()
 	q.sampling, q.sampleEvents = true, nil
 	vm.mu.Unlock()
-	x := s.begin()
-	defer x.close()
-	if err := x.send(&pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}}); err != nil {
-		return "", fmt.Errorf("sample: attach: %w", err)
-	}
-	if _, err := x.recv(ctx); err != nil {
+	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}}); err != nil {
 		return "", fmt.Errorf("sample: attach: %w", err)
 	}
 	return serverkind.ClientDSN(spec, fmt.Sprintf("127.0.0.1:%d", q.mysqlPort)), nil
@@ -153,13 +158,7 @@ func (vm *VM) detachSample(ctx context.Context, q *qemuVM) error {
 	vm.mu.Lock()
 	q.sampling = false // the detach's own kill is no finding
 	vm.mu.Unlock()
-	x := s.begin()
-	err := x.send(&pb.Command{Cmd: &pb.Command_DetachServer{DetachServer: &pb.DetachServer{}}})
-	if err == nil {
-		_, err = x.recv(ctx)
-	}
-	x.close()
-	if err != nil {
+	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_DetachServer{DetachServer: &pb.DetachServer{}}}); err != nil {
 		return fmt.Errorf("detach sample: %w", err)
 	}
 	// The guest ejects the device (ACPI) after device_del returns; the
@@ -197,18 +196,8 @@ func (vm *VM) sampledStateEvent(s *session, ev *pb.Event) bool {
 	if q == nil || q.standbySess != s {
 		return false
 	}
-	e := Event{VM: vm.ID + " (sampled state)", BootID: s.bootID, Time: time.Unix(0, ev.GetUnixNanos())}
-	switch k := ev.GetKind().(type) {
-	case *pb.Event_ServerExited:
-		e.ServerExited = k.ServerExited
-	case *pb.Event_RestoreFailed:
-		e.RestoreFailed = k.RestoreFailed
-	case *pb.Event_LogLine:
-		e.LogLine = k.LogLine
-	default:
-		return true
-	}
-	if q.sampling {
+	e, ok := serverEvent(vm.ID+" (sampled state)", s, ev)
+	if ok && q.sampling {
 		q.sampleEvents = append(q.sampleEvents, e.String())
 	}
 	return true

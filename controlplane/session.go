@@ -154,6 +154,16 @@ func (s *session) begin() *exchange {
 	return x
 }
 
+// call sends c on s and waits for its result.
+func (s *session) call(ctx context.Context, c *pb.Command) (*pb.Result, error) {
+	x := s.begin()
+	defer x.close()
+	if err := x.send(c); err != nil {
+		return nil, err
+	}
+	return x.recv(ctx)
+}
+
 func (x *exchange) send(c *pb.Command) error {
 	c.Id = x.id
 	return x.s.send(c)

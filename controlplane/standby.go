@@ -289,13 +289,7 @@ func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 	}
 	q.serverPreparing = spec
 	vm.mu.Unlock()
-	x := s.begin()
-	err := x.send(&pb.Command{Cmd: &pb.Command_PrepareServer{PrepareServer: &pb.PrepareServer{Spec: spec}}})
-	var res *pb.Result
-	if err == nil {
-		res, err = x.recv(ctx)
-	}
-	x.close()
+	res, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_PrepareServer{PrepareServer: &pb.PrepareServer{Spec: spec}}})
 	vm.mu.Lock()
 	q.serverPreparing, q.serverPrepared = nil, spec // not retried on failure
 	vm.broadcast()

@@ -140,29 +140,10 @@ func (vm *VM) broadcast() {
 	vm.changed = make(chan struct{})
 }
 
-// waitFor waits until cond (called with vm.mu held) is true.
+// waitFor waits until cond (called with vm.mu held) is true; it gives up
+// when the VM's current machine goes down.
 func (vm *VM) waitFor(ctx context.Context, what string, cond func() bool) error {
-	for {
-		vm.mu.Lock()
-		ok, ch, killed, failed := cond(), vm.changed, vm.killed, vm.failed
-		vm.mu.Unlock()
-		if failed != nil {
-			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, failed)
-		}
-		if ok {
-			return nil
-		}
-		if killed {
-			return fmt.Errorf("VM %s: waiting for %s: VM was killed", vm.ID, what)
-		}
-		select {
-		case <-ch:
-		case <-vm.qemuDone():
-			return fmt.Errorf("VM %s: waiting for %s: QEMU exited", vm.ID, what)
-		case <-ctx.Done():
-			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, ctx.Err())
-		}
-	}
+	return vm.waitUntil(ctx, what, vm.qemuDone, "QEMU exited", cond)
 }
 
 // waitOnMachine is waitFor for a wait that belongs to machine q rather than
@@ -170,10 +151,18 @@ func (vm *VM) waitFor(ctx context.Context, what string, cond func() bool) error 
 // while a power cut has the VM's own machine down): it ends when q's QEMU
 // exits.
 func (vm *VM) waitOnMachine(ctx context.Context, q *qemuVM, what string, cond func() bool) error {
-	var down <-chan struct{} // nil (never) before q's QEMU started
-	if q.proc != nil {
-		down = q.proc.Done()
+	down := func() <-chan struct{} {
+		if q.proc == nil {
+			return nil // never, before q's QEMU started
+		}
+		return q.proc.Done()
 	}
+	return vm.waitUntil(ctx, what, down, "its QEMU exited", cond)
+}
+
+// waitUntil waits until cond (called with vm.mu held) is true, giving up
+// when the VM fails or is killed, ctx ends or down() is closed.
+func (vm *VM) waitUntil(ctx context.Context, what string, down func() <-chan struct{}, downWhy string, cond func() bool) error {
 	for {
 		vm.mu.Lock()
 		ok, ch, killed, failed := cond(), vm.changed, vm.killed, vm.failed
@@ -189,8 +178,8 @@ func (vm *VM) waitOnMachine(ctx context.Context, q *qemuVM, what string, cond fu
 		}
 		select {
 		case <-ch:
-		case <-down:
-			return fmt.Errorf("VM %s: waiting for %s: its QEMU exited", vm.ID, what)
+		case <-down():
+			return fmt.Errorf("VM %s: waiting for %s: %s", vm.ID, what, downWhy)
 		case <-ctx.Done():
 			return fmt.Errorf("VM %s: waiting for %s: %w", vm.ID, what, ctx.Err())
 		}
@@ -397,10 +386,7 @@ func (vm *VM) Provision(ctx context.Context, spec ServerSpec) (string, error) {
 		vm.provisioned = pos
 		vm.mu.Unlock()
 	}
-	vm.prepareStandbys()
-	if vm.spec0.Sampler {
-		vm.startSampler()
-	}
+	vm.prepareMachines()
 	dsn := vm.DSN()
 	if dsn == "" {
 		return "", nil // agent-only VM: no port forward to check

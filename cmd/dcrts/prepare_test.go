@@ -81,13 +81,7 @@ func TestPrepareThenRelease(t *testing.T) {
 // A prepared process of another provisioning is dropped (no event), and
 // the attach starts a server as after a boot.
 func TestReleaseOfAnotherSpecDropsThePreparedServer(t *testing.T) {
-	m, events := testManager(t)
-	spec := gatedSpec(t)
-	_, err := m.Prepare(t.Context(), proto.CloneOf(spec))
-	require.NoError(t, err)
-	m.mu.Lock()
-	p := m.prepared.proc
-	m.mu.Unlock()
+	m, events, spec, p := prepareGated(t)
 	other := proto.CloneOf(spec)
 	other.RootPassword = "another"
 	require.NoError(t, completeSpec(other))
@@ -103,13 +97,7 @@ func TestReleaseOfAnotherSpecDropsThePreparedServer(t *testing.T) {
 
 // A prepared process that dies is reported, forgotten, and not released.
 func TestPreparedServerThatExitsIsReported(t *testing.T) {
-	m, events := testManager(t)
-	spec := gatedSpec(t)
-	_, err := m.Prepare(t.Context(), proto.CloneOf(spec))
-	require.NoError(t, err)
-	m.mu.Lock()
-	p := m.prepared.proc
-	m.mu.Unlock()
+	m, events, spec, p := prepareGated(t)
 	// The agent's end of its stdin goes, as when the agent dies.
 	require.NoError(t, p.gate.Close())
 	select {
@@ -178,4 +166,18 @@ func TestPrepareWaitsForTheGate(t *testing.T) {
 	m.mu.Lock()
 	assert.Nil(t, m.prepared, "an exited server is not prepared")
 	m.mu.Unlock()
+}
+
+// prepareGated prepares a gated server on a test manager and returns the
+// manager, its events, the spec and the prepared process.
+func prepareGated(t *testing.T) (*serverManager, chan *pb.Event, *pb.ProvisionServer, *serverProc) {
+	t.Helper()
+	m, events := testManager(t)
+	spec := gatedSpec(t)
+	_, err := m.Prepare(t.Context(), proto.CloneOf(spec))
+	require.NoError(t, err)
+	m.mu.Lock()
+	p := m.prepared.proc
+	m.mu.Unlock()
+	return m, events, spec, p
 }
