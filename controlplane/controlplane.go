@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,7 +158,7 @@ func (cp *ControlPlane) newVM(id string) (*VM, error) {
 		return nil, fmt.Errorf("VM id %q is a standby's agent id", id)
 	}
 	vm := &VM{ID: id, cp: cp, token: hex.EncodeToString(tok), changed: make(chan struct{}),
-		events: make(chan Event, 256), down: newDownSignal()}
+		events: make(chan Event, 256), down: newDownSignal(), templates: templateState{mu: make(chanMutex, 1)}}
 	vm.boots.expect() // its first boot
 	cp.vms[id] = vm
 	return vm, nil
@@ -226,7 +227,7 @@ func (cp *ControlPlane) Connect(stream grpc.BidiStreamingServer[pb.AgentMessage,
 	}
 	cp.logf("control plane: VM %s: agent %s connected from %s (boot %s, server %v)", vm.ID, hello.GetAgentVersion(), from, short(hello.GetBootId()), hello.GetServer())
 	if s.welcomeKey != "" {
-		if err := s.send(&pb.Command{Cmd: &pb.Command_Welcome{Welcome: &pb.Welcome{SessionKey: s.welcomeKey}}}); err != nil {
+		if err := s.send(&pb.Command{Cmd: &pb.Command_Welcome{Welcome: &pb.Welcome{SessionKey: s.welcomeKey, HostUnixNanos: time.Now().UnixNano()}}}); err != nil {
 			vm.unadmit(s)
 			vm.detach(s)
 			return err
@@ -259,6 +260,10 @@ func recvTimeout(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command], d
 }
 
 func short(id string) string {
+	// A machine restored from a standby template: "<kernel boot>~<resume>".
+	if kernel, resume, ok := strings.Cut(id, "~"); ok {
+		return short(kernel) + "~" + short(resume)
+	}
 	if len(id) > 8 {
 		return id[:8]
 	}

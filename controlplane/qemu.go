@@ -112,6 +112,8 @@ type qemuVM struct {
 	sampler      bool
 	sampling     bool
 	sampleEvents []string
+	// template is what a restored standby starts from (nil: it boots).
+	template *standbyTemplate
 	// serverPreparing is the provisioning whose server this standby is
 	// starting ahead (PrepareServer in flight); serverPrepared the one it
 	// finished (started ahead, or failed: then the attach starts it).
@@ -256,9 +258,8 @@ func (cp *ControlPlane) StartVM(ctx context.Context, spec VMSpec) (_ *VM, err er
 	if err := cp.startMachine(ctx, vm, q, false); err != nil {
 		return vm, err
 	}
-	if spec.Standby {
-		vm.startNextStandby()
-	}
+	// Standbys start after Provision or Adopt (prepareStandbys), or at
+	// the first StandbyReset.
 	return vm, nil
 }
 
@@ -288,6 +289,10 @@ func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, sta
 				q.onCleanup(func() { os.Remove(overlay) })
 			} else if spec.RootDisk != "" {
 				return vmimage.CopyFile(spec.RootDisk, q.root, 0o600)
+			}
+			if q.template != nil {
+				// The disk the saved guest had, under what it writes now.
+				return qemu.CreateOverlay(ctx, q.template.root, q.root)
 			}
 			return qemu.CreateOverlay(ctx, spec.Image.Path(vmimage.FileDisk), q.root)
 		}},
@@ -354,7 +359,15 @@ func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, sta
 			// The agent's secret goes by fw_cfg, never on the command
 			// line that every local user can read.
 			m.Append = vmimage.DefaultAppend
-			agentCfg, err := writeAgentConfig(q.dir, fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), q.agentID, vm)
+			ac := &pb.AgentConfig{ControlPlane: fmt.Sprintf("%s:%d", vmimage.GuestHostAddr, cp.Port()), VmId: q.agentID, Token: vm.token}
+			if q.template != nil {
+				var err error
+				if ac.ResumeId, ac.Entropy, err = newResume(); err != nil {
+					return err
+				}
+				m.Incoming = q.template.incoming()
+			}
+			agentCfg, err := writeAgentConfig(q.dir, ac)
 			if err != nil {
 				return err
 			}
@@ -389,7 +402,10 @@ func (cp *ControlPlane) startMachine(ctx context.Context, vm *VM, q *qemuVM, sta
 				vm.machineExited(q)
 			}()
 			what := "QEMU"
-			if standby {
+			switch {
+			case q.template != nil:
+				what = fmt.Sprintf("standby QEMU restored from template %d (nice 19, idle I/O)", q.template.n)
+			case standby:
 				what = "standby QEMU (nice 19, idle I/O)"
 			}
 			cp.logf("control plane: VM %s: %s pid %d (%s), ssh 127.0.0.1:%d, mysql 127.0.0.1:%d, dir %s",

@@ -1,6 +1,8 @@
 package controlplane
 
 import (
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"context"
 	"errors"
 	"os"
@@ -118,7 +120,7 @@ func TestAgentConfigFile(t *testing.T) {
 	vm, err := cp.AddAgent("a1")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	path, err := writeAgentConfig(dir, "10.0.2.2:1234", vm.ID, vm)
+	path, err := writeAgentConfig(dir, &pb.AgentConfig{ControlPlane: "10.0.2.2:1234", VmId: vm.ID, Token: vm.token})
 	require.NoError(t, err)
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
@@ -126,6 +128,16 @@ func TestAgentConfigFile(t *testing.T) {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), vm.Token())
+	assert.Len(t, b, agentConfigSize, "padded: a restored machine reads its config with the template's size")
+	resumed, err := writeAgentConfig(t.TempDir(), &pb.AgentConfig{ControlPlane: "10.0.2.2:1234", VmId: vm.ID + "~standby7", Token: vm.token,
+		ResumeId: "0123456789abcdef", Entropy: make([]byte, 64)})
+	require.NoError(t, err)
+	rb, err := os.ReadFile(resumed)
+	require.NoError(t, err)
+	assert.Len(t, rb, agentConfigSize, "a restored machine's config has the template's size")
+	var back pb.AgentConfig
+	require.NoError(t, protojson.Unmarshal(rb, &back), "the padding is JSON whitespace")
+	assert.Equal(t, "0123456789abcdef", back.GetResumeId())
 	m := qemu.Machine{Kernel: "k", Initrd: "i", FwCfg: []qemu.FwCfg{{Name: crproto.AgentConfigName, File: path}}}
 	qargs, err := m.Args()
 	require.NoError(t, err)
@@ -135,7 +147,7 @@ func TestAgentConfigFile(t *testing.T) {
 
 	// A file left in a reused directory is replaced with the right mode.
 	require.NoError(t, os.Chmod(path, 0o644))
-	path, err = writeAgentConfig(dir, "10.0.2.2:1234", vm.ID, vm)
+	path, err = writeAgentConfig(dir, &pb.AgentConfig{ControlPlane: "10.0.2.2:1234", VmId: vm.ID, Token: vm.token})
 	require.NoError(t, err)
 	fi, err = os.Stat(path)
 	require.NoError(t, err)

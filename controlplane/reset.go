@@ -72,6 +72,9 @@ type ResetResult struct {
 	// Prestarted (StandbyReset): the server is the process the standby
 	// started ahead, before the crash, and released after the mount.
 	Prestarted bool
+	// Restored (StandbyReset): the standby was restored from the VM's
+	// standby template, not booted.
+	Restored bool
 }
 
 // errReset ends the session of a boot that a reset wiped out.

@@ -165,47 +165,42 @@ func (st *standbyState) preparedCount() int {
 	return n
 }
 
-// bootStandby boots standby n and brings it up to date (agent connected,
-// the VM's server builds installed); with sampler, as the VM's sampling
-// machine (sampler.go), which never takes over.
+// bootStandby starts standby n and brings it up to date (agent
+// connected, the VM's server builds installed, its server started ahead
+// when the spec has a start gate); with sampler, as the VM's sampling
+// machine (sampler.go), which never takes over. A standby is restored
+// from the VM's standby template (template.go), made first if there is
+// none or it is stale; the sampling machine, and every standby once
+// making a template failed, boots.
 func (vm *VM) bootStandby(ctx context.Context, n int, sampler bool) (*qemuVM, error) {
 	start := time.Now()
 	q := &qemuVM{dir: filepath.Join(vm.dir, fmt.Sprintf("standby%d", n)), image: vm.spec0.Image,
 		agentID: fmt.Sprintf("%s~standby%d", vm.ID, n), sampler: sampler}
-	q.standbyBoots.expect()
-	if err := vm.cp.addAgentID(q.agentID, vm); err != nil {
+	if !sampler {
+		t, err := vm.standbyTemplate(ctx)
+		switch {
+		case err == nil:
+			q.template = t
+			q.installed, q.serverPrepared = t.installs, t.spec
+		case ctx.Err() != nil:
+			return nil, err
+		default:
+			vm.logf("VM %s: standby %d boots (no standby template: %v)", vm.ID, n, err)
+		}
+	}
+	if err := vm.launchStandby(ctx, q); err != nil {
 		return nil, err
-	}
-	vm.mu.Lock()
-	if vm.killed {
-		vm.mu.Unlock()
-		return nil, errors.New("VM was killed")
-	}
-	vm.standbys.machines = append(vm.standbys.machines, q) // from here on Kill cleans it up
-	vm.mu.Unlock()
-	fail := func(err error) (*qemuVM, error) {
-		vm.mu.Lock()
-		vm.standbys.remove(q)
-		vm.mu.Unlock()
-		q.cleanup()
-		return nil, err
-	}
-	if err := vm.cp.startMachine(ctx, vm, q, true); err != nil {
-		return fail(err)
-	}
-	if err := vm.waitStandbyAgent(ctx, q); err != nil {
-		return fail(err)
-	}
-	agent := time.Since(start)
-	if err := vm.syncStandbyInstalls(ctx, q); err != nil {
-		return fail(err)
 	}
 	vm.mu.Lock()
 	q.prepared = true
 	vm.broadcast()
 	vm.mu.Unlock()
-	vm.logf("VM %s: standby %d ready: agent after %s, installs after %s (QEMU pid %d)",
-		vm.ID, n, agent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), q.proc.Pid())
+	how := "booted"
+	if q.template != nil {
+		how = fmt.Sprintf("restored from template %d", q.template.n)
+	}
+	vm.logf("VM %s: standby %d ready (%s) after %s (QEMU pid %d)",
+		vm.ID, n, how, time.Since(start).Round(time.Millisecond), q.proc.Pid())
 	// After prepared is set: a Provision from now on finds q prepared
 	// (prepareStandbys), an earlier one is seen here.
 	if err := vm.prepareStandbyServer(ctx, q); err != nil {
@@ -213,6 +208,37 @@ func (vm *VM) bootStandby(ctx context.Context, n int, sampler bool) (*qemuVM, er
 		vm.logf("VM %s: %v", vm.ID, err)
 	}
 	return q, nil
+}
+
+// launchStandby starts standby machine q (restored from q.template, or
+// booted), waits for its agent and replays the installs it lacks. On
+// failure q is gone.
+func (vm *VM) launchStandby(ctx context.Context, q *qemuVM) error {
+	q.standbyBoots.expect()
+	if err := vm.cp.addAgentID(q.agentID, vm); err != nil {
+		return err
+	}
+	vm.mu.Lock()
+	if vm.killed {
+		vm.mu.Unlock()
+		return errors.New("VM was killed")
+	}
+	vm.standbys.machines = append(vm.standbys.machines, q) // from here on Kill cleans it up
+	vm.mu.Unlock()
+	fail := func(err error) error {
+		vm.dropStandby(q)
+		return err
+	}
+	if err := vm.cp.startMachine(ctx, vm, q, true); err != nil {
+		return fail(err)
+	}
+	if err := vm.waitStandbyAgent(ctx, q); err != nil {
+		return fail(err)
+	}
+	if err := vm.syncStandbyInstalls(ctx, q); err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // waitStandbyAgent waits until standby q's agent is connected.
@@ -303,12 +329,15 @@ func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 }
 
 // prepareStandbys has every standby that is up start the VM's server
-// ahead, in the background (after Provision or Adopt; a standby that boots
-// later does it in bootStandby).
+// ahead, in the background, and starts standbys up to the VM's depth
+// (after Provision or Adopt; a standby that starts later prepares in
+// bootStandby). Standbys start here, not with the VM: their template then
+// has the VM's installs and its server started ahead.
 func (vm *VM) prepareStandbys() {
 	if !vm.spec0.Standby {
 		return
 	}
+	vm.startNextStandby()
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
 	st := &vm.standbys
@@ -456,6 +485,7 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 	if err != nil {
 		return res, vm.resetFailed(&res, ErrVMNotBack, err)
 	}
+	res.Restored = sb.template != nil
 	tl := &res.Timeline
 	tl.Sent = time.Now()
 	old.console.Mark("==== crashrig: crash: QMP stop, kill QEMU; the data disk moves to " + sb.agentID + " ====")

@@ -63,10 +63,12 @@ func TestBundledServerSurvivesStandbyResets(t *testing.T) {
 			assert.Equal(t, res.BootID, vm.BootID())
 			assert.True(t, res.RecoveryReported, "the bundled server logs its recovery time")
 			assert.True(t, res.Prestarted, "the standby started the bundled server ahead and released it at the attach")
+			assert.True(t, res.Restored, "the standby was restored from the VM's standby template")
 			assert.Equal(t, dsn, vm.DSN(), "the DSN stays the same across standby resets")
 			assert.NotEqual(t, crashed, vm.QEMUPid(), "the standby runs the VM now")
 			assertGone(t, crashed)
 			t.Logf("standby reset %d: %s; the server's own recovery %s; started ahead: %v", round, &res.Timeline, res.ServerRecovery, res.Prestarted)
+			assertResumedMachine(ctx, t, vm)
 			var n int
 			require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
 			assert.Equal(t, rows, n, "committed rows survived the crash")
@@ -90,6 +92,26 @@ func TestBundledServerSurvivesStandbyResets(t *testing.T) {
 	for _, p := range pids {
 		assertGone(t, p)
 	}
+}
+
+// assertResumedMachine checks that the VM's machine, a standby restored
+// from its template, is a boot of its own: its agent reseeded the
+// kernel's random state (once, in this machine) and set the clock, which
+// in the snapshot stood where the template was saved.
+func assertResumedMachine(ctx context.Context, t *testing.T, vm *controlplane.VM) {
+	t.Helper()
+	code, out, err := vm.Exec(ctx, "sh", "-c", "grep -c 'resumed from a standby template' "+serverkind.GuestAgentLog+
+		"; grep -c 'clock set from the control plane' "+serverkind.GuestAgentLog+"; date +%s.%N")
+	require.NoError(t, err)
+	require.Equal(t, 0, code, out)
+	var resumed, clockSet int
+	var guestNow float64
+	_, err = fmt.Sscan(out, &resumed, &clockSet, &guestNow)
+	require.NoError(t, err, out)
+	assert.Equal(t, 1, resumed, "the agent resumed (and reseeded) once in this machine")
+	assert.Equal(t, 1, clockSet, "the resumed agent set the clock from the Welcome")
+	hostNow := float64(time.Now().UnixNano()) / 1e9
+	assert.InDelta(t, hostNow, guestNow, 3, "the restored machine's clock is the host's, not the snapshot's")
 }
 
 // BenchmarkStandbyReset measures crash to SQL answering with the standby
@@ -116,7 +138,7 @@ func BenchmarkStandbyReset(b *testing.B) {
 			_, err = db.ExecContext(ctx, "CREATE DATABASE b")
 			require.NoError(b, err)
 			var standby, reboot []time.Duration
-			prestarted := 0 // standby resets whose server was started ahead
+			prestarted, restored := 0, 0 // standby resets whose server was started ahead; whose standby was restored
 			step := func() {
 				waitStandby(b, vm)
 				res, err := vm.StandbyReset(ctx)
@@ -124,6 +146,9 @@ func BenchmarkStandbyReset(b *testing.B) {
 				standby = append(standby, res.Timeline.Answered)
 				if res.Prestarted {
 					prestarted++
+				}
+				if res.Restored {
+					restored++
 				}
 				if len(reboot) < 5 || len(reboot)*4 < len(standby) {
 					res, err = vm.HardReset(ctx)
@@ -145,7 +170,7 @@ func BenchmarkStandbyReset(b *testing.B) {
 			}
 			b.ReportMetric(median(standby).Seconds(), "median-s/standby")
 			b.ReportMetric(median(reboot).Seconds(), "median-s/reboot")
-			b.Logf("standby resets (%d, %d with the server started ahead): %v", len(standby), prestarted, standby)
+			b.Logf("standby resets (%d, %d with the server started ahead, %d on a standby restored from the template): %v", len(standby), prestarted, restored, standby)
 			b.Logf("reboots (%d): %v", len(reboot), reboot)
 		})
 	}

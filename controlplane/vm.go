@@ -43,6 +43,9 @@ type VM struct {
 	// proxies) after the machines are gone.
 	cleanupList
 	standbys standbyState
+	// templates is the saved standby that standbys are restored from
+	// (template.go).
+	templates templateState
 	// samplerQ is the sampling machine (VMSpec.Sampler, sampler.go), one of
 	// standbys.machines; samplerBooting while startSampler boots it.
 	samplerQ       *qemuVM

@@ -95,6 +95,10 @@ type Machine struct {
 	NoReboot bool
 	// FwCfg files are handed to the guest (see FwCfg).
 	FwCfg []FwCfg
+	// Incoming, if set, restores the machine from a migration stream
+	// (-incoming, e.g. "exec:cat FILE") instead of booting it; the rest
+	// of the machine must be the saved one's.
+	Incoming string
 	Extra []string
 }
 
@@ -173,6 +177,9 @@ func (m Machine) Args() ([]string, error) {
 			return nil, fmt.Errorf("qemu machine: fw_cfg name %q must start with opt/", f.Name)
 		}
 		args = append(args, "-fw_cfg", fmt.Sprintf("name=%s,file=%s", qemuEscape(f.Name), qemuEscape(f.File)))
+	}
+	if m.Incoming != "" {
+		args = append(args, "-incoming", m.Incoming)
 	}
 	return append(args, m.Extra...), nil
 }

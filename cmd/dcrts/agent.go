@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -51,6 +52,10 @@ const (
 // re-queued forever.
 const sendAttempts = 3
 
+// parkCloseTimeout bounds the wait for the control plane to end a parked
+// agent's stream.
+const parkCloseTimeout = 5 * time.Second
+
 // sessionKeyFile (under Paths.Run, a per-boot tmpfs) keeps the boot's
 // session key for an agent that init respawns within the same boot.
 const sessionKeyFile = "session-key"
@@ -68,6 +73,20 @@ type Agent struct {
 	log    *slog.Logger
 	paths  Paths
 
+	// kernelBootID is the kernel's boot id; bootID adds the resume id of a
+	// machine restored from a standby template (bootIDFor).
+	kernelBootID string
+	// cfgPath is where the config was read (the template's agent polls it
+	// while parked, resume.go).
+	cfgPath string
+	// parking is set by a Park command: the session ends after its
+	// answer, and Run waits for a resume instead of reconnecting.
+	parking atomic.Bool
+	// resume hooks: the machine's random state and clock (stubbed by
+	// tests, which must not reseed or set the host's).
+	reseed   func(seed []byte) error
+	setClock func(unixNanos int64) error
+
 	server  *serverManager
 	install *installer
 	// events queue up while no stream is open and are sent by the next one.
@@ -82,7 +101,8 @@ type Agent struct {
 // NewAgent makes an agent; it loads the durable provisioning spec, if any,
 // so that the first hello already says a server is provisioned.
 func NewAgent(cfg config, bootID string, paths Paths, log *slog.Logger, hs *health.Server) (*Agent, error) {
-	a := &Agent{cfg: cfg, bootID: bootID, log: log, paths: paths, events: make(chan queuedEvent, 1024)}
+	a := &Agent{cfg: cfg, bootID: bootIDFor(bootID, cfg), kernelBootID: bootID, log: log, paths: paths,
+		events: make(chan queuedEvent, 1024), reseed: reseedRandom, setClock: setRealtimeClock}
 	a.sessionKey = a.loadSessionKey()
 	a.install = &installer{root: paths.Servers}
 	sm, err := newServerManager(paths, log, a.emit, hs)
@@ -171,9 +191,39 @@ func (a *Agent) currentSessionKey() string {
 	return a.sessionKey
 }
 
+// useConfig takes the config read at path (before Run): the boot id of a
+// restored machine includes its resume id, and so does the key of its
+// session.
+func (a *Agent) useConfig(cfg config, path string) {
+	a.cfg, a.cfgPath = cfg, path
+	a.bootID = bootIDFor(a.kernelBootID, cfg)
+	a.keyMu.Lock()
+	a.sessionKey = a.loadSessionKey()
+	a.keyMu.Unlock()
+}
+
 // Run keeps a session with the control plane open until ctx ends,
-// reconnecting after every failure.
+// reconnecting after every failure. After a Park it waits for the
+// machine to be restored from a snapshot (awaitResume) and then connects
+// as the restored machine's agent.
 func (a *Agent) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		a.connect(ctx)
+		if ctx.Err() != nil || !a.parking.Load() {
+			return
+		}
+		if err := a.awaitResume(ctx); err != nil {
+			if ctx.Err() == nil {
+				a.log.Error("resume from a standby template", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// connect runs sessions over one client connection until ctx ends or the
+// agent parks.
+func (a *Agent) connect(ctx context.Context) {
 	conn, err := grpc.NewClient(a.cfg.CP,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{
@@ -192,7 +242,7 @@ func (a *Agent) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		start := time.Now()
 		err := a.session(ctx, client)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || a.parking.Load() {
 			return
 		}
 		a.log.Warn("control plane session ended", "err", err, "lasted", time.Since(start).Round(time.Millisecond))
@@ -244,6 +294,18 @@ func (a *Agent) session(ctx context.Context, client pb.ControlPlaneClient) error
 				return
 			case c := <-cmds:
 				a.handle(ctx, s, c)
+				if a.parking.Load() {
+					// Answered: half-close, so the answer goes out and the
+					// control plane ends the stream; the connection closes
+					// in Run, before the snapshot is taken.
+					s.closeSend()
+					select {
+					case <-ctx.Done():
+					case <-time.After(parkCloseTimeout):
+						cancel()
+					}
+					return
+				}
 			}
 		}
 	})
@@ -256,6 +318,7 @@ func (a *Agent) session(ctx context.Context, client pb.ControlPlaneClient) error
 		switch {
 		case c.GetWelcome() != nil:
 			a.setSessionKey(c.GetWelcome().GetSessionKey())
+			a.welcomed(c.GetWelcome())
 			continue
 		case c.GetExec() != nil:
 			wg.Go(func() { a.handle(ctx, s, c) })
@@ -311,6 +374,13 @@ func (s *streamSender) send(m *pb.AgentMessage) error {
 	return s.stream.Send(m)
 }
 
+// closeSend half-closes the stream: sent messages still arrive.
+func (s *streamSender) closeSend() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stream.CloseSend()
+}
+
 func (s *streamSender) result(r *pb.Result) error {
 	return s.send(&pb.AgentMessage{Msg: &pb.AgentMessage_Result{Result: r}})
 }
@@ -341,6 +411,8 @@ func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
 		res.Payload = &pb.Result_Provision{Provision: r}
 	case *pb.Command_DetachServer:
 		err = a.server.Detach(ctx)
+	case *pb.Command_Park:
+		err = a.park()
 	case *pb.Command_StopServer:
 		err = a.server.Stop(ctx, cmd.StopServer.GetClean(), cmd.StopServer.GetDeleteData())
 	case *pb.Command_SyncFilesystems:

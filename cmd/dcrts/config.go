@@ -32,6 +32,10 @@ type config struct {
 	CP    string // host:port
 	Token string // hex
 	VMID  string
+	// ResumeID is set in a machine restored from a standby template
+	// (AgentConfig.resume_id); Entropy seeds its random state.
+	ResumeID string
+	Entropy  []byte
 }
 
 // parseConfig reads a protojson crashrigpb.AgentConfig and checks it.
@@ -40,7 +44,8 @@ func parseConfig(b []byte) (config, error) {
 	if err := protojson.Unmarshal(b, &ac); err != nil {
 		return config{}, fmt.Errorf("agent config: %w", err)
 	}
-	cfg := config{CP: ac.GetControlPlane(), Token: ac.GetToken(), VMID: ac.GetVmId()}
+	cfg := config{CP: ac.GetControlPlane(), Token: ac.GetToken(), VMID: ac.GetVmId(),
+		ResumeID: ac.GetResumeId(), Entropy: ac.GetEntropy()}
 	if cfg.CP == "" || cfg.Token == "" || cfg.VMID == "" {
 		return cfg, errors.New("agent config: need control_plane, token and vm_id")
 	}
@@ -50,28 +55,41 @@ func parseConfig(b []byte) (config, error) {
 	if _, err := hex.DecodeString(cfg.Token); err != nil || len(cfg.Token) < 16 {
 		return cfg, errors.New("agent config: token: want at least 16 hex digits")
 	}
+	if cfg.ResumeID != "" && len(cfg.Entropy) < minResumeEntropy {
+		return cfg, fmt.Errorf("agent config: resume_id %s with %d bytes of entropy, want at least %d", cfg.ResumeID, len(cfg.Entropy), minResumeEntropy)
+	}
 	return cfg, nil
 }
 
+// minResumeEntropy is the least seed a resumed machine accepts: the
+// kernel's CRNG key is 32 bytes.
+const minResumeEntropy = 32
+
 // loadConfig finds the agent's config: the file named by $CRASHRIG_AGENT_CONFIG,
-// else QEMU's fw_cfg. ok is false when there is none (the image booted
-// outside a test); an error means one is present but unusable.
-func loadConfig() (cfg config, ok bool, err error) {
-	path := os.Getenv(configEnv)
+// else QEMU's fw_cfg. path is where it was found ("" when there is none:
+// the image booted outside a test); an error means one is present but
+// unusable.
+func loadConfig() (cfg config, path string, err error) {
+	path = os.Getenv(configEnv)
 	if path == "" {
-		if path, err = fwCfgFile(crproto.AgentConfigName); err != nil {
-			return config{}, false, err
-		}
-		if path == "" {
-			return config{}, false, nil
+		if path, err = fwCfgFile(crproto.AgentConfigName); err != nil || path == "" {
+			return config{}, "", err
 		}
 	}
+	cfg, err = readConfig(path)
+	return cfg, path, err
+}
+
+// readConfig reads and checks the config at path. A machine restored from
+// a snapshot reads its own QEMU's fw_cfg file here: the kernel reads the
+// contents from the device on every read (only the size is from the
+// probe, which is why the control plane pads every config to one size).
+func readConfig(path string) (config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return config{}, false, fmt.Errorf("agent config: %w", err)
+		return config{}, fmt.Errorf("agent config: %w", err)
 	}
-	cfg, err = parseConfig(b)
-	return cfg, err == nil, err
+	return parseConfig(b)
 }
 
 // fwCfgFile returns the sysfs path of a QEMU fw_cfg file, loading the

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
+	"google.golang.org/protobuf/encoding/protojson"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/proto"
 
@@ -58,15 +59,14 @@ func TestLoadConfigFromEnvFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "agent.json")
 	require.NoError(t, os.WriteFile(path, []byte(`{"controlPlane": "127.0.0.1:1", "token": "`+tok+`", "vmId": "v"}`), 0o600))
 	t.Setenv(configEnv, path)
-	cfg, ok, err := loadConfig()
+	cfg, got, err := loadConfig()
 	require.NoError(t, err)
-	assert.True(t, ok)
+	assert.Equal(t, path, got)
 	assert.Equal(t, tok, cfg.Token)
 
 	t.Setenv(configEnv, filepath.Join(t.TempDir(), "missing"))
-	_, ok, err = loadConfig()
+	_, _, err = loadConfig()
 	assert.Error(t, err, "a named config that cannot be read is an error, not 'no config'")
-	assert.False(t, ok)
 }
 
 func TestSpecFileIsDurableAndRoundTrips(t *testing.T) {
@@ -695,4 +695,96 @@ func TestStopDeleteDataForgetsProvisioning(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m2.Restore(t.Context()))
 	assert.False(t, m2.Status().GetProvisioned())
+}
+
+// TestAgentParksAndResumesAsARestoredMachine runs the real agent against
+// the real control plane through a standby template's life: parked by the
+// template's control plane, it closes its stream; once its config (the
+// file it was read from, as fw_cfg in a restored QEMU) names a resume id,
+// it reseeds from the config's entropy, connects as the restored
+// machine's agent with a boot id of its own, and sets its clock from the
+// Welcome.
+func TestAgentParksAndResumesAsARestoredMachine(t *testing.T) {
+	cp, err := controlplane.New(t.Context(), controlplane.WithLogf(t.Logf))
+	require.NoError(t, err)
+	defer cp.Close()
+	tmpl, err := cp.AddAgent("vm1~template1")
+	require.NoError(t, err)
+	restored, err := cp.AddAgent("vm1~standby2")
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	paths := Paths{State: filepath.Join(dir, "state"), Data: filepath.Join(dir, "data"), Run: filepath.Join(dir, "run"),
+		Servers: filepath.Join(dir, "servers"), Log: filepath.Join(dir, "dcrts.log")}
+	cfgPath := filepath.Join(dir, "agent.json")
+	writeCfg := func(vmID, token, resume string, entropy []byte) {
+		b, err := protojson.Marshal(&pb.AgentConfig{ControlPlane: cp.Addr(), VmId: vmID, Token: token, ResumeId: resume, Entropy: entropy})
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(cfgPath+".tmp", b, 0o600))
+		require.NoError(t, os.Rename(cfgPath+".tmp", cfgPath))
+	}
+	writeCfg(tmpl.ID, tmpl.Token(), "", nil)
+	cfg, err := readConfig(cfgPath)
+	require.NoError(t, err)
+	a, err := NewAgent(config{}, "kernel-boot", paths, slog.New(slog.NewTextHandler(io.Discard, nil)), health.NewServer())
+	require.NoError(t, err)
+	a.useConfig(cfg, cfgPath)
+	var mu sync.Mutex
+	var seeds [][]byte
+	var clocks []int64
+	a.reseed = func(seed []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seeds = append(seeds, seed)
+		return nil
+	}
+	a.setClock = func(ns int64) error {
+		mu.Lock()
+		defer mu.Unlock()
+		clocks = append(clocks, ns)
+		return nil
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Run(ctx) })
+	defer func() {
+		cancel()
+		wg.Wait()
+		a.Close()
+	}()
+
+	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer wcancel()
+	boot, err := tmpl.WaitAgent(wctx)
+	require.NoError(t, err)
+	assert.Equal(t, "kernel-boot", boot, "a booted machine reports the kernel's boot id")
+	require.NoError(t, tmpl.ParkAgent(wctx))
+	require.Eventually(t, func() bool {
+		sctx, scancel := context.WithTimeout(wctx, 100*time.Millisecond)
+		defer scancel()
+		return tmpl.Sync(sctx) != nil
+	}, 5*time.Second, 10*time.Millisecond, "a parked agent closes its stream")
+	time.Sleep(5 * resumePoll)
+	assert.True(t, a.parking.Load(), "a config without a new resume id does not resume it")
+
+	entropy := bytes.Repeat([]byte{7}, minResumeEntropy)
+	writeCfg(restored.ID, restored.Token(), "r1", entropy)
+	boot, err = restored.WaitAgent(wctx)
+	require.NoError(t, err)
+	assert.Equal(t, "kernel-boot~r1", boot, "a restored machine is a boot of its own")
+	require.NoError(t, restored.Sync(wctx), "the resumed agent carries out commands")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, [][]byte{entropy}, seeds, "reseeded once, from the config's entropy")
+	require.Len(t, clocks, 1, "the clock is set from the Welcome")
+	assert.InDelta(t, time.Now().UnixNano(), clocks[0], float64(10*time.Second))
+	sctx, scancel := context.WithTimeout(wctx, 100*time.Millisecond)
+	defer scancel()
+	assert.Error(t, tmpl.Sync(sctx), "the template's identity stays parked")
+}
+
+func TestParkedConfigNeedsEntropy(t *testing.T) {
+	tok := strings.Repeat("cd", 16)
+	_, err := parseConfig([]byte(`{"controlPlane": "127.0.0.1:1", "token": "` + tok + `", "vmId": "v", "resumeId": "r1"}`))
+	assert.ErrorContains(t, err, "entropy", "a restored machine without a seed would share the template's random state")
 }

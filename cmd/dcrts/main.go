@@ -126,18 +126,18 @@ func run() int {
 	// under TCG).
 	a.StartRestore(ctx)
 	cfgStart := time.Now()
-	cfg, ok, err := loadConfig()
-	logger.Info("agent config", "found", ok, "took", time.Since(cfgStart).Round(time.Millisecond))
+	cfg, path, err := loadConfig()
+	logger.Info("agent config", "path", path, "took", time.Since(cfgStart).Round(time.Millisecond))
 	if err != nil {
 		logger.Error("no usable agent config; not connecting", "err", err)
 	}
-	a.cfg = cfg
-	if !ok {
+	if path == "" || err != nil {
 		logger.Info("no agent config (fw_cfg or $" + configEnv + "): not connecting to a control plane; idling")
 		<-ctx.Done()
 		return 0
 	}
-	logger.Info("dcrts connecting", "vm", cfg.VMID, "cp", cfg.CP, "boot_id", bootID)
+	a.useConfig(cfg, path)
+	logger.Info("dcrts connecting", "vm", cfg.VMID, "cp", cfg.CP, "boot_id", a.bootID)
 	a.Run(ctx)
 	return 0
 }

@@ -158,7 +158,17 @@ type AgentConfig struct {
 	ControlPlane string `protobuf:"bytes,1,opt,name=control_plane,json=controlPlane,proto3" json:"control_plane,omitempty"`
 	VmId         string `protobuf:"bytes,2,opt,name=vm_id,json=vmId,proto3" json:"vm_id,omitempty"`
 	// token is the per-VM secret (hex).
-	Token         string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	Token string `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	// resume_id is set for a machine restored from a standby template (a
+	// snapshot of a booted standby whose agent was parked, Park): the agent
+	// of the template polls this file and resumes when it changes. The
+	// resumed agent reports boot id "<kernel boot id>~<resume_id>", a boot
+	// of its own.
+	ResumeId string `protobuf:"bytes,4,opt,name=resume_id,json=resumeId,proto3" json:"resume_id,omitempty"`
+	// entropy seeds the resumed guest's random number generator (credited,
+	// then a forced reseed), so that no two machines restored from one
+	// snapshot share random state.
+	Entropy       []byte `protobuf:"bytes,5,opt,name=entropy,proto3" json:"entropy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +222,20 @@ func (x *AgentConfig) GetToken() string {
 		return x.Token
 	}
 	return ""
+}
+
+func (x *AgentConfig) GetResumeId() string {
+	if x != nil {
+		return x.ResumeId
+	}
+	return ""
+}
+
+func (x *AgentConfig) GetEntropy() []byte {
+	if x != nil {
+		return x.Entropy
+	}
+	return nil
 }
 
 type AgentMessage struct {
@@ -1359,6 +1383,7 @@ type Command struct {
 	//	*Command_AttachServer
 	//	*Command_PrepareServer
 	//	*Command_DetachServer
+	//	*Command_Park
 	Cmd           isCommand_Cmd `protobuf_oneof:"cmd"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1516,6 +1541,15 @@ func (x *Command) GetDetachServer() *DetachServer {
 	return nil
 }
 
+func (x *Command) GetPark() *Park {
+	if x != nil {
+		if x, ok := x.Cmd.(*Command_Park); ok {
+			return x.Park
+		}
+	}
+	return nil
+}
+
 type isCommand_Cmd interface {
 	isCommand_Cmd()
 }
@@ -1568,6 +1602,10 @@ type Command_DetachServer struct {
 	DetachServer *DetachServer `protobuf:"bytes,13,opt,name=detach_server,json=detachServer,proto3,oneof"`
 }
 
+type Command_Park struct {
+	Park *Park `protobuf:"bytes,14,opt,name=park,proto3,oneof"`
+}
+
 func (*Command_InstallServer) isCommand_Cmd() {}
 
 func (*Command_ProvisionServer) isCommand_Cmd() {}
@@ -1592,13 +1630,20 @@ func (*Command_PrepareServer) isCommand_Cmd() {}
 
 func (*Command_DetachServer) isCommand_Cmd() {}
 
+func (*Command_Park) isCommand_Cmd() {}
+
 // Welcome is the first Command on the first stream of a boot (it has no
 // id and no Result). A reconnecting agent of the same boot presents its
 // session_key in the Hello; without it the boot cannot be taken over by
 // whoever learns the token.
 type Welcome struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SessionKey    string                 `protobuf:"bytes,1,opt,name=session_key,json=sessionKey,proto3" json:"session_key,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	SessionKey string                 `protobuf:"bytes,1,opt,name=session_key,json=sessionKey,proto3" json:"session_key,omitempty"`
+	// host_unix_nanos is the control plane's clock when it sent the
+	// Welcome. An agent resumed from a snapshot sets the guest clock from
+	// it (a snapshot's clock stands where it was saved); a booted agent
+	// keeps the clock its RTC gave it.
+	HostUnixNanos int64 `protobuf:"varint,2,opt,name=host_unix_nanos,json=hostUnixNanos,proto3" json:"host_unix_nanos,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1638,6 +1683,13 @@ func (x *Welcome) GetSessionKey() string {
 		return x.SessionKey
 	}
 	return ""
+}
+
+func (x *Welcome) GetHostUnixNanos() int64 {
+	if x != nil {
+		return x.HostUnixNanos
+	}
+	return 0
 }
 
 // InstallServer streams a server binary: one Command per chunk, all with the
@@ -2486,6 +2538,49 @@ func (*DetachServer) Descriptor() ([]byte, []int) {
 	return file_crashrig_proto_rawDescGZIP(), []int{27}
 }
 
+// Park makes a standby's agent ready to be snapshotted as a template: it
+// answers, closes its stream and connection, and waits for its config
+// (fw_cfg) to carry a new resume_id, which it finds only in a machine
+// restored from the snapshot. It then reseeds the random number
+// generator with the config's entropy, takes a boot id of its own and
+// dials the control plane named by the new config. Refused while a
+// server is provisioned or prepared (a template holds no server).
+type Park struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Park) Reset() {
+	*x = Park{}
+	mi := &file_crashrig_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Park) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Park) ProtoMessage() {}
+
+func (x *Park) ProtoReflect() protoreflect.Message {
+	mi := &file_crashrig_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Park.ProtoReflect.Descriptor instead.
+func (*Park) Descriptor() ([]byte, []int) {
+	return file_crashrig_proto_rawDescGZIP(), []int{28}
+}
+
 type StopServer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// clean stops with SIGTERM and waits; otherwise SIGKILL.
@@ -2499,7 +2594,7 @@ type StopServer struct {
 
 func (x *StopServer) Reset() {
 	*x = StopServer{}
-	mi := &file_crashrig_proto_msgTypes[28]
+	mi := &file_crashrig_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2606,7 @@ func (x *StopServer) String() string {
 func (*StopServer) ProtoMessage() {}
 
 func (x *StopServer) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[28]
+	mi := &file_crashrig_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2619,7 @@ func (x *StopServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServer.ProtoReflect.Descriptor instead.
 func (*StopServer) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{28}
+	return file_crashrig_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StopServer) GetClean() bool {
@@ -2549,7 +2644,7 @@ type SyncFilesystems struct {
 
 func (x *SyncFilesystems) Reset() {
 	*x = SyncFilesystems{}
-	mi := &file_crashrig_proto_msgTypes[29]
+	mi := &file_crashrig_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2561,7 +2656,7 @@ func (x *SyncFilesystems) String() string {
 func (*SyncFilesystems) ProtoMessage() {}
 
 func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[29]
+	mi := &file_crashrig_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2574,7 +2669,7 @@ func (x *SyncFilesystems) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncFilesystems.ProtoReflect.Descriptor instead.
 func (*SyncFilesystems) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{29}
+	return file_crashrig_proto_rawDescGZIP(), []int{30}
 }
 
 // CollectFiles answers with a tar stream in FileChunk results. No paths
@@ -2588,7 +2683,7 @@ type CollectFiles struct {
 
 func (x *CollectFiles) Reset() {
 	*x = CollectFiles{}
-	mi := &file_crashrig_proto_msgTypes[30]
+	mi := &file_crashrig_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +2695,7 @@ func (x *CollectFiles) String() string {
 func (*CollectFiles) ProtoMessage() {}
 
 func (x *CollectFiles) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[30]
+	mi := &file_crashrig_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +2708,7 @@ func (x *CollectFiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CollectFiles.ProtoReflect.Descriptor instead.
 func (*CollectFiles) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{30}
+	return file_crashrig_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CollectFiles) GetPaths() []string {
@@ -2639,7 +2734,7 @@ type Exec struct {
 
 func (x *Exec) Reset() {
 	*x = Exec{}
-	mi := &file_crashrig_proto_msgTypes[31]
+	mi := &file_crashrig_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +2746,7 @@ func (x *Exec) String() string {
 func (*Exec) ProtoMessage() {}
 
 func (x *Exec) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[31]
+	mi := &file_crashrig_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +2759,7 @@ func (x *Exec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exec.ProtoReflect.Descriptor instead.
 func (*Exec) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{31}
+	return file_crashrig_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Exec) GetArgv() []string {
@@ -2701,7 +2796,7 @@ type InjectFault struct {
 
 func (x *InjectFault) Reset() {
 	*x = InjectFault{}
-	mi := &file_crashrig_proto_msgTypes[32]
+	mi := &file_crashrig_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2713,7 +2808,7 @@ func (x *InjectFault) String() string {
 func (*InjectFault) ProtoMessage() {}
 
 func (x *InjectFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[32]
+	mi := &file_crashrig_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2726,7 +2821,7 @@ func (x *InjectFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
 func (*InjectFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{32}
+	return file_crashrig_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *InjectFault) GetKind() IOFaultKind {
@@ -2759,7 +2854,7 @@ type ClearFault struct {
 
 func (x *ClearFault) Reset() {
 	*x = ClearFault{}
-	mi := &file_crashrig_proto_msgTypes[33]
+	mi := &file_crashrig_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2771,7 +2866,7 @@ func (x *ClearFault) String() string {
 func (*ClearFault) ProtoMessage() {}
 
 func (x *ClearFault) ProtoReflect() protoreflect.Message {
-	mi := &file_crashrig_proto_msgTypes[33]
+	mi := &file_crashrig_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2784,18 +2879,20 @@ func (x *ClearFault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFault.ProtoReflect.Descriptor instead.
 func (*ClearFault) Descriptor() ([]byte, []int) {
-	return file_crashrig_proto_rawDescGZIP(), []int{33}
+	return file_crashrig_proto_rawDescGZIP(), []int{34}
 }
 
 var File_crashrig_proto protoreflect.FileDescriptor
 
 const file_crashrig_proto_rawDesc = "" +
 	"\n" +
-	"\x0ecrashrig.proto\x12\vcrashrig.v1\"]\n" +
+	"\x0ecrashrig.proto\x12\vcrashrig.v1\"\x94\x01\n" +
 	"\vAgentConfig\x12#\n" +
 	"\rcontrol_plane\x18\x01 \x01(\tR\fcontrolPlane\x12\x13\n" +
 	"\x05vm_id\x18\x02 \x01(\tR\x04vmId\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\"\xd4\x01\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12\x1b\n" +
+	"\tresume_id\x18\x04 \x01(\tR\bresumeId\x12\x18\n" +
+	"\aentropy\x18\x05 \x01(\fR\aentropy\"\xd4\x01\n" +
 	"\fAgentMessage\x12*\n" +
 	"\x05hello\x18\x01 \x01(\v2\x12.crashrig.v1.HelloH\x00R\x05hello\x126\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x16.crashrig.v1.HeartbeatH\x00R\theartbeat\x12-\n" +
@@ -2873,7 +2970,7 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x98\x06\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xc1\x06\n" +
 	"\aCommand\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12C\n" +
 	"\x0einstall_server\x18\x02 \x01(\v2\x1a.crashrig.v1.InstallServerH\x00R\rinstallServer\x12I\n" +
@@ -2890,11 +2987,13 @@ const file_crashrig_proto_rawDesc = "" +
 	"clearFault\x12@\n" +
 	"\rattach_server\x18\v \x01(\v2\x19.crashrig.v1.AttachServerH\x00R\fattachServer\x12C\n" +
 	"\x0eprepare_server\x18\f \x01(\v2\x1a.crashrig.v1.PrepareServerH\x00R\rprepareServer\x12@\n" +
-	"\rdetach_server\x18\r \x01(\v2\x19.crashrig.v1.DetachServerH\x00R\fdetachServerB\x05\n" +
-	"\x03cmd\"*\n" +
+	"\rdetach_server\x18\r \x01(\v2\x19.crashrig.v1.DetachServerH\x00R\fdetachServer\x12'\n" +
+	"\x04park\x18\x0e \x01(\v2\x11.crashrig.v1.ParkH\x00R\x04parkB\x05\n" +
+	"\x03cmd\"R\n" +
 	"\aWelcome\x12\x1f\n" +
 	"\vsession_key\x18\x01 \x01(\tR\n" +
-	"sessionKey\"\x95\x01\n" +
+	"sessionKey\x12&\n" +
+	"\x0fhost_unix_nanos\x18\x02 \x01(\x03R\rhostUnixNanos\"\x95\x01\n" +
 	"\rInstallServer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x16\n" +
@@ -2963,7 +3062,8 @@ const file_crashrig_proto_rawDesc = "" +
 	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"A\n" +
 	"\rPrepareServer\x120\n" +
 	"\x04spec\x18\x01 \x01(\v2\x1c.crashrig.v1.ProvisionServerR\x04spec\"\x0e\n" +
-	"\fDetachServer\"C\n" +
+	"\fDetachServer\"\x06\n" +
+	"\x04Park\"C\n" +
 	"\n" +
 	"StopServer\x12\x14\n" +
 	"\x05clean\x18\x01 \x01(\bR\x05clean\x12\x1f\n" +
@@ -3008,7 +3108,7 @@ func file_crashrig_proto_rawDescGZIP() []byte {
 }
 
 var file_crashrig_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_crashrig_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_crashrig_proto_goTypes = []any{
 	(GateRelease)(0),         // 0: crashrig.v1.GateRelease
 	(IOFaultKind)(0),         // 1: crashrig.v1.IOFaultKind
@@ -3040,12 +3140,13 @@ var file_crashrig_proto_goTypes = []any{
 	(*AttachServer)(nil),     // 27: crashrig.v1.AttachServer
 	(*PrepareServer)(nil),    // 28: crashrig.v1.PrepareServer
 	(*DetachServer)(nil),     // 29: crashrig.v1.DetachServer
-	(*StopServer)(nil),       // 30: crashrig.v1.StopServer
-	(*SyncFilesystems)(nil),  // 31: crashrig.v1.SyncFilesystems
-	(*CollectFiles)(nil),     // 32: crashrig.v1.CollectFiles
-	(*Exec)(nil),             // 33: crashrig.v1.Exec
-	(*InjectFault)(nil),      // 34: crashrig.v1.InjectFault
-	(*ClearFault)(nil),       // 35: crashrig.v1.ClearFault
+	(*Park)(nil),             // 30: crashrig.v1.Park
+	(*StopServer)(nil),       // 31: crashrig.v1.StopServer
+	(*SyncFilesystems)(nil),  // 32: crashrig.v1.SyncFilesystems
+	(*CollectFiles)(nil),     // 33: crashrig.v1.CollectFiles
+	(*Exec)(nil),             // 34: crashrig.v1.Exec
+	(*InjectFault)(nil),      // 35: crashrig.v1.InjectFault
+	(*ClearFault)(nil),       // 36: crashrig.v1.ClearFault
 }
 var file_crashrig_proto_depIdxs = []int32{
 	4,  // 0: crashrig.v1.AgentMessage.hello:type_name -> crashrig.v1.Hello
@@ -3064,33 +3165,34 @@ var file_crashrig_proto_depIdxs = []int32{
 	17, // 13: crashrig.v1.Event.restore_failed:type_name -> crashrig.v1.RestoreFailed
 	20, // 14: crashrig.v1.Command.install_server:type_name -> crashrig.v1.InstallServer
 	21, // 15: crashrig.v1.Command.provision_server:type_name -> crashrig.v1.ProvisionServer
-	30, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
-	31, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
-	32, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
-	33, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
+	31, // 16: crashrig.v1.Command.stop_server:type_name -> crashrig.v1.StopServer
+	32, // 17: crashrig.v1.Command.sync_filesystems:type_name -> crashrig.v1.SyncFilesystems
+	33, // 18: crashrig.v1.Command.collect_files:type_name -> crashrig.v1.CollectFiles
+	34, // 19: crashrig.v1.Command.exec:type_name -> crashrig.v1.Exec
 	19, // 20: crashrig.v1.Command.welcome:type_name -> crashrig.v1.Welcome
-	34, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
-	35, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
+	35, // 21: crashrig.v1.Command.inject_fault:type_name -> crashrig.v1.InjectFault
+	36, // 22: crashrig.v1.Command.clear_fault:type_name -> crashrig.v1.ClearFault
 	27, // 23: crashrig.v1.Command.attach_server:type_name -> crashrig.v1.AttachServer
 	28, // 24: crashrig.v1.Command.prepare_server:type_name -> crashrig.v1.PrepareServer
 	29, // 25: crashrig.v1.Command.detach_server:type_name -> crashrig.v1.DetachServer
-	22, // 26: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
-	24, // 27: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
-	25, // 28: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
-	25, // 29: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
-	26, // 30: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
-	23, // 31: crashrig.v1.ServerDefinition.start_gate:type_name -> crashrig.v1.StartGate
-	0,  // 32: crashrig.v1.StartGate.release:type_name -> crashrig.v1.GateRelease
-	21, // 33: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
-	21, // 34: crashrig.v1.PrepareServer.spec:type_name -> crashrig.v1.ProvisionServer
-	1,  // 35: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
-	3,  // 36: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
-	18, // 37: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
-	37, // [37:38] is the sub-list for method output_type
-	36, // [36:37] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	30, // 26: crashrig.v1.Command.park:type_name -> crashrig.v1.Park
+	22, // 27: crashrig.v1.ProvisionServer.server:type_name -> crashrig.v1.ServerDefinition
+	24, // 28: crashrig.v1.ServerDefinition.files:type_name -> crashrig.v1.ServerFile
+	25, // 29: crashrig.v1.ServerDefinition.init:type_name -> crashrig.v1.Argv
+	25, // 30: crashrig.v1.ServerDefinition.start:type_name -> crashrig.v1.Argv
+	26, // 31: crashrig.v1.ServerDefinition.recovery:type_name -> crashrig.v1.RecoveryPatterns
+	23, // 32: crashrig.v1.ServerDefinition.start_gate:type_name -> crashrig.v1.StartGate
+	0,  // 33: crashrig.v1.StartGate.release:type_name -> crashrig.v1.GateRelease
+	21, // 34: crashrig.v1.AttachServer.spec:type_name -> crashrig.v1.ProvisionServer
+	21, // 35: crashrig.v1.PrepareServer.spec:type_name -> crashrig.v1.ProvisionServer
+	1,  // 36: crashrig.v1.InjectFault.kind:type_name -> crashrig.v1.IOFaultKind
+	3,  // 37: crashrig.v1.ControlPlane.Connect:input_type -> crashrig.v1.AgentMessage
+	18, // 38: crashrig.v1.ControlPlane.Connect:output_type -> crashrig.v1.Command
+	38, // [38:39] is the sub-list for method output_type
+	37, // [37:38] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_crashrig_proto_init() }
@@ -3131,6 +3233,7 @@ func file_crashrig_proto_init() {
 		(*Command_AttachServer)(nil),
 		(*Command_PrepareServer)(nil),
 		(*Command_DetachServer)(nil),
+		(*Command_Park)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3138,7 +3241,7 @@ func file_crashrig_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crashrig_proto_rawDesc), len(file_crashrig_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
