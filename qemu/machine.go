@@ -99,7 +99,7 @@ type Machine struct {
 	// (-incoming, e.g. "exec:cat FILE") instead of booting it; the rest
 	// of the machine must be the saved one's.
 	Incoming string
-	Extra []string
+	Extra    []string
 }
 
 // Args renders the QEMU command line (without the binary).
