@@ -404,6 +404,18 @@ func (vm *VM) readyStandby(ctx context.Context) (*qemuVM, error) {
 	}
 }
 
+// WaitStandby waits until a standby is ready to take over (VMSpec.Standby),
+// starting one if none is on the way: a caller that crashes the VM at a
+// moment of its choosing waits here first, so that StandbyReset's
+// timeline holds no wait for a standby.
+func (vm *VM) WaitStandby(ctx context.Context) error {
+	if !vm.spec0.Standby {
+		return errors.New("wait for a standby: the VM was not started with VMSpec.Standby")
+	}
+	_, err := vm.readyStandby(ctx)
+	return err
+}
+
 // dropStandby kills standby q.
 func (vm *VM) dropStandby(q *qemuVM) {
 	vm.mu.Lock()

@@ -62,9 +62,14 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		// panics; stopClients then re-raises the panic here.
 		var faultEnded time.Time
 		var err error
-		if faults != nil && why == keepGoing {
+		if why == keepGoing {
+			err = r.prepareCrash(cctx, cycle)
+		}
+		switch {
+		case err != nil:
+		case faults != nil && why == keepGoing:
 			faultEnded, err = r.faultWindow(cctx, cycle, wait, faults.plan(wait))
-		} else {
+		default:
 			err = workload.Sleep(cctx, wait)
 		}
 		if err != nil {
@@ -230,6 +235,20 @@ func (r *run) tooSlow(checks time.Duration) string {
 	}
 	fmt.Fprintf(&b, " checks took %v in all. The checks that ran passed; this is not a durability finding: rerun on a less loaded host or with a larger -crash.max-duration", checks.Round(time.Millisecond))
 	return b.String()
+}
+
+// prepareCrash lets a CrashPreparer nemesis get ready (traffic running).
+func (r *run) prepareCrash(ctx context.Context, cycle int) error {
+	p, ok := r.d.Nemesis.(CrashPreparer)
+	if !ok {
+		return nil
+	}
+	start := time.Now()
+	err := p.PrepareCrash(ctx)
+	if w := time.Since(start); w > time.Second {
+		r.d.Logf("cycle %d: waited %v for the nemesis to be ready to crash (traffic running)", cycle, w.Round(time.Millisecond))
+	}
+	return err
 }
 
 func (r *run) crash(ctx context.Context, cycle int) (report.CrashReport, error) {

@@ -244,6 +244,15 @@ func (in *instance) Crash(ctx context.Context) (report.CrashReport, error) {
 	return rep, err
 }
 
+// PrepareCrash waits, with the standby restart, until a standby is ready
+// to take over (outside the crash's timeline).
+func (in *instance) PrepareCrash(ctx context.Context) error {
+	if !in.standby {
+		return nil
+	}
+	return in.vm.WaitStandby(ctx)
+}
+
 // unexpectedEvents drains the VM's event channel: a server exit or an error
 // log line outside a reset.
 func (in *instance) unexpectedEvents() string {
