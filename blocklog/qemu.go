@@ -1,6 +1,7 @@
 package blocklog
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -73,4 +74,37 @@ func CreateLog(path string) error {
 		return fmt.Errorf("block log: create %s: %w", path, err)
 	}
 	return nil
+}
+
+// QMPCommands are the QMP commands that hot-plug the disk into a running
+// QEMU under device id devID: blockdev-add of the four nodes QEMUArgs
+// makes, then device_add with the same device arguments.
+func (d LoggedDisk) QMPCommands(devID string) ([][]byte, error) {
+	if _, err := d.QEMUArgs(); err != nil { // the same checks
+		return nil, err
+	}
+	format := d.Format
+	if format == "" {
+		format = "raw"
+	}
+	add := func(args map[string]any) map[string]any {
+		return map[string]any{"execute": "blockdev-add", "arguments": args}
+	}
+	cmds := []map[string]any{
+		add(map[string]any{"driver": "file", "filename": d.Path, "node-name": d.ID + "-file"}),
+		add(map[string]any{"driver": format, "file": d.ID + "-file", "node-name": d.ID + "-fmt"}),
+		add(map[string]any{"driver": "file", "filename": d.Log, "node-name": d.ID + "-logfile"}),
+		add(map[string]any{"driver": "blklogwrites", "node-name": d.ID, "file": d.ID + "-fmt", "log": d.ID + "-logfile", "log-append": false}),
+		{"execute": "device_add", "arguments": map[string]any{"driver": "virtio-blk-pci", "id": devID, "drive": d.ID,
+			"addr": fmt.Sprintf("%#x", d.PCIAddr), "write-cache": "on"}},
+	}
+	out := make([][]byte, len(cmds))
+	for i, c := range cmds {
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
 }

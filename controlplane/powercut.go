@@ -205,6 +205,16 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 	fail := func(reason, err error) (PowerCutResult, error) {
 		return res, asPowerCut(vm.resetFailed(&res.ResetResult, reason, err))
 	}
+	// With standbys the state comes up on one (found before the cut, so
+	// the wait for it is not in the timeline).
+	var sb *qemuVM
+	if vm.spec0.Standby {
+		var err error
+		if sb, err = vm.readyStandby(ctx); err != nil {
+			return fail(ErrVMNotBack, err)
+		}
+		res.Restored = sb.template != nil
+	}
 	tl.Sent = time.Now()
 	q.console.Mark("==== crashrig: power cut (SIGKILL QEMU) ====")
 	q.cleanup() // SIGKILL first: QMP stop or quit would flush the disks
@@ -242,10 +252,17 @@ func (vm *VM) PowerCut(ctx context.Context, seed int64, opts ...PowerCutOption) 
 			return res, asPowerCut(err)
 		}
 	}
-	// The VM reboots on the built state. With a standby (VMSpec.Standby)
-	// this one step could instead be StandbyReset with WithCrashState
-	// handing it d.disk(); not wired: a standby reset stops QEMU with QMP
-	// stop, which flushes, where a power cut must not.
+	if sb != nil {
+		// The built state, logged as generation gen+1, is hot-plugged into
+		// the standby, which takes over (the killed machine was never
+		// stopped: nothing was flushed after the cut's SIGKILL).
+		sb.console.Mark(fmt.Sprintf("==== crashrig: taking over VM %s after a power cut (state of log %d at %d) ====", vm.ID, gen, res.Choices.Cut))
+		vm.takeOver(sb)
+		rr, err := vm.attachOn(ctx, sb, d.disk(), old, res.ResetResult)
+		res.ResetResult = rr
+		return res, asPowerCut(err)
+	}
+	// The VM reboots on the built state.
 	if err := vm.restartOn(ctx, d.disk(), mysqlPort); err != nil {
 		return fail(ErrVMNotBack, err)
 	}

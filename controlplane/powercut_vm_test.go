@@ -161,3 +161,77 @@ func TestPowerCutSamplesOnTheSamplingMachine(t *testing.T) {
 	}
 	assert.Len(t, vm.StandbyQEMUPids(), 1, "one sampling machine, booted once")
 }
+
+// TestBundledServerPowerCutsOntoStandbys cuts the power of a VM with
+// standbys and a sampling machine (both restored from the VM's standby
+// template): the state the VM continues on is hot-plugged, with its write
+// log, into a standby that takes over with the server started ahead; the
+// sampled states are recovered on the sampling machine, each by a server
+// started ahead after the previous state's detach. Every committed row is
+// in every state cut after its flush, the DSN stays the same, and the new
+// generation's log records the new machine's writes.
+func TestBundledServerPowerCutsOntoStandbys(t *testing.T) {
+	vmtest.SkipIfShort(t)
+	im := vmtest.Image(t)
+	bin := vmtest.BuildStatic(t, "./cmd/crashrig-sqlserver")
+	cp := cptest.New(t)
+	vm := cptest.StartVM(t, cp, controlplane.VMSpec{Image: im, LogDataDisk: true, Sampler: true, Standby: true})
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	defer cancel()
+	require.NoError(t, vm.Install(ctx, serverkind.Bundled, "test", bin))
+	dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.Bundled, Version: "test",
+		Database: "crash", ErrorLogPatterns: []string{`(?i)panic`}})
+	require.NoError(t, err)
+	db := openDB(t, dsn)
+	_, err = db.ExecContext(ctx, "CREATE TABLE t (k INT PRIMARY KEY)")
+	require.NoError(t, err)
+	count := func(db *sql.DB) int {
+		t.Helper()
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n))
+		return n
+	}
+	rows := 0
+	for round := 1; round <= 2; round++ {
+		for range 3 {
+			rows++
+			_, err := db.ExecContext(ctx, "INSERT INTO t VALUES (?)", rows)
+			require.NoError(t, err)
+		}
+		acked, err := vm.WriteLogPosition()
+		require.NoError(t, err)
+		require.NoError(t, vm.WaitStandby(ctx))
+		var samples []controlplane.Sample
+		res, err := vm.PowerCut(ctx, int64(round), controlplane.WithSamples(2, func(ctx context.Context, s controlplane.Sample) error {
+			samples = append(samples, s)
+			sdb := openDB(t, s.DSN)
+			defer sdb.Close()
+			if s.Gen == acked.Gen && s.Choices.Cut >= acked.Entries {
+				assert.Equal(t, rows, count(sdb), "every committed row in the state at %d", s.Choices.Cut)
+			}
+			t.Logf("round %d: sample at %d of %d: answered %v after the hot-plug", round, s.Choices.Cut, s.Choices.LogEntries, s.Recovery.Timeline.Answered)
+			return nil
+		}))
+		require.NoError(t, err)
+		t.Logf("round %d: power cut at %d of %d: %s", round, res.Choices.Cut, res.Choices.LogEntries, &res.Timeline)
+		assert.True(t, res.Restored, "the state came up on a standby restored from the template")
+		assert.True(t, res.Prestarted, "its server was started ahead")
+		require.NotEmpty(t, samples)
+		assert.Equal(t, dsn, vm.DSN())
+		db = openDB(t, dsn)
+		if res.Choices.Cut >= acked.Entries {
+			assert.Equal(t, rows, count(db), "the committed rows after the power cut")
+		}
+		rows = count(db) // what the state the VM continues on kept
+		pos, err := vm.WriteLogPosition()
+		require.NoError(t, err)
+		assert.Equal(t, round, pos.Gen, "the standby logs the new generation")
+		_, err = db.ExecContext(ctx, "INSERT INTO t VALUES (?)", 1000+round)
+		require.NoError(t, err)
+		rows++
+		after, err := vm.WriteLogPosition()
+		require.NoError(t, err)
+		assert.Greater(t, after.Entries, pos.Entries, "the new machine's writes are logged")
+	}
+	cptest.NoEvents(t, vm)
+}

@@ -137,8 +137,16 @@ func (vm *VM) sampleOn(ctx context.Context, q *qemuVM, disk qemu.Disk) (dsn stri
 			return "", fmt.Errorf("sample: hot-plug %s: %w", disk.Path, err)
 		}
 	}
+	// The server started ahead after the last detach (background): the
+	// attach releases it once it waits at its gate.
+	if err := vm.prepareStandbyServer(ctx, q); err != nil {
+		vm.logf("VM %s: %v", vm.ID, err)
+	}
 	vm.mu.Lock()
 	q.sampling, q.sampleEvents = true, nil
+	// The attach takes the server started ahead; the next one is
+	// started after the detach.
+	q.serverPrepared = nil
 	vm.mu.Unlock()
 	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}}); err != nil {
 		return "", fmt.Errorf("sample: attach: %w", err)
@@ -173,6 +181,7 @@ func (vm *VM) detachSample(ctx context.Context, q *qemuVM) error {
 	for {
 		err := vm.qmpRunOn(ctx, q, string(nodeDel))
 		if err == nil {
+			vm.prepareSampler(q)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -180,6 +189,24 @@ func (vm *VM) detachSample(ctx context.Context, q *qemuVM) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// prepareSampler has sampling machine q start the server ahead again, in
+// the background, for its next state (a spec with a start gate; the
+// bundled server's initialisation then happens between power cuts).
+func (vm *VM) prepareSampler(q *qemuVM) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	st := &vm.standbys
+	if vm.killed || st.ctx == nil {
+		return
+	}
+	ctx := st.ctx
+	st.wg.Go(func() {
+		if err := vm.prepareStandbyServer(ctx, q); err != nil {
+			vm.logf("VM %s: %v", vm.ID, err)
+		}
+	})
 }
 
 // unplugTimeout bounds the guest's ejection of an unplugged state.

@@ -168,25 +168,22 @@ func (st *standbyState) preparedCount() int {
 // bootStandby starts standby n and brings it up to date (agent
 // connected, the VM's server builds installed, its server started ahead
 // when the spec has a start gate); with sampler, as the VM's sampling
-// machine (sampler.go), which never takes over. A standby is restored
-// from the VM's standby template (template.go), made first if there is
-// none or it is stale; the sampling machine, and every standby once
-// making a template failed, boots.
+// machine (sampler.go), which never takes over. It is restored from the
+// VM's standby template (template.go), made first if there is none or it
+// is stale; once making a template failed, it boots.
 func (vm *VM) bootStandby(ctx context.Context, n int, sampler bool) (*qemuVM, error) {
 	start := time.Now()
 	q := &qemuVM{dir: filepath.Join(vm.dir, fmt.Sprintf("standby%d", n)), image: vm.spec0.Image,
 		agentID: fmt.Sprintf("%s~standby%d", vm.ID, n), sampler: sampler}
-	if !sampler {
-		t, err := vm.standbyTemplate(ctx)
-		switch {
-		case err == nil:
-			q.template = t
-			q.installed, q.serverPrepared = t.installs, t.spec
-		case ctx.Err() != nil:
-			return nil, err
-		default:
-			vm.logf("VM %s: standby %d boots (no standby template: %v)", vm.ID, n, err)
-		}
+	t, err := vm.standbyTemplate(ctx)
+	switch {
+	case err == nil:
+		q.template = t
+		q.installed, q.serverPrepared = t.installs, t.spec
+	case ctx.Err() != nil:
+		return nil, err
+	default:
+		vm.logf("VM %s: standby %d boots (no standby template: %v)", vm.ID, n, err)
 	}
 	if err := vm.launchStandby(ctx, q); err != nil {
 		return nil, err
@@ -510,20 +507,7 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 	}
 	tl.Acked = time.Since(tl.Sent)
 
-	// The standby is the VM's machine from here on: the old machine's
-	// exit is no longer the VM's, and the standby's boot is the VM's new
-	// boot (its agent has been connected all along).
-	vm.mu.Lock()
-	oldBoot, oldSess := vm.bootID, vm.sess
-	vm.qemu = sb
-	vm.standbys.remove(sb)
-	s := sb.standbySess
-	vm.sess = s
-	vm.boots = sb.standbyBoots
-	vm.bootID, vm.helloAt = sb.standbyBoot, time.Now()
-	vm.readyBoot = ""
-	vm.broadcast()
-	vm.mu.Unlock()
+	oldBoot, oldSess := vm.takeOver(sb)
 	if oldSess != nil {
 		oldSess.retire(errReset)
 	}
@@ -536,10 +520,37 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 			return res, vm.resetFailed(&res, ErrVMNotBack, fmt.Errorf("crash state: %w", err))
 		}
 		disk = d
-		vm.mu.Lock()
-		vm.dataDisk = d
-		vm.mu.Unlock()
 	}
+	return vm.attachOn(ctx, sb, disk, oldBoot, res)
+}
+
+// takeOver makes standby sb the VM's machine: the old machine's exit is no
+// longer the VM's (a new down signal), and the standby's boot is the VM's
+// new boot (its agent has been connected all along). It returns the
+// replaced boot and its session.
+func (vm *VM) takeOver(sb *qemuVM) (oldBoot string, oldSess *session) {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	oldBoot, oldSess = vm.bootID, vm.sess
+	vm.qemu, vm.down = sb, newDownSignal()
+	vm.standbys.remove(sb)
+	vm.sess = sb.standbySess
+	vm.boots = sb.standbyBoots
+	vm.bootID, vm.helloAt = sb.standbyBoot, time.Now()
+	vm.readyBoot = ""
+	vm.broadcast()
+	return oldBoot, oldSess
+}
+
+// attachOn brings the VM's data disk up on sb, which took over: hot-plug
+// disk (it becomes the VM's data disk), full priority, AttachServer (the
+// agent mounts it, so the file system recovers, and starts or releases the
+// server), then HardReset's end (ServerReady, a query from the host).
+// Then the next standby starts.
+func (vm *VM) attachOn(ctx context.Context, sb *qemuVM, disk qemu.Disk, oldBoot string, res ResetResult) (ResetResult, error) {
+	vm.mu.Lock()
+	vm.dataDisk = disk
+	vm.mu.Unlock()
 	cmds, err := qemu.HotplugCommands(disk, "datadisk", qemu.DataDiskAddr)
 	if err != nil {
 		return res, vm.resetFailed(&res, ErrVMNotBack, err)
@@ -556,7 +567,7 @@ func (vm *VM) StandbyReset(ctx context.Context, opts ...StandbyOption) (ResetRes
 	vm.mu.Lock()
 	spec := vm.spec
 	vm.mu.Unlock()
-	// The next standby starts booting now, at the lowest priority.
+	// The next standby starts now, at the lowest priority.
 	defer vm.startNextStandby()
 	if spec == nil {
 		return vm.comeBack(ctx, oldBoot, res)

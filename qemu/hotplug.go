@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/crashrig/crashrig/blocklog"
 )
 
 // DataDiskAddr is the PCI slot of a VM's second disk (/dev/vdb): where
@@ -20,10 +22,16 @@ const DataDiskAddr = pciDisk0 + 1
 // (block node id+"-node"): blockdev-add with the same cache semantics
 // as Machine's -drive cache=mode, then device_add. The pc machine's ACPI
 // PCI hot-plug announces it to the guest.
+//
+// A disk with a WriteLog is hot-plugged with its write log, as Machine
+// starts it (blocklog.LoggedDisk; its node is named id).
 func HotplugCommands(d Disk, id string, addr int) ([][]byte, error) {
 	format := d.Format
 	if format == "" {
 		format = "qcow2"
+	}
+	if d.WriteLog != "" {
+		return blocklog.LoggedDisk{ID: id + "-node", Path: d.Path, Format: format, Log: d.WriteLog, PCIAddr: addr}.QMPCommands(id)
 	}
 	if format != "qcow2" && format != "raw" {
 		return nil, fmt.Errorf("hot-plug %s: format %q: want qcow2 or raw", d.Path, format)

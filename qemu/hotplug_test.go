@@ -48,3 +48,33 @@ func TestHotplugCommandsMapCacheModes(t *testing.T) {
 	_, err = HotplugCommands(Disk{Path: "d", Format: "vmdk"}, "x", DataDiskAddr)
 	assert.ErrorContains(t, err, "format")
 }
+
+func TestHotplugCommandsKeepTheWriteLog(t *testing.T) {
+	cmds, err := HotplugCommands(Disk{Path: "/d/data-3.qcow2", Format: "qcow2", WriteLog: "/d/data-3.log"}, "datadisk", DataDiskAddr)
+	require.NoError(t, err)
+	type qmp struct {
+		Execute   string         `json:"execute"`
+		Arguments map[string]any `json:"arguments"`
+	}
+	var got []qmp
+	for _, c := range cmds {
+		var q qmp
+		require.NoError(t, json.Unmarshal(c, &q))
+		got = append(got, q)
+	}
+	require.Len(t, got, 5, "four block nodes and the device, as Machine starts a logged disk")
+	logw := got[3].Arguments
+	assert.Equal(t, "blklogwrites", logw["driver"])
+	assert.Equal(t, false, logw["log-append"], "a new generation's log starts empty")
+	assert.Equal(t, "/d/data-3.log", got[2].Arguments["filename"])
+	assert.Equal(t, logw["log"], got[2].Arguments["node-name"])
+	assert.Equal(t, logw["file"], got[1].Arguments["node-name"])
+	assert.Equal(t, "qcow2", got[1].Arguments["driver"])
+	assert.Equal(t, "/d/data-3.qcow2", got[0].Arguments["filename"])
+	dev := got[4]
+	assert.Equal(t, "device_add", dev.Execute)
+	assert.Equal(t, logw["node-name"], dev.Arguments["drive"], "the guest writes through the log")
+	assert.Equal(t, "datadisk", dev.Arguments["id"])
+	assert.Equal(t, "0x6", dev.Arguments["addr"])
+	assert.Equal(t, "on", dev.Arguments["write-cache"], "a volatile cache: the guest sends flushes, and the log holds unflushed writes")
+}

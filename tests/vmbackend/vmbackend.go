@@ -39,8 +39,9 @@ type Backend struct {
 	// Dir holds the VMs' overlays, data disks and console logs.
 	Dir  string
 	Logf func(format string, args ...any)
-	// Standby: a crash brings the data disk up on a VM booted ahead
-	// (controlplane.VM.StandbyReset) instead of a QMP system_reset.
+	// Standby: a crash brings the data disk up on a VM started ahead
+	// (controlplane.VM.StandbyReset; with power cuts, the built state,
+	// VM.PowerCut) instead of a QMP system_reset or a boot.
 	Standby bool
 }
 
@@ -48,12 +49,6 @@ type Backend struct {
 // the server answers from the host.
 func (b *Backend) Start(ctx context.Context, spec harness.Spec) (harness.Instance, error) {
 	powerCut := spec.Nemesis == harness.NemesisPowerCut
-	if powerCut && b.Standby {
-		// A power cut reboots on the state it built (VM.PowerCut); taking
-		// it up on a standby (StandbyReset with WithCrashState) is not
-		// wired yet.
-		return nil, fmt.Errorf("vm backend: -crash.restart=standby does not combine with -crash.nemesis=%s yet", spec.Nemesis)
-	}
 	dir, err := os.MkdirTemp(b.Dir, "vm-"+spec.FS.Name+"-")
 	if err != nil {
 		return nil, err
