@@ -152,7 +152,7 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return stringValue(&c.Replay) }, reproNever, "/tmp/run-dir"},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
-	{"crash.restart", "CRASHRIG_RESTART", RestartModes[0], "how a VM comes back after a crash: " + RestartModes[0] + " (QMP system_reset, the guest boots again) or " + RestartModes[1] + " (the crashed VM's data disk is hot-plugged into a VM booted ahead; see docs/architecture.md)",
+	{"crash.restart", "CRASHRIG_RESTART", RestartModes[0], "how a VM comes back after a crash: " + RestartModes[0] + " (QMP system_reset, the guest boots again) or " + RestartModes[1] + " (the crashed VM's data disk, or a power cut's built state, is hot-plugged into a VM restored ahead from a saved standby; see docs/architecture.md)",
 		func(c *Config) flag.Value { return stringValue(&c.Restart) }, reproAlways, RestartModes[1]},
 }
 
