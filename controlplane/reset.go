@@ -75,6 +75,10 @@ type ResetResult struct {
 	// Restored (StandbyReset): the standby was restored from the VM's
 	// standby template, not booted.
 	Restored bool
+	// FSCheck is the output of the boot-time file system check the agent
+	// ran because the kernel refused to mount the data disk as corrupt
+	// (empty when the mount needed none; ServerReady.fs_check).
+	FSCheck string
 }
 
 // errReset ends the session of a boot that a reset wiped out.
@@ -177,6 +181,7 @@ func (vm *VM) comeBack(ctx context.Context, old string, res ResetResult) (ResetR
 	if vm.ready.RecoveryNanos != nil {
 		res.ServerRecovery, res.RecoveryReported = time.Duration(vm.ready.GetRecoveryNanos()), true
 	}
+	res.FSCheck = vm.ready.GetFsCheck()
 	vm.mu.Unlock()
 
 	// And from the host, through the port forward.

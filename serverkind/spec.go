@@ -2,6 +2,7 @@ package serverkind
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -173,6 +174,25 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// MarshalText writes it as UnmarshalText reads it ("1m30s"), so a spec
+// saved with a run (server-spec.json) reads back for a replay.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalJSON reads a duration string, or a number of nanoseconds (how
+// runs saved their spec before MarshalText).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var ns int64
+	if err := json.Unmarshal(b, &ns); err == nil {
+		*d = Duration(ns)
+		return nil
+	}
+	var text string
+	if err := json.Unmarshal(b, &text); err != nil {
+		return fmt.Errorf("want a duration such as \"90s\": %w", err)
+	}
+	return d.UnmarshalText([]byte(text))
 }
 
 // File is where the spec came from.

@@ -1,6 +1,7 @@
 package serverkind
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -190,4 +191,21 @@ func TestGatedCommand(t *testing.T) {
 	require.NoError(t, err)
 	_, _, ok = m.(Gated).GatedCommand(Instance{DataDir: "/data", Spec: &pb.ProvisionServer{}})
 	assert.False(t, ok, "other specs do not change")
+}
+
+func TestDurationRoundTripsThroughJSON(t *testing.T) {
+	type wrap struct{ D Duration }
+	b, err := json.Marshal(wrap{Duration(90 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"D":"1m30s"}` {
+		t.Fatalf("marshal = %s", b)
+	}
+	for _, in := range []string{string(b), `{"D":90000000000}`} {
+		var w wrap
+		if err := json.Unmarshal([]byte(in), &w); err != nil || time.Duration(w.D) != 90*time.Second {
+			t.Fatalf("unmarshal %s = %v, %v (a saved run's spec must read back for -crash.replay)", in, time.Duration(w.D), err)
+		}
+	}
 }

@@ -474,7 +474,7 @@ func TestServerWatcherSignalAndExpectedStop(t *testing.T) {
 	// A stop the agent was asked for is not an event.
 	p, err = m.start(k, serverkind.Instance{Spec: spec})
 	require.NoError(t, err)
-	m.setReady(spec, p)
+	m.setReady(spec, p, "")
 	require.NotNil(t, (<-events).GetServerReady())
 	assert.True(t, m.Status().GetReady())
 	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, healthStatus(t, m))
@@ -787,4 +787,31 @@ func TestParkedConfigNeedsEntropy(t *testing.T) {
 	tok := strings.Repeat("cd", 16)
 	_, err := parseConfig([]byte(`{"controlPlane": "127.0.0.1:1", "token": "` + tok + `", "vmId": "v", "resumeId": "r1"}`))
 	assert.ErrorContains(t, err, "entropy", "a restored machine without a seed would share the template's random state")
+}
+
+// TestBootTimeCheck runs the boot-time check on file images: a clean ext4
+// passes, a corrupted one it cannot preen is an error, and xfs has none.
+func TestBootTimeCheck(t *testing.T) {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("mkfs.ext4 not installed (apt-get install -y e2fsprogs); CI installs it")
+	}
+	img := filepath.Join(t.TempDir(), "fs.img")
+	require.NoError(t, exec.Command("truncate", "-s", "16M", img).Run())
+	out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	check, err := bootTimeCheck(t.Context(), "ext4", img)
+	require.NoError(t, err)
+	assert.Contains(t, check, "clean")
+
+	// Zero the primary superblock: preen mode gives up (exit 8).
+	f, err := os.OpenFile(img, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt(make([]byte, 1024), 1024)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	_, err = bootTimeCheck(t.Context(), "ext4", img)
+	assert.ErrorContains(t, err, "did not repair it", "an ext4 it cannot preen is no recovery")
+
+	_, err = bootTimeCheck(t.Context(), "xfs", img)
+	assert.ErrorIs(t, err, errNoBootTimeCheck)
 }

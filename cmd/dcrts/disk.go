@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -78,8 +79,12 @@ func mount(ctx context.Context, spec *pb.ProvisionServer, dir string) error {
 		return err
 	}
 	if flags, data, ok := kernelMountOptions(spec.GetMountOptions()); ok {
-		if err := unix.Mount(spec.GetDevice(), dir, spec.GetFsType(), flags, data); err == nil {
+		err := unix.Mount(spec.GetDevice(), dir, spec.GetFsType(), flags, data)
+		if err == nil {
 			return nil
+		}
+		if errors.Is(err, unix.EUCLEAN) {
+			return fmt.Errorf("mount %s on %s: %w", spec.GetDevice(), dir, err)
 		}
 	}
 	args := mountArgs(spec, dir)
@@ -87,6 +92,59 @@ func mount(ctx context.Context, spec *pb.ProvisionServer, dir string) error {
 		return fmt.Errorf("%s: %w: %s", strings.Join(args, " "), err, out)
 	}
 	return nil
+}
+
+// mountAfterCrash mounts the data disk after a crash as a boot does: a
+// boot's fsck pass (systemd-fsck, "fsck -a" for a data disk with fsck pass
+// 2) checks an ext2/3/4 file system before mounting it, and replays or
+// repairs what the kernel would refuse (e.g. a torn commit block of a last
+// transaction that never completed: the kernel's jbd2 then fails the
+// mount with EUCLEAN, "journal transaction N is corrupt", while e2fsck -p
+// drops the transaction and marks nothing lost that was ever flushed).
+// The mount is tried first; only when the kernel refuses it as corrupt is
+// e2fsck -p run, and its output returned, then the mount retried. A file
+// system with no such boot-time repair (xfs), or a check that cannot fix
+// it (exit 4 and up), fails.
+func mountAfterCrash(ctx context.Context, spec *pb.ProvisionServer, dir string) (check string, err error) {
+	err = mount(ctx, spec, dir)
+	if err == nil || !errors.Is(err, unix.EUCLEAN) {
+		return "", err
+	}
+	check, cerr := bootTimeCheck(ctx, spec.GetFsType(), spec.GetDevice())
+	if errors.Is(cerr, errNoBootTimeCheck) {
+		return "", err
+	}
+	if cerr != nil {
+		return check, fmt.Errorf("%w; %w", err, cerr)
+	}
+	if err := mount(ctx, spec, dir); err != nil {
+		return check, fmt.Errorf("after the boot-time check (e2fsck -p: %s): %w", check, err)
+	}
+	return check, nil
+}
+
+// errNoBootTimeCheck: the file system has no boot-time repair (xfs's
+// fsck does nothing; its repair is an administrator's xfs_repair).
+var errNoBootTimeCheck = errors.New("no boot-time check for this file system")
+
+// bootTimeCheck runs what a boot's fsck pass runs for fsType on device
+// ("fsck -a": e2fsck -p for ext2/3/4) and returns its output; an error
+// means it left errors or could not run.
+func bootTimeCheck(ctx context.Context, fsType, device string) (string, error) {
+	switch fsType {
+	case "ext2", "ext3", "ext4":
+	default:
+		return "", errNoBootTimeCheck
+	}
+	out, err := exec.CommandContext(ctx, "e2fsck", "-p", device).CombinedOutput()
+	check := strings.TrimSpace(string(out))
+	var exit *exec.ExitError
+	// e2fsck: 0 clean, 1 errors corrected, 2 corrected and reboot wanted
+	// (for a mounted root); 4 and up left errors or failed.
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() < 4) {
+		return check, fmt.Errorf("the boot-time check (e2fsck -p %s) did not repair it: %w: %s", device, err, check)
+	}
+	return check, nil
 }
 
 // mountFlags are the mount(8) options that are mount(2) flags: each sets

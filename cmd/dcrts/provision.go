@@ -74,7 +74,7 @@ func (m *serverManager) Provision(ctx context.Context, spec *pb.ProvisionServer)
 	if err := saveSpec(filepath.Join(m.paths.State, specFile), spec); err != nil {
 		return fail(err)
 	}
-	m.setReady(spec, p)
+	m.setReady(spec, p, "")
 	return &pb.ProvisionResult{Pid: int32(p.cmd.Process.Pid), Seconds: time.Since(start).Seconds()}, nil
 }
 
@@ -212,15 +212,16 @@ func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer, u
 		return false, err
 	}
 	killStale(filepath.Join(m.paths.Run, serverkind.PIDFileName), m.log)
+	var fsCheck string
 	if !isMounted(m.paths.Data) {
 		fsSpec, err := m.fsSpec(ctx, spec)
 		if err != nil {
 			return false, err
 		}
-		if err := mount(ctx, fsSpec, m.paths.Data); err != nil {
+		if fsCheck, err = mountAfterCrash(ctx, fsSpec, m.paths.Data); err != nil {
 			return false, err
 		}
-		m.log.Info("data disk mounted", "device", fsSpec.GetDevice(), "options", spec.GetMountOptions())
+		m.log.Info("data disk mounted", "device", fsSpec.GetDevice(), "options", spec.GetMountOptions(), "boot_time_check", fsCheck)
 	}
 	// A fault does not outlive the boot it was injected in.
 	if err := removeFill(m.paths.Data); err != nil {
@@ -242,7 +243,7 @@ func (m *serverManager) restore(ctx context.Context, spec *pb.ProvisionServer, u
 		// An exited server was reported by its watcher already.
 		return prestarted, fmt.Errorf("%s did not come back: %w", k.Name(), err)
 	}
-	m.setReady(spec, p)
+	m.setReady(spec, p, fsCheck)
 	return prestarted, nil
 }
 

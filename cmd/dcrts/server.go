@@ -111,7 +111,9 @@ func (m *serverManager) DataPaths() []string {
 // setReady records that p answers and reports ServerReady with the
 // server's own recovery time, as the kind reads it from the log of this
 // start.
-func (m *serverManager) setReady(spec *pb.ProvisionServer, p *serverProc) {
+// fsCheck is the boot-time file system check's output, if the mount
+// needed one (mountAfterCrash).
+func (m *serverManager) setReady(spec *pb.ProvisionServer, p *serverProc, fsCheck string) {
 	m.mu.Lock()
 	m.spec, m.ready = spec, p.running()
 	ready := m.ready
@@ -120,7 +122,7 @@ func (m *serverManager) setReady(spec *pb.ProvisionServer, p *serverProc) {
 		return
 	}
 	m.health.SetServingStatus(healthService, healthpb.HealthCheckResponse_SERVING)
-	ev := &pb.ServerReady{Kind: spec.GetKind(), Pid: int32(p.cmd.Process.Pid), UptimeSeconds: uptime()}
+	ev := &pb.ServerReady{Kind: spec.GetKind(), Pid: int32(p.cmd.Process.Pid), UptimeSeconds: uptime(), FsCheck: fsCheck}
 	if r, ok := p.kind.(serverkind.RecoveryReporter); ok {
 		if d, ok := r.RecoveryTime(p.startLog()); ok {
 			ev.RecoveryNanos = proto.Int64(int64(d))

@@ -49,7 +49,7 @@ exec sleep 60`}}
 	require.NoError(t, err)
 	t.Cleanup(func() { m.kill(p) })
 	require.Eventually(t, func() bool { _, err := os.Stat(marker); return err == nil }, 10*time.Second, time.Millisecond)
-	m.setReady(spec, p)
+	m.setReady(spec, p, "")
 	ready := (<-events).GetServerReady()
 	require.NotNil(t, ready)
 	require.NotNil(t, ready.RecoveryNanos, "recovery time reported")
@@ -72,7 +72,7 @@ exec sleep 60`}}
 		_, err := os.Stat(marker)
 		return err == nil && len(p.watcher.tail()) > 0
 	}, 10*time.Second, time.Millisecond)
-	m.setReady(spec, p)
+	m.setReady(spec, p, "")
 	ready := (<-events).GetServerReady()
 	require.NotNil(t, ready)
 	require.NotNil(t, ready.RecoveryNanos, "recovery time reported")
@@ -88,7 +88,7 @@ func TestServerReadyWithoutRecoveryTime(t *testing.T) {
 		recoveringKind{fakeKind{script: "exec sleep 60", logFile: filepath.Join(t.TempDir(), "empty.log")}}} {
 		p, err := m.start(k, serverkind.Instance{Spec: spec})
 		require.NoError(t, err)
-		m.setReady(spec, p)
+		m.setReady(spec, p, "")
 		ready := (<-events).GetServerReady()
 		require.NotNil(t, ready)
 		assert.Nil(t, ready.RecoveryNanos, "%T", k)

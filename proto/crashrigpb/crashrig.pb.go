@@ -1250,6 +1250,11 @@ type ServerReady struct {
 	// its startup log says (the agent asks the server kind to read it);
 	// unset when the server does not report it.
 	RecoveryNanos *int64 `protobuf:"varint,5,opt,name=recovery_nanos,json=recoveryNanos,proto3,oneof" json:"recovery_nanos,omitempty"`
+	// fs_check is the output of the boot-time file system check the agent
+	// ran because the kernel refused to mount the data disk as corrupt
+	// (EUCLEAN), as a boot's fsck pass would have (e2fsck -p for ext2/3/4);
+	// empty when the mount needed none.
+	FsCheck       string `protobuf:"bytes,6,opt,name=fs_check,json=fsCheck,proto3" json:"fs_check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1310,6 +1315,13 @@ func (x *ServerReady) GetRecoveryNanos() int64 {
 		return *x.RecoveryNanos
 	}
 	return 0
+}
+
+func (x *ServerReady) GetFsCheck() string {
+	if x != nil {
+		return x.FsCheck
+	}
+	return ""
 }
 
 // RestoreFailed: after a boot, the agent could not bring the provisioned
@@ -2961,12 +2973,13 @@ const file_crashrig_proto_rawDesc = "" +
 	"\blog_tail\x18\x05 \x03(\tR\alogTail\"7\n" +
 	"\aLogLine\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x18\n" +
-	"\apattern\x18\x02 \x01(\tR\apattern\"\xac\x01\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\"\xc7\x01\n" +
 	"\vServerReady\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12%\n" +
 	"\x0euptime_seconds\x18\x03 \x01(\x01R\ruptimeSeconds\x12*\n" +
-	"\x0erecovery_nanos\x18\x05 \x01(\x03H\x00R\rrecoveryNanos\x88\x01\x01B\x11\n" +
+	"\x0erecovery_nanos\x18\x05 \x01(\x03H\x00R\rrecoveryNanos\x88\x01\x01\x12\x19\n" +
+	"\bfs_check\x18\x06 \x01(\tR\afsCheckB\x11\n" +
 	"\x0f_recovery_nanosJ\x04\b\x04\x10\x05R\vstartup_log\";\n" +
 	"\rRestoreFailed\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +

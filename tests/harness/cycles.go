@@ -143,6 +143,9 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		}
 		d.Logf("cycle %d: %s%s after %v, server ready in %v (its own recovery: %s); ops ok=%d fail=%d info=%d; check %s in %v",
 			cycle, kind, cut, wait.Round(time.Millisecond), cr.Ready.Round(time.Millisecond), recovery, counts[history.OK], counts[history.Fail], counts[history.Info], verdictWord(ok), time.Since(checkStart).Round(time.Millisecond))
+		if cr.FSCheck != "" {
+			d.Logf("cycle %d: the data disk needed the boot-time file system check to mount (as a boot's fsck pass runs it): %s", cycle, cr.FSCheck)
+		}
 		if !ok {
 			return nil
 		}

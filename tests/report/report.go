@@ -39,6 +39,10 @@ type CrashReport struct {
 	ServerRecovery   time.Duration `json:"server_recovery_ns,omitempty"`
 	RecoveryReported bool          `json:"server_recovery_reported,omitempty"`
 	Detail           string        `json:"detail,omitempty"`
+	// FSCheck is the output of the boot-time file system check (e2fsck -p)
+	// the data disk needed before it would mount after the crash, as a
+	// boot's fsck pass runs it; empty when it mounted as it was.
+	FSCheck string `json:"fs_check,omitempty"`
 	// Cut is a power cut's cut point: the data disk was rebuilt as of that
 	// position of its write log (history.ApplyCuts reads it from the
 	// crash's history entry).

@@ -329,6 +329,7 @@ func fillTimeline(rep *report.CrashReport, res controlplane.ResetResult) {
 	rep.Down, rep.AgentBack = since(res.Timeline.Acked), since(res.Timeline.AgentBack)
 	rep.Ready = since(res.Timeline.Answered)
 	rep.ServerRecovery, rep.RecoveryReported = res.ServerRecovery, res.RecoveryReported
+	rep.FSCheck = res.FSCheck
 }
 
 func shortID(s string) string {
