@@ -10,7 +10,9 @@ import (
 
 type plainNemesis struct{}
 
-func (plainNemesis) Crash(context.Context) (report.CrashReport, error) { return report.CrashReport{}, nil }
+func (plainNemesis) Crash(context.Context) (report.CrashReport, error) {
+	return report.CrashReport{}, nil
+}
 
 type preparingNemesis struct {
 	plainNemesis
