@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -392,61 +391,6 @@ func (vm *VM) sampleStates(ctx context.Context, ix *crashstate.Index, res *Power
 		}
 	}
 	return old, nil
-}
-
-// sampleOnSampler recovers the state in overlay on the sampling machine,
-// lets visit check it and detaches it. A state whose server does not come
-// up, or reports an error line or an exit, is a *ResetError
-// (ErrServerNotRecovered); an error of visit is returned as it is, after
-// the detach.
-func (vm *VM) sampleOnSampler(ctx context.Context, q *qemuVM, overlay string, s *Sample, visit func(context.Context, Sample) error) error {
-	tl := &s.Recovery.Timeline
-	tl.Sent = time.Now()
-	dsn, err := vm.sampleOn(ctx, q, qemu.Disk{Path: overlay, Format: "qcow2"})
-	if err != nil {
-		reason := ErrServerNotRecovered
-		select {
-		case <-q.proc.Done(): // the sampling machine died: no verdict on the state
-			reason = ErrVMNotBack
-		default:
-			if ctx.Err() != nil {
-				reason = ErrVMNotBack
-			}
-		}
-		if evs := vm.takeSampleEvents(q); len(evs) > 0 {
-			err = fmt.Errorf("%w; the agent reported:\n%s", err, strings.Join(evs, "\n"))
-		}
-		if derr := vm.detachSample(ctx, q); derr != nil {
-			vm.logf("VM %s: %v", vm.ID, derr)
-			vm.dropSampler(q)
-		}
-		return vm.resetFailed(&s.Recovery, reason, err)
-	}
-	// Attach answers once the server answers the agent's query.
-	tl.ServerReady = time.Since(tl.Sent)
-	tl.Answered = tl.ServerReady
-	s.Recovery.BootID = q.standbyBoot
-	s.DSN = dsn
-	verr := visit(ctx, *s)
-	if evs := vm.takeSampleEvents(q); verr == nil && len(evs) > 0 {
-		verr = vm.resetFailed(&s.Recovery, ErrServerNotRecovered, fmt.Errorf("the server of the sampled state reported:\n%s", strings.Join(evs, "\n")))
-	}
-	if err := vm.detachSample(ctx, q); err != nil {
-		// The next state gets a new sampling machine.
-		vm.logf("VM %s: %v; booting another sampling machine", vm.ID, err)
-		vm.dropSampler(q)
-	}
-	return verr
-}
-
-// dropSampler kills sampling machine q; the next sample boots another.
-func (vm *VM) dropSampler(q *qemuVM) {
-	vm.mu.Lock()
-	if vm.samplerQ == q {
-		vm.samplerQ = nil
-	}
-	vm.mu.Unlock()
-	vm.dropStandby(q)
 }
 
 // Adopt tells the control plane that the VM's agent restores a server

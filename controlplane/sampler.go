@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	pb "github.com/crashrig/crashrig/proto/crashrigpb"
@@ -12,107 +13,210 @@ import (
 	"github.com/crashrig/crashrig/serverkind"
 )
 
-// Sampling machine (VMSpec.Sampler): the extra crash states of a power cut
-// (WithSamples) are recovered on one more machine of the VM, booted once,
-// instead of a boot each. For every state the control plane hot-plugs the
-// state's overlay, the agent attaches it (AttachServer: mount, so the file
-// system recovers, then the server's own recovery), the caller checks it,
-// the agent detaches it (DetachServer: kill the server, unmount) and the
-// disk is unplugged. The guest kernel has no cached block of a state: each
-// is a new device, and the previous one's block device and page cache went
-// with its removal. The machine is a standby (standby.go) that never takes
-// over: its events are not the VM's, a StandbyReset never picks it.
+// Sampling machines (VMSpec.Sampler): the extra crash states of a power
+// cut (WithSamples) are recovered on machines of their own, not on a boot
+// each. A sampling machine is restored from the VM's standby template
+// (template.go), so it comes with the server started ahead at its gate
+// when the spec has one; the VM keeps samplerDepth of them ready. For
+// every state the control plane takes a ready one, hot-plugs the state's
+// overlay, the agent attaches it (AttachServer: mount, so the file system
+// recovers, then the server's own recovery; a server started ahead is
+// released), and the caller checks it. Then (finishSample), with a server
+// started ahead, the machine is killed and the next state gets a fresh
+// one, restored in the background meanwhile; without, the agent detaches
+// the state (DetachServer: kill the server, unmount), the disk is
+// unplugged and the machine kept. Either way the guest kernel has no
+// cached block of an earlier state: a killed machine is gone, and a
+// detached state's block device and page cache go with its removal. A
+// sampling machine is a standby (standby.go) that never takes over: its
+// events are not the VM's, a StandbyReset never picks it.
 
 // samplerDiskID is the device id of the state on the sampling machine.
 const samplerDiskID = "sample"
 
-// sampler returns the VM's sampling machine, booting one if it has none
-// (the first sampled state of a run waits for it, or for the boot
-// startSampler began).
+// samplerDepth is how many sampling machines the VM keeps ready: one in
+// use, one being restored behind it.
+const samplerDepth = 2
+
+// samplerState is the VM's sampling machines (under vm.mu).
+type samplerState struct {
+	// ready are started and unused, oldest first.
+	ready []*qemuVM
+	// inUse has a sampled state attached (its server's events are the
+	// state's: sampledStateEvent).
+	inUse *qemuVM
+	// booting counts the starts under way.
+	booting int
+}
+
+// sampler takes a ready sampling machine for the next state, waiting for
+// one (and starting more) if none is ready.
 func (vm *VM) sampler(ctx context.Context) (*qemuVM, error) {
 	for {
+		vm.startSamplers()
 		vm.mu.Lock()
-		q, booting, ch := vm.samplerQ, vm.samplerBooting, vm.changed
-		if q == nil && !booting {
-			vm.samplerBooting = true
-			vm.mu.Unlock()
-			q, err := vm.bootSampler(ctx)
-			vm.mu.Lock()
-			vm.samplerBooting = false
-			vm.broadcast()
-			vm.mu.Unlock()
-			return q, err
+		sp := &vm.samplers
+		var q *qemuVM
+		for len(sp.ready) > 0 && q == nil {
+			q, sp.ready = sp.ready[0], sp.ready[1:]
+			if !vm.standbys.has(q) { // its QEMU exited
+				q = nil
+			}
 		}
+		if q != nil {
+			sp.inUse = q
+		}
+		booting, killed, ch := sp.booting, vm.killed, vm.changed
 		vm.mu.Unlock()
 		if q != nil {
-			if vm.isStandby(q) && vm.waitStandbyAgent(ctx, q) == nil {
-				return q, nil
+			if err := vm.waitStandbyAgent(ctx, q); err != nil {
+				vm.dropSampler(q)
+				continue
 			}
-			vm.dropSampler(q)
-			continue
+			// It carries a server now: full priority.
+			if err := q.proc.SetPriority(0, false); err != nil {
+				vm.logf("VM %s: raise the priority of QEMU pid %d: %v", vm.ID, q.proc.Pid(), err)
+			}
+			return q, nil
+		}
+		if killed {
+			return nil, fmt.Errorf("VM %s: sampling machine: VM was killed", vm.ID)
+		}
+		if booting == 0 {
+			// startSamplers found nothing to start: its last start failed.
+			vm.mu.Lock()
+			err := vm.standbys.err
+			vm.mu.Unlock()
+			return nil, fmt.Errorf("VM %s: no sampling machine: %v", vm.ID, err)
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("VM %s: waiting for the sampling machine: %w", vm.ID, ctx.Err())
+			return nil, fmt.Errorf("VM %s: waiting for a sampling machine: %w", vm.ID, ctx.Err())
 		}
 	}
 }
 
-// bootSampler boots a sampling machine and makes it the VM's.
-func (vm *VM) bootSampler(ctx context.Context) (*qemuVM, error) {
+// startSamplers starts sampling machines in the background until the VM
+// has samplerDepth of them ready or starting.
+func (vm *VM) startSamplers() {
 	vm.mu.Lock()
-	st := &vm.standbys
+	defer vm.mu.Unlock()
+	st, sp := &vm.standbys, &vm.samplers
 	if st.ctx == nil {
 		st.ctx, st.cancel = context.WithCancel(context.Background())
 	}
-	st.count++
-	n := st.count
-	vm.mu.Unlock()
-	start := time.Now()
-	q, err := vm.bootStandby(ctx, n, true)
-	if err != nil {
-		return nil, fmt.Errorf("VM %s: boot the sampling machine: %w", vm.ID, err)
+	for !vm.killed && len(sp.ready)+sp.booting < samplerDepth {
+		sp.booting++
+		st.count++
+		n, ctx := st.count, st.ctx
+		st.wg.Go(func() {
+			start := time.Now()
+			q, err := vm.bootStandby(ctx, n, true)
+			vm.mu.Lock()
+			sp.booting--
+			if err == nil {
+				sp.ready = append(sp.ready, q)
+			} else {
+				st.err = err
+			}
+			vm.broadcast()
+			vm.mu.Unlock()
+			if err != nil {
+				vm.logf("VM %s: sampling machine %d: %v", vm.ID, n, err)
+				return
+			}
+			vm.logf("VM %s: sampling machine %s ready after %s", vm.ID, q.agentID, time.Since(start).Round(time.Millisecond))
+		})
 	}
-	// It carries a server whenever it is used: full priority.
-	if err := q.proc.SetPriority(0, false); err != nil {
-		vm.logf("VM %s: raise the priority of QEMU pid %d: %v", vm.ID, q.proc.Pid(), err)
-	}
-	vm.mu.Lock()
-	vm.samplerQ = q
-	vm.mu.Unlock()
-	vm.logf("VM %s: sampling machine %s ready after %s", vm.ID, q.agentID, time.Since(start).Round(time.Millisecond))
-	return q, nil
 }
 
 // prepareMachines readies, in the background, the VM's other machines for
 // the server it now has (after Provision or Adopt): standbys start it
-// ahead, the sampling machine boots.
+// ahead, sampling machines start.
 func (vm *VM) prepareMachines() {
 	vm.prepareStandbys()
 	if vm.spec0.Sampler {
-		vm.startSampler()
+		vm.startSamplers()
 	}
 }
 
-// startSampler boots the sampling machine in the background, so the first
-// power cut does not wait for it.
-func (vm *VM) startSampler() {
+// sampleOnSampler recovers the state in overlay on sampling machine q,
+// lets visit check it and is done with q (finishSample). A state whose
+// server does not come up, or reports an error line or an exit, is a
+// *ResetError (ErrServerNotRecovered); an error of visit is returned as
+// it is.
+func (vm *VM) sampleOnSampler(ctx context.Context, q *qemuVM, overlay string, s *Sample, visit func(context.Context, Sample) error) error {
+	defer vm.finishSample(ctx, q)
+	tl := &s.Recovery.Timeline
+	tl.Sent = time.Now()
+	dsn, err := vm.sampleOn(ctx, q, qemu.Disk{Path: overlay, Format: "qcow2"})
+	if err != nil {
+		reason := ErrServerNotRecovered
+		select {
+		case <-q.proc.Done(): // the sampling machine died: no verdict on the state
+			reason = ErrVMNotBack
+		default:
+			if ctx.Err() != nil {
+				reason = ErrVMNotBack
+			}
+		}
+		if evs := vm.takeSampleEvents(q); len(evs) > 0 {
+			err = fmt.Errorf("%w; the agent reported:\n%s", err, strings.Join(evs, "\n"))
+		}
+		return vm.resetFailed(&s.Recovery, reason, err)
+	}
+	// Attach answers once the server answers the agent's query.
+	tl.ServerReady = time.Since(tl.Sent)
+	tl.Answered = tl.ServerReady
+	s.Recovery.BootID = q.standbyBoot
+	s.Recovery.Restored = q.template != nil
+	s.DSN = dsn
+	verr := visit(ctx, *s)
+	if evs := vm.takeSampleEvents(q); verr == nil && len(evs) > 0 {
+		verr = vm.resetFailed(&s.Recovery, ErrServerNotRecovered, fmt.Errorf("the server of the sampled state reported:\n%s", strings.Join(evs, "\n")))
+	}
+	return verr
+}
+
+// finishSample is done with sampling machine q after a state. One
+// restored with a server started ahead (a spec with a start gate) is
+// killed: the next state gets a fresh one, whose server is ready at its
+// gate. Otherwise the state is detached and q kept for the next: a server
+// started cold starts faster in a machine that ran it before (QEMU's TCG
+// keeps the code it translated; a restored machine starts with none). A
+// failed detach kills q.
+func (vm *VM) finishSample(ctx context.Context, q *qemuVM) {
 	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	st := &vm.standbys
-	if vm.killed || vm.samplerQ != nil || vm.samplerBooting {
+	q.sampling = false // the end of the state is no finding
+	throwAway := q.template != nil && vm.spec.GetServer().GetStartGate() != nil
+	vm.mu.Unlock()
+	if throwAway {
+		vm.dropSampler(q)
 		return
 	}
-	if st.ctx == nil {
-		st.ctx, st.cancel = context.WithCancel(context.Background())
+	if err := vm.detachSample(ctx, q); err != nil {
+		vm.logf("VM %s: %v; starting another sampling machine", vm.ID, err)
+		vm.dropSampler(q)
+		return
 	}
-	ctx := st.ctx
-	st.wg.Go(func() {
-		if _, err := vm.sampler(ctx); err != nil {
-			vm.logf("%v", err)
-		}
-	})
+	vm.mu.Lock()
+	if vm.samplers.inUse == q {
+		vm.samplers.inUse = nil
+	}
+	vm.samplers.ready = append([]*qemuVM{q}, vm.samplers.ready...)
+	vm.broadcast()
+	vm.mu.Unlock()
+}
+
+// dropSampler kills sampling machine q.
+func (vm *VM) dropSampler(q *qemuVM) {
+	vm.mu.Lock()
+	if vm.samplers.inUse == q {
+		vm.samplers.inUse = nil
+	}
+	vm.mu.Unlock()
+	vm.dropStandby(q)
 }
 
 // sampleOn brings the state on disk up on sampling machine q and returns
@@ -163,9 +267,6 @@ func (vm *VM) detachSample(ctx context.Context, q *qemuVM) error {
 	if s == nil || s.isRetired() {
 		return fmt.Errorf("detach sample: the agent of %s is not connected", q.agentID)
 	}
-	vm.mu.Lock()
-	q.sampling = false // the detach's own kill is no finding
-	vm.mu.Unlock()
 	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_DetachServer{DetachServer: &pb.DetachServer{}}}); err != nil {
 		return fmt.Errorf("detach sample: %w", err)
 	}
@@ -219,7 +320,7 @@ const unplugTimeout = 30 * time.Second
 func (vm *VM) sampledStateEvent(s *session, ev *pb.Event) bool {
 	vm.mu.Lock()
 	defer vm.mu.Unlock()
-	q := vm.samplerQ
+	q := vm.samplers.inUse
 	if q == nil || q.standbySess != s {
 		return false
 	}

@@ -46,10 +46,9 @@ type VM struct {
 	// templates is the saved standby that standbys are restored from
 	// (template.go).
 	templates templateState
-	// samplerQ is the sampling machine (VMSpec.Sampler, sampler.go), one of
-	// standbys.machines; samplerBooting while startSampler boots it.
-	samplerQ       *qemuVM
-	samplerBooting bool
+	// samplers are the sampling machines (VMSpec.Sampler, sampler.go),
+	// each also one of standbys.machines.
+	samplers samplerState
 	// provisioned is the data disk's write-log position once Provision
 	// made the provisioning durable: power cuts are cut at or after it.
 	provisioned LogPosition

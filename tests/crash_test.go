@@ -90,7 +90,7 @@ var backends = map[string]func(t *testing.T, cfg harness.Config) harness.Backend
 			Image:   vmtest.ImageWith(t, server.Install.Packages...),
 			Dir:     t.TempDir(),
 			Logf:    t.Logf,
-			Standby: cfg.Restart == "standby",
+			Standby: cfg.Restart == harness.RestartStandby,
 		}
 		// Before the run's clock starts: the wait for a VM slot lasts as
 		// long as other packages' VMs run.

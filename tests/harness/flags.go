@@ -152,12 +152,18 @@ var flagDefs = []flagDef{
 		func(c *Config) flag.Value { return stringValue(&c.Replay) }, reproNever, "/tmp/run-dir"},
 	{"crash.backend", "CRASHRIG_BACKEND", "vm", "where the server runs: vm (QEMU VM, hard reset through QMP) or local (child process, kill -9; bundled server only)",
 		func(c *Config) flag.Value { return stringValue(&c.Backend) }, reproAlways, "local"},
-	{"crash.restart", "CRASHRIG_RESTART", RestartModes[0], "how a VM comes back after a crash: " + RestartModes[0] + " (QMP system_reset, the guest boots again) or " + RestartModes[1] + " (the crashed VM's data disk, or a power cut's built state, is hot-plugged into a VM restored ahead from a saved standby; see docs/architecture.md)",
-		func(c *Config) flag.Value { return stringValue(&c.Restart) }, reproAlways, RestartModes[1]},
+	{"crash.restart", "CRASHRIG_RESTART", RestartModes[0], "how a VM comes back after a crash: " + RestartStandby + " (the crashed VM's data disk, or a power cut's built state, is hot-plugged into a VM restored ahead from a saved standby; see docs/architecture.md) or " + RestartReboot + " (QMP system_reset, or a boot on the power cut's state: the guest boots again)",
+		func(c *Config) flag.Value { return stringValue(&c.Restart) }, reproAlways, RestartReboot},
 }
 
+// The values of -crash.restart.
+const (
+	RestartStandby = "standby"
+	RestartReboot  = "reboot"
+)
+
 // RestartModes are the values of -crash.restart, the default first.
-var RestartModes = []string{"reboot", "standby"}
+var RestartModes = []string{RestartStandby, RestartReboot}
 
 // ReportModes are the values of -crash.report: a page for runs that did
 // not pass (the default), or for every run.
