@@ -87,7 +87,9 @@ func (vm *VM) standbyTemplate(ctx context.Context) (*standbyTemplate, error) {
 	vm.mu.Lock()
 	t, broken := ts.current, ts.broken
 	fresh := t != nil && !vm.templateStale(t)
-	ts.count++
+	if !fresh && broken == nil {
+		ts.count++
+	}
 	n := ts.count
 	vm.mu.Unlock()
 	if broken != nil {
