@@ -146,7 +146,10 @@ func (vm *VM) makeTemplate(ctx context.Context, n int) (*standbyTemplate, error)
 	if s == nil || s.isRetired() {
 		return fail(errors.New("its agent went away"))
 	}
-	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_Park{Park: &pb.Park{}}}); err != nil {
+	vm.mu.Lock()
+	fsType := vm.spec.GetFsType()
+	vm.mu.Unlock()
+	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_Park{Park: &pb.Park{FsType: fsType}}}); err != nil {
 		return fail(fmt.Errorf("park the agent: %w", err))
 	}
 	// Its stream is closed before the save: no restored machine has a

@@ -86,6 +86,7 @@ type Agent struct {
 	// tests, which must not reseed or set the host's).
 	reseed   func(seed []byte) error
 	setClock func(unixNanos int64) error
+	modprobe func(ctx context.Context, module string) error
 
 	server  *serverManager
 	install *installer
@@ -102,7 +103,7 @@ type Agent struct {
 // so that the first hello already says a server is provisioned.
 func NewAgent(cfg config, bootID string, paths Paths, log *slog.Logger, hs *health.Server) (*Agent, error) {
 	a := &Agent{cfg: cfg, bootID: bootIDFor(bootID, cfg), kernelBootID: bootID, log: log, paths: paths,
-		events: make(chan queuedEvent, 1024), reseed: reseedRandom, setClock: setRealtimeClock}
+		events: make(chan queuedEvent, 1024), reseed: reseedRandom, setClock: setRealtimeClock, modprobe: modprobe}
 	a.sessionKey = a.loadSessionKey()
 	a.install = &installer{root: paths.Servers}
 	sm, err := newServerManager(paths, log, a.emit, hs)
@@ -412,7 +413,7 @@ func (a *Agent) handle(ctx context.Context, s *streamSender, c *pb.Command) {
 	case *pb.Command_DetachServer:
 		err = a.server.Detach(ctx)
 	case *pb.Command_Park:
-		err = a.park()
+		err = a.park(ctx, cmd.Park.GetFsType())
 	case *pb.Command_StopServer:
 		err = a.server.Stop(ctx, cmd.StopServer.GetClean(), cmd.StopServer.GetDeleteData())
 	case *pb.Command_SyncFilesystems:

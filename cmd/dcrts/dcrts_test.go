@@ -744,6 +744,7 @@ func TestAgentParksAndResumesAsARestoredMachine(t *testing.T) {
 		clocks = append(clocks, ns)
 		return nil
 	}
+	a.modprobe = nil // the host's modules are not the test's
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Run(ctx) })

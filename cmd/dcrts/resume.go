@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"time"
 	"unsafe"
 
@@ -40,15 +41,45 @@ func bootIDFor(kernelBootID string, cfg config) string {
 // park readies the agent for a snapshot: refused with a server
 // provisioned (a template holds no data disk); a server started ahead
 // (PrepareServer) stays, waiting at its gate.
-func (a *Agent) park() error {
+func (a *Agent) park(ctx context.Context, fsType string) error {
 	if a.cfgPath == "" {
 		return errors.New("park: the agent's config has no file to watch for a resume")
 	}
 	if a.server.provisioned() {
 		return errors.New("park: a server is provisioned on this machine")
 	}
+	if fsType != "" {
+		// Only a cost saved: a failure leaves the load to the first mount.
+		if err := a.loadModule(ctx, fsType); err != nil {
+			a.log.Warn("park: load the file system's module ahead", "fs", fsType, "err", err)
+		}
+	}
 	a.parking.Store(true)
 	a.log.Info("parking: the stream closes; waiting for a restored machine's config")
+	return nil
+}
+
+// loadModule loads the kernel module of file system fsType, if it is one
+// (modprobe of a built-in or loaded one succeeds at once).
+func (a *Agent) loadModule(ctx context.Context, fsType string) error {
+	if a.modprobe == nil {
+		return nil
+	}
+	return a.modprobe(ctx, fsType)
+}
+
+// modprobe runs modprobe for a module (init's PATH may lack /sbin).
+func modprobe(ctx context.Context, module string) error {
+	bin := "modprobe"
+	for _, p := range []string{"/sbin/modprobe", "/usr/sbin/modprobe"} {
+		if _, err := os.Stat(p); err == nil {
+			bin = p
+			break
+		}
+	}
+	if out, err := exec.CommandContext(ctx, bin, module).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", bin, module, err, out)
+	}
 	return nil
 }
 
