@@ -182,12 +182,9 @@ func TestBundledServerPowerCutsOntoStandbys(t *testing.T) {
 	vm := cptest.StartVM(t, cp, controlplane.VMSpec{Image: im, LogDataDisk: true, Sampler: true, Standby: true})
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
-	require.NoError(t, vm.Install(ctx, serverkind.Bundled, "test", bin))
-	dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.Bundled, Version: "test",
-		Database: "crash", ErrorLogPatterns: []string{`(?i)panic`}})
-	require.NoError(t, err)
+	dsn := provisionBundled(ctx, t, vm, bin)
 	db := openDB(t, dsn)
-	_, err = db.ExecContext(ctx, "CREATE TABLE t (k INT PRIMARY KEY)")
+	_, err := db.ExecContext(ctx, "CREATE TABLE t (k INT PRIMARY KEY)")
 	require.NoError(t, err)
 	count := func(db *sql.DB) int {
 		t.Helper()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os/exec"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,4 +191,14 @@ func TestStandbyStartsAGatedServerAheadOnce(t *testing.T) {
 	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
 	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
 	assert.Equal(t, int32(1), prepares.Load(), "once per provisioning")
+}
+
+// TestShellQuoteSurvivesSh: QEMU runs an exec: migration URI through sh, and
+// a test directory may hold any character.
+func TestShellQuoteSurvivesSh(t *testing.T) {
+	for _, path := range []string{"/tmp/a b/state", "/tmp/it's/$HOME/`x`/\\/state", "/tmp/seed=1,x/state"} {
+		out, err := exec.Command("sh", "-c", "printf %s "+shellQuote(path)).Output()
+		require.NoError(t, err)
+		assert.Equal(t, path, string(out))
+	}
 }

@@ -41,12 +41,9 @@ func TestBundledServerSurvivesStandbyResets(t *testing.T) {
 		pids = append(pids, vm.QEMUPid())
 		ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 		defer cancel()
-		require.NoError(t, vm.Install(ctx, serverkind.Bundled, "test", bin))
-		dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.Bundled, Version: "test",
-			Database: "crash", ErrorLogPatterns: []string{`(?i)panic`}})
-		require.NoError(t, err)
+		dsn := provisionBundled(ctx, t, vm, bin)
 		db := openDB(t, dsn)
-		_, err = db.ExecContext(ctx, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
+		_, err := db.ExecContext(ctx, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))")
 		require.NoError(t, err)
 		rows := 0
 		for round := 1; round <= 2; round++ {
@@ -92,6 +89,17 @@ func TestBundledServerSurvivesStandbyResets(t *testing.T) {
 	for _, p := range pids {
 		assertGone(t, p)
 	}
+}
+
+// provisionBundled installs the bundled server build bin on vm and
+// provisions it with database "crash"; it returns the DSN.
+func provisionBundled(ctx context.Context, t *testing.T, vm *controlplane.VM, bin string) string {
+	t.Helper()
+	require.NoError(t, vm.Install(ctx, serverkind.Bundled, "test", bin))
+	dsn, err := vm.Provision(ctx, controlplane.ServerSpec{Kind: serverkind.Bundled, Version: "test",
+		Database: "crash", ErrorLogPatterns: []string{`(?i)panic`}})
+	require.NoError(t, err)
+	return dsn
 }
 
 // assertResumedMachine checks that the VM's machine, a standby restored

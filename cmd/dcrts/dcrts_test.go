@@ -402,9 +402,7 @@ func (fakeKind) Bootstrap(context.Context, *sql.DB, serverkind.Instance) error {
 }
 
 func testManager(t *testing.T) (*serverManager, chan *pb.Event) {
-	dir := t.TempDir()
-	paths := Paths{State: filepath.Join(dir, "state"), Data: filepath.Join(dir, "data"), Run: filepath.Join(dir, "run"),
-		Servers: filepath.Join(dir, "servers"), Log: filepath.Join(dir, "dcrts.log")}
+	paths := tempPaths(t)
 	events := make(chan *pb.Event, 100)
 	m, err := newServerManager(paths, slog.New(slog.NewTextHandler(io.Discard, nil)), func(e *pb.Event) { events <- e }, health.NewServer())
 	require.NoError(t, err)
@@ -506,21 +504,12 @@ func TestAgentAgainstControlPlane(t *testing.T) {
 	vm, err := cp.AddAgent("agent1")
 	require.NoError(t, err)
 
-	dir := t.TempDir()
-	paths := Paths{State: filepath.Join(dir, "state"), Data: filepath.Join(dir, "data"), Run: filepath.Join(dir, "run"),
-		Servers: filepath.Join(dir, "servers"), Log: filepath.Join(dir, "dcrts.log")}
+	paths := tempPaths(t)
 	require.NoError(t, os.WriteFile(paths.Log, []byte("agent log\n"), 0o644))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := NewAgent(config{CP: proxy.ln.Addr().String(), Token: vm.Token(), VMID: "agent1"}, "boot-A", paths, logger, health.NewServer())
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	defer func() {
-		cancel()
-		wg.Wait()
-		a.Close()
-	}()
+	runAgent(t, a)
 
 	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer wcancel()
@@ -559,7 +548,7 @@ func TestAgentAgainstControlPlane(t *testing.T) {
 		"the agent kills the slow command at its timeout, which comes from the caller's deadline")
 
 	bin := bytes.Repeat([]byte{0xAB}, 3<<20+17)
-	binPath := filepath.Join(dir, "upload")
+	binPath := filepath.Join(t.TempDir(), "upload")
 	require.NoError(t, os.WriteFile(binPath, bin, 0o755))
 	require.NoError(t, vm.Install(wctx, serverkind.Bundled, "v1", binPath))
 	got, err := os.ReadFile(filepath.Join(paths.Servers, serverkind.Bundled, "v1", serverkind.Bundled))
@@ -713,10 +702,8 @@ func TestAgentParksAndResumesAsARestoredMachine(t *testing.T) {
 	restored, err := cp.AddAgent("vm1~standby2")
 	require.NoError(t, err)
 
-	dir := t.TempDir()
-	paths := Paths{State: filepath.Join(dir, "state"), Data: filepath.Join(dir, "data"), Run: filepath.Join(dir, "run"),
-		Servers: filepath.Join(dir, "servers"), Log: filepath.Join(dir, "dcrts.log")}
-	cfgPath := filepath.Join(dir, "agent.json")
+	paths := tempPaths(t)
+	cfgPath := filepath.Join(t.TempDir(), "agent.json")
 	writeCfg := func(vmID, token, resume string, entropy []byte) {
 		b, err := protojson.Marshal(&pb.AgentConfig{ControlPlane: cp.Addr(), VmId: vmID, Token: token, ResumeId: resume, Entropy: entropy})
 		require.NoError(t, err)
@@ -745,14 +732,7 @@ func TestAgentParksAndResumesAsARestoredMachine(t *testing.T) {
 		return nil
 	}
 	a.modprobe = nil // the host's modules are not the test's
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() { a.Run(ctx) })
-	defer func() {
-		cancel()
-		wg.Wait()
-		a.Close()
-	}()
+	runAgent(t, a)
 
 	wctx, wcancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer wcancel()
@@ -815,4 +795,23 @@ func TestBootTimeCheck(t *testing.T) {
 
 	_, err = bootTimeCheck(t.Context(), "xfs", img)
 	assert.ErrorIs(t, err, errNoBootTimeCheck)
+}
+
+// tempPaths are agent paths under a test's temporary directory.
+func tempPaths(t *testing.T) Paths {
+	dir := t.TempDir()
+	return Paths{State: filepath.Join(dir, "state"), Data: filepath.Join(dir, "data"), Run: filepath.Join(dir, "run"),
+		Servers: filepath.Join(dir, "servers"), Log: filepath.Join(dir, "dcrts.log")}
+}
+
+// runAgent runs a's session loop until the test ends.
+func runAgent(t *testing.T, a *Agent) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		a.Close()
+	})
 }
