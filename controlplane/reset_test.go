@@ -136,6 +136,23 @@ func TestResetFailsFastWhenTheServerDoesNotComeBack(t *testing.T) {
 	}
 }
 
+// A new boot whose agent has no provisioning (its spec did not survive on
+// the root disk) will never bring the server back: the reset fails at the
+// hello instead of waiting for its bound.
+func TestResetFailsFastWhenTheNewBootIsNotProvisioned(t *testing.T) {
+	cp, vm := provisionedAgentVM(t)
+	done := afterReset(ctxT(t, 30*time.Second), vm)
+	dialAgent(t, cp, &pb.Hello{VmId: "a1", Token: vm.Token(), BootId: "boot-2", Server: &pb.ServerStatus{}})
+	var o resetOutcome
+	select {
+	case o = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiting for the reset did not fail when the new boot's agent had no provisioning")
+	}
+	assert.ErrorIs(t, o.err, ErrServerNotRecovered)
+	assert.ErrorContains(t, o.err, "no provisioning")
+}
+
 func TestResetOfAVMThatNeverComesBack(t *testing.T) {
 	_, vm := provisionedAgentVM(t)
 	done := afterReset(ctxT(t, 30*time.Second), vm)

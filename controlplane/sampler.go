@@ -249,8 +249,10 @@ func (vm *VM) sampleOn(ctx context.Context, q *qemuVM, disk qemu.Disk) (dsn stri
 	vm.mu.Lock()
 	q.sampling, q.sampleEvents = true, nil
 	// The attach takes the server started ahead; the next one is
-	// started after the detach.
-	q.serverPrepared = nil
+	// started after the detach. A warm-up lasts as long as the machine.
+	if spec.GetServer().GetStartGate() != nil {
+		q.serverPrepared = nil
+	}
 	vm.mu.Unlock()
 	if _, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_AttachServer{AttachServer: &pb.AttachServer{Spec: spec}}}); err != nil {
 		return "", fmt.Errorf("sample: attach: %w", err)

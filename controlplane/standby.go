@@ -41,6 +41,10 @@ type standbyState struct {
 	err error
 	// count numbers the standbys (their directories and agent ids).
 	count int
+	// warmUpFailed is why a warm-up (PrepareServer of a spec without a
+	// start gate) failed: later standbys skip it rather than fail, and
+	// wait for, each their own.
+	warmUpFailed error
 
 	ctx    context.Context // ends background starts at Kill
 	cancel context.CancelFunc
@@ -179,7 +183,13 @@ func (vm *VM) bootStandby(ctx context.Context, n int, sampler bool) (*qemuVM, er
 	switch {
 	case err == nil:
 		q.template = t
-		q.installed, q.serverPrepared = t.installs, t.spec
+		q.installed = t.installs
+		if t.spec.GetServer().GetStartGate() != nil {
+			// The server waits at its gate in the template; a warm-up
+			// (no gate) is not restored with it: QEMU's translations
+			// are not part of a saved machine.
+			q.serverPrepared = t.spec
+		}
 	case ctx.Err() != nil:
 		return nil, err
 	default:
@@ -293,16 +303,24 @@ func (vm *VM) syncStandbyInstalls(ctx context.Context, q *qemuVM) error {
 	}
 }
 
-// prepareStandbyServer has standby q start the VM's server ahead, gated
-// (PrepareServer), when the VM has a provisioning whose spec has a start
-// gate and q has not done so yet; it returns once the server waits at its
-// gate (its initialisation done) or a call already under way has. The
-// process touches nothing on the data disk until the attach releases it.
-// A failure costs only the gain: the attach starts the server.
+// prepareStandbyServer has standby q prepare the VM's server
+// (PrepareServer) when the VM has a provisioning and q has not done so
+// yet: a spec with a start gate is started ahead and waits at its gate
+// (its initialisation done), touching nothing on the data disk until the
+// attach releases it; any other is warmed up, run once on a throwaway
+// directory of q's root disk and killed (its code then in q's page cache
+// and translated). It returns once that is done or a call already under
+// way is.
 func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 	vm.mu.Lock()
 	spec, s := vm.spec, q.standbySess
-	if spec == nil || spec.GetServer().GetStartGate() == nil || q.serverPrepared == spec || s == nil || s.isRetired() {
+	if spec == nil || q.serverPrepared == spec || s == nil || s.isRetired() {
+		vm.mu.Unlock()
+		return nil
+	}
+	warmUp := spec.GetServer().GetStartGate() == nil
+	if warmUp && vm.standbys.warmUpFailed != nil {
+		q.serverPrepared = spec // the attach starts it cold
 		vm.mu.Unlock()
 		return nil
 	}
@@ -315,13 +333,24 @@ func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 	res, err := s.call(ctx, &pb.Command{Cmd: &pb.Command_PrepareServer{PrepareServer: &pb.PrepareServer{Spec: spec}}})
 	vm.mu.Lock()
 	q.serverPreparing, q.serverPrepared = nil, spec // not retried on failure
+	if err != nil && warmUp && ctx.Err() == nil {
+		vm.standbys.warmUpFailed = err
+	}
 	vm.broadcast()
 	vm.mu.Unlock()
+	if err != nil && warmUp {
+		return fmt.Errorf("standby %s: warm the server up (no more warm-ups on this VM; the attach starts it cold): %w", q.agentID, err)
+	}
 	if err != nil {
 		return fmt.Errorf("standby %s: start the server ahead: %w", q.agentID, err)
 	}
-	vm.logf("VM %s: standby %s started server %s ahead (pid %d, at its start gate after %.1fs)",
-		vm.ID, q.agentID, spec.GetKind(), res.GetProvision().GetPid(), res.GetProvision().GetSeconds())
+	if p := res.GetProvision(); p.GetWarmed() {
+		vm.logf("VM %s: standby %s warmed server %s up (ran it on a throwaway directory in %.1fs)",
+			vm.ID, q.agentID, spec.GetKind(), p.GetSeconds())
+	} else {
+		vm.logf("VM %s: standby %s started server %s ahead (pid %d, at its start gate after %.1fs)",
+			vm.ID, q.agentID, spec.GetKind(), p.GetPid(), p.GetSeconds())
+	}
 	return nil
 }
 
@@ -640,6 +669,21 @@ func (vm *VM) startProxies(ctx context.Context) error {
 	}
 	vm.onCleanup(vm.sshProxy.close)
 	return nil
+}
+
+// StandbysReady is how many standbys are up with the VM's server prepared
+// (started ahead or warmed up, PrepareServer), with nothing left to do in
+// the background before they can take over.
+func (vm *VM) StandbysReady() int {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	n := 0
+	for _, q := range vm.standbys.machines {
+		if q.prepared && !q.sampler && q.serverPreparing == nil && (vm.spec == nil || q.serverPrepared == vm.spec) {
+			n++
+		}
+	}
+	return n
 }
 
 // StandbyQEMUPids are the QEMU process ids of the standbys booted ahead.

@@ -153,9 +153,9 @@ func TestPortProxyFollowsTheMachine(t *testing.T) {
 	assert.Error(t, err, "a closed proxy accepts nothing")
 }
 
-// A standby starts the VM's server ahead once per provisioning, and only
-// when the server's spec has a start gate.
-func TestStandbyStartsAGatedServerAheadOnce(t *testing.T) {
+// A standby prepares the VM's server once per provisioning: one with a
+// start gate is started ahead, any other warmed up (the agent says which).
+func TestStandbyPreparesTheServerOncePerProvisioning(t *testing.T) {
 	cp, vm, sb := withFakeStandby(t)
 	st := dialAgent(t, cp, &pb.Hello{VmId: sb.agentID, Token: vm.Token(), BootId: "boot-sb"})
 	st.welcome(t)
@@ -170,17 +170,24 @@ func TestStandbyStartsAGatedServerAheadOnce(t *testing.T) {
 			return []*pb.Result{{CommandId: c.GetId(), Error: "unexpected command"}}
 		}
 		prepares.Add(1)
-		return []*pb.Result{{CommandId: c.GetId(), Payload: &pb.Result_Provision{Provision: &pb.ProvisionResult{Pid: 42}}}}
+		gated := c.GetPrepareServer().GetSpec().GetServer().GetStartGate() != nil
+		r := &pb.ProvisionResult{Pid: 42}
+		if !gated {
+			r = &pb.ProvisionResult{Warmed: true}
+		}
+		return []*pb.Result{{CommandId: c.GetId(), Payload: &pb.Result_Provision{Provision: r}}}
 	})
 	ctx := ctxT(t, 10*time.Second)
 
 	mariadb, err := ServerSpec{Kind: serverkind.MariaDB}.proto()
 	require.NoError(t, err)
+	require.Nil(t, mariadb.GetServer().GetStartGate(), "the MariaDB spec has no start gate")
 	vm.mu.Lock()
 	vm.spec = mariadb
 	vm.mu.Unlock()
 	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
-	assert.Zero(t, prepares.Load(), "a server without a start gate is not started ahead")
+	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
+	assert.Equal(t, int32(1), prepares.Load(), "warmed up once per provisioning")
 
 	bundled, err := ServerSpec{Kind: serverkind.Bundled, Version: "v1"}.proto()
 	require.NoError(t, err)
@@ -190,7 +197,42 @@ func TestStandbyStartsAGatedServerAheadOnce(t *testing.T) {
 	vm.mu.Unlock()
 	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
 	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
-	assert.Equal(t, int32(1), prepares.Load(), "once per provisioning")
+	assert.Equal(t, int32(2), prepares.Load(), "started ahead once per provisioning")
+}
+
+// A warm-up that fails is not tried again on the VM's later standbys
+// (each would fail, and be waited for, in turn): they count as prepared
+// and the attach starts the server cold.
+func TestAFailedWarmUpIsNotRepeated(t *testing.T) {
+	cp, vm, sb := withFakeStandby(t)
+	st := dialAgent(t, cp, &pb.Hello{VmId: sb.agentID, Token: vm.Token(), BootId: "boot-sb"})
+	st.welcome(t)
+	require.Eventually(t, func() bool {
+		vm.mu.Lock()
+		defer vm.mu.Unlock()
+		return sb.standbySess != nil
+	}, 10*time.Second, 10*time.Millisecond)
+	var prepares atomic.Int32
+	st.serve(func(c *pb.Command) []*pb.Result {
+		prepares.Add(1)
+		return []*pb.Result{{CommandId: c.GetId(), Error: "prepare: warm mariadb up: init failed"}}
+	})
+	ctx := ctxT(t, 10*time.Second)
+	mariadb, err := ServerSpec{Kind: serverkind.MariaDB}.proto()
+	require.NoError(t, err)
+	vm.mu.Lock()
+	vm.spec = mariadb
+	vm.mu.Unlock()
+	err = vm.prepareStandbyServer(ctx, sb)
+	require.ErrorContains(t, err, "init failed")
+	assert.ErrorContains(t, err, "no more warm-ups")
+	vm.mu.Lock()
+	sb.serverPrepared = nil // as a later standby of the VM, restored
+	sb.prepared = true
+	vm.mu.Unlock()
+	require.NoError(t, vm.prepareStandbyServer(ctx, sb))
+	assert.Equal(t, int32(1), prepares.Load(), "one warm-up tried")
+	assert.Equal(t, 1, vm.StandbysReady(), "the standby counts as ready")
 }
 
 // TestShellQuoteSurvivesSh: QEMU runs an exec: migration URI through sh, and

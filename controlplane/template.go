@@ -38,7 +38,8 @@ type standbyTemplate struct {
 	state string // QEMU's migration stream
 	root  string // the root overlay at the save: every restored overlay's backing file
 	// installs is how many of the VM's installs it has; spec the
-	// provisioning whose server waits at its gate in it (nil: none).
+	// provisioning it prepared (its server waits at its gate in it, or
+	// its warm-up directory is initialised; nil: none).
 	installs int
 	spec     *pb.ProvisionServer
 }
@@ -67,13 +68,13 @@ func (m *chanMutex) lock(ctx context.Context) error {
 
 func (m *chanMutex) unlock() { <-*m }
 
-// stale says whether t lacks an install or the server started ahead that
-// the VM has now (vm.mu held).
+// stale says whether t lacks an install or was prepared (PrepareServer)
+// for another provisioning than the VM's now (vm.mu held).
 func (vm *VM) templateStale(t *standbyTemplate) bool {
 	if t.installs < len(vm.installs) {
 		return true
 	}
-	return vm.spec != nil && vm.spec.GetServer().GetStartGate() != nil && t.spec != vm.spec
+	return vm.spec != nil && t.spec != vm.spec
 }
 
 // standbyTemplate returns a template that is up to date, making one if

@@ -220,6 +220,11 @@ func (vm *VM) attach(stream grpc.BidiStreamingServer[pb.AgentMessage, pb.Command
 	if hello.GetServer().GetReady() {
 		vm.readyBoot = vm.bootID
 	}
+	if vm.spec != nil && !hello.GetServer().GetProvisioned() {
+		// Its agent found no provisioning on the root disk: no server
+		// will come back in this boot.
+		vm.downBoot, vm.downWhy = vm.bootID, "the agent of the new boot has no provisioning (the spec the agent keeps on the root disk did not survive the reset)"
+	}
 	vm.broadcast()
 	return s, nil
 }

@@ -14,6 +14,10 @@ const (
 	// GuestRunDir holds per-boot runtime files (a tmpfs: nothing in it
 	// survives a reset).
 	GuestRunDir = "/run/dcrts"
+	// GuestWarmDir holds the throwaway data directory a standby warms a
+	// server up on (PrepareServer of a spec without a start gate), on the
+	// root disk and readable by the server's own user.
+	GuestWarmDir = "/var/lib/dcrts-warm"
 	// GuestAgentLog is the agent's log file.
 	GuestAgentLog = "/var/log/dcrts.log"
 	// PIDFileName, in the run directory, holds the running server's pid.

@@ -63,7 +63,7 @@ func vars(in Instance, def *pb.ServerDefinition) map[string]string {
 	}
 	u, p := Account(in.Spec)
 	v["user"], v["user_sql"], v["password"], v["password_sql"] = u, quoteString(u), p, quoteString(p)
-	v["socket"] = expand(def.GetAdminSocket(), v)
+	v["socket"] = cmp.Or(in.Socket, expand(def.GetAdminSocket(), v))
 	return v
 }
 

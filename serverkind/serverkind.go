@@ -33,8 +33,11 @@ type Instance struct {
 	// Binary is the installed server build for uploaded kinds.
 	Binary string
 	// Port is where the server listens ({port}); 0 means GuestPort. Only
-	// a test running a spec on the host sets it.
+	// a test running a spec on the host and the agent's warm-up set it.
 	Port int
+	// Socket is the server's unix socket ({socket}); "" means the spec's
+	// admin socket. Only the agent's warm-up sets it.
+	Socket string
 }
 
 // Kind is one SQL server implementation.

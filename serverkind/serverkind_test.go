@@ -80,6 +80,8 @@ func TestWriteFileDurable(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	assert.Len(t, entries, 1, "no temporary files left")
 	assert.Error(t, WriteFileDurable(filepath.Join(dir, "missing", "f"), nil, 0o600))
+	require.NoError(t, SyncFS(dir))
+	assert.Error(t, SyncFS(filepath.Join(dir, "missing")))
 }
 
 func TestBundledRecoveryTimeTakesTheLatestStart(t *testing.T) {

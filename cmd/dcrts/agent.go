@@ -28,6 +28,7 @@ type Paths struct {
 	Data    string // mount point of the data disk
 	Servers string // installed server builds
 	Run     string // per-boot runtime files (tmpfs)
+	Warm    string // throwaway data for warming a server up (root disk)
 	Log     string // the agent's log file
 }
 
@@ -36,6 +37,7 @@ var defaultPaths = Paths{
 	Data:    serverkind.GuestDataDir,
 	Servers: serverkind.GuestServersDir,
 	Run:     serverkind.GuestRunDir,
+	Warm:    serverkind.GuestWarmDir,
 	Log:     serverkind.GuestAgentLog,
 }
 

@@ -801,7 +801,7 @@ func TestBootTimeCheck(t *testing.T) {
 func tempPaths(t *testing.T) Paths {
 	dir := t.TempDir()
 	return Paths{State: filepath.Join(dir, "state"), Data: filepath.Join(dir, "data"), Run: filepath.Join(dir, "run"),
-		Servers: filepath.Join(dir, "servers"), Log: filepath.Join(dir, "dcrts.log")}
+		Servers: filepath.Join(dir, "servers"), Warm: filepath.Join(dir, "warm"), Log: filepath.Join(dir, "dcrts.log")}
 }
 
 // runAgent runs a's session loop until the test ends.

@@ -48,11 +48,11 @@ func (m *serverManager) Prepare(ctx context.Context, spec *pb.ProvisionServer) (
 	}
 	g, ok := k.(serverkind.Gated)
 	if !ok {
-		return nil, fmt.Errorf("prepare: %s cannot be started ahead", k.Name())
+		return m.warm(ctx, k, spec)
 	}
 	cmd, release, ok := g.GatedCommand(in)
 	if !ok {
-		return nil, fmt.Errorf("prepare: %s has no start gate (server.start_gate in its spec)", k.Name())
+		return m.warm(ctx, k, spec)
 	}
 	if release != pb.GateRelease_GATE_RELEASE_STDIN_LINE {
 		return nil, fmt.Errorf("prepare: %s: unknown start gate release %v", k.Name(), release)

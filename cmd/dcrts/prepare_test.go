@@ -119,11 +119,7 @@ func TestPreparedServerThatExitsIsReported(t *testing.T) {
 
 func TestPrepareRefusals(t *testing.T) {
 	m, _ := testManager(t)
-	spec := gatedSpec(t)
-	spec.Server.StartGate = nil
-	_, err := m.Prepare(t.Context(), spec)
-	assert.ErrorContains(t, err, "no start gate")
-	_, err = m.Prepare(t.Context(), nil)
+	_, err := m.Prepare(t.Context(), nil)
 	assert.ErrorContains(t, err, "no provisioning spec")
 	_, err = m.Prepare(t.Context(), &pb.ProvisionServer{Kind: serverkind.Bundled})
 	assert.ErrorContains(t, err, "version", "an uploaded server needs its installed build")

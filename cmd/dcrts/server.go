@@ -51,10 +51,12 @@ type serverManager struct {
 	// prepared is the server started ahead on a standby (prepare.go),
 	// until the attach releases it.
 	prepared *preparedServer
+	// warmPort is where a warm-up's throwaway server listens (warm.go).
+	warmPort int
 }
 
 func newServerManager(paths Paths, log *slog.Logger, emit func(*pb.Event), hs *health.Server) (*serverManager, error) {
-	m := &serverManager{paths: paths, log: log, emit: emit, health: hs}
+	m := &serverManager{paths: paths, log: log, emit: emit, health: hs, warmPort: warmPort}
 	spec, err := loadSpec(filepath.Join(paths.State, specFile))
 	if err != nil {
 		return nil, err

@@ -773,7 +773,10 @@ type ProvisionResult struct {
 	// prestarted (AttachServer): the server is the process PrepareServer
 	// started ahead, released at the attach; false when it was started
 	// there (none was prepared, it had exited, or its spec differs).
-	Prestarted    bool `protobuf:"varint,5,opt,name=prestarted,proto3" json:"prestarted,omitempty"`
+	Prestarted bool `protobuf:"varint,5,opt,name=prestarted,proto3" json:"prestarted,omitempty"`
+	// warmed (PrepareServer of a spec without a start gate): the server ran
+	// once on a throwaway data directory and was killed; pid is 0.
+	Warmed        bool `protobuf:"varint,6,opt,name=warmed,proto3" json:"warmed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,6 +828,13 @@ func (x *ProvisionResult) GetSeconds() float64 {
 func (x *ProvisionResult) GetPrestarted() bool {
 	if x != nil {
 		return x.Prestarted
+	}
+	return false
+}
+
+func (x *ProvisionResult) GetWarmed() bool {
+	if x != nil {
+		return x.Warmed
 	}
 	return false
 }
@@ -2464,8 +2474,14 @@ func (x *AttachServer) GetSpec() *ProvisionServer {
 // bundled server's: seconds under TCG) is paid before the crash. An
 // AttachServer with the same spec releases it after the mount instead of
 // starting a process. Answered with a ProvisionResult (pid) once the
-// process waits at its gate; an error if the spec has no start gate or
-// the process exits first.
+// process waits at its gate; an error if the process exits first.
+//
+// A spec without a start gate is warmed instead: its server runs once on a
+// throwaway data directory on the root disk (initialised by the spec's
+// init commands the first time), until it accepts a connection, and is
+// killed, so that the real start after the attach finds its code in the
+// page cache and translated by QEMU (a restored standby starts with
+// neither). Answered with ProvisionResult.warmed.
 type PrepareServer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Spec          *ProvisionServer       `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
@@ -2952,13 +2968,14 @@ const file_crashrig_proto_rawDesc = "" +
 	"\rInstallResult\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"{\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"\x93\x01\n" +
 	"\x0fProvisionResult\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
 	"\aseconds\x18\x04 \x01(\x01R\aseconds\x12\x1e\n" +
 	"\n" +
 	"prestarted\x18\x05 \x01(\bR\n" +
-	"prestartedJ\x04\b\x01\x10\x02J\x04\b\x03\x10\x04R\x04kindR\n" +
+	"prestarted\x12\x16\n" +
+	"\x06warmed\x18\x06 \x01(\bR\x06warmedJ\x04\b\x01\x10\x02J\x04\b\x03\x10\x04R\x04kindR\n" +
 	"guest_port\"A\n" +
 	"\n" +
 	"ExecResult\x12\x1b\n" +

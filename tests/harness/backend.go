@@ -105,10 +105,10 @@ type SampledState struct {
 
 // CrashPreparer is implemented by a Nemesis that needs something ready
 // before it can crash (the standby restart: a standby machine to take
-// over). The harness calls it in every cycle before the wait for the
-// crash, with the workloads running, so that what it waits for is not
-// counted in the crash's recovery; a slow host then shows as fewer
-// cycles, never as a slow recovery.
+// over). The harness calls it in every cycle during the wait for the
+// crash, with the workloads running, and crashes once both are over, so
+// that what it waits for is not counted in the crash's recovery; a slow
+// host then shows as fewer cycles, never as a slow recovery.
 type CrashPreparer interface {
 	PrepareCrash(ctx context.Context) error
 }

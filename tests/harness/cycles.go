@@ -62,15 +62,20 @@ func (r *run) cycles(ctx context.Context, clients []*workloadClient) error {
 		// panics; stopClients then re-raises the panic here.
 		var faultEnded time.Time
 		var err error
+		// The nemesis gets ready during the wait: the crash comes after
+		// both.
+		prepared := func() error { return nil }
 		if why == keepGoing {
-			err = r.prepareCrash(cctx, cycle)
+			prepared = r.prepareCrash(cctx, cycle)
 		}
 		switch {
-		case err != nil:
 		case faults != nil && why == keepGoing:
 			faultEnded, err = r.faultWindow(cctx, cycle, wait, faults.plan(wait))
 		default:
 			err = workload.Sleep(cctx, wait)
+		}
+		if perr := prepared(); err == nil {
+			err = perr
 		}
 		if err != nil {
 			interrupted := cctx.Err() != nil // before stopClients cancels it
@@ -240,18 +245,25 @@ func (r *run) tooSlow(checks time.Duration) string {
 	return b.String()
 }
 
-// prepareCrash lets a CrashPreparer nemesis get ready (traffic running).
-func (r *run) prepareCrash(ctx context.Context, cycle int) error {
+// prepareCrash starts a CrashPreparer nemesis getting ready (traffic
+// running) and returns the wait for it, which the caller calls once, after
+// the cycle's own wait; a preparation that outlasts it delays the crash
+// and is logged.
+func (r *run) prepareCrash(ctx context.Context, cycle int) (wait func() error) {
 	p, ok := r.d.Nemesis.(CrashPreparer)
 	if !ok {
-		return nil
+		return func() error { return nil }
 	}
-	start := time.Now()
-	err := p.PrepareCrash(ctx)
-	if w := time.Since(start); w > time.Second {
-		r.d.Logf("cycle %d: waited %v for the nemesis to be ready to crash (traffic running)", cycle, w.Round(time.Millisecond))
+	done := make(chan error, 1)
+	go func() { done <- p.PrepareCrash(ctx) }()
+	return func() error {
+		start := time.Now()
+		err := <-done
+		if w := time.Since(start); w > time.Second {
+			r.d.Logf("cycle %d: waited %v more for the nemesis to be ready to crash (traffic running)", cycle, w.Round(time.Millisecond))
+		}
+		return err
 	}
-	return err
 }
 
 func (r *run) crash(ctx context.Context, cycle int) (report.CrashReport, error) {
