@@ -310,7 +310,7 @@ func (vm *VM) syncStandbyInstalls(ctx context.Context, q *qemuVM) error {
 // attach releases it; any other is warmed up, run once on a throwaway
 // directory of q's root disk and killed (its code then in q's page cache
 // and translated). It returns once that is done or a call already under
-// way is.
+// way is. A failure costs only the gain: the attach starts the server.
 func (vm *VM) prepareStandbyServer(ctx context.Context, q *qemuVM) error {
 	vm.mu.Lock()
 	spec, s := vm.spec, q.standbySess

@@ -138,7 +138,14 @@ func (vm *VM) makeTemplate(ctx context.Context, n int) (*standbyTemplate, error)
 	}
 	booted := time.Since(start)
 	if err := vm.prepareStandbyServer(ctx, q); err != nil {
-		return fail(err)
+		vm.mu.Lock()
+		warmUp := vm.spec.GetServer().GetStartGate() == nil
+		vm.mu.Unlock()
+		if !warmUp || ctx.Err() != nil {
+			return fail(err)
+		}
+		// Only the warm-up's gain is lost (standbys skip it from now on).
+		vm.logf("VM %s: standby template %d: %v", vm.ID, n, err)
 	}
 	vm.mu.Lock()
 	s := q.standbySess
