@@ -26,7 +26,7 @@ func TestMachineArgs(t *testing.T) {
 	assert.Contains(t, joined, "-drive file=b,,c.raw,if=none,id=disk1,format=raw,cache=none -device virtio-blk-pci,drive=disk1,addr=0x6",
 		"second disk gets the next PCI slot; commas in paths are escaped")
 	assert.Contains(t, joined, "-chardev socket,id=qmp0,path=/run/q.sock,server=on,wait=off -mon chardev=qmp0,mode=control")
-	assert.Contains(t, joined, "-accel tcg,tb-size=64")
+	assert.Contains(t, joined, "-accel tcg,tb-size=256")
 	assert.Contains(t, joined, "-no-reboot")
 	assert.NotContains(t, joined, "-cpu host", "TCG has no host CPU model")
 	assert.Contains(t, joined, "-fw_cfg name=opt/crashrig/agent,file=/vm/agent,,1.cfg")

@@ -38,7 +38,7 @@ func TestRenderScripts(t *testing.T) {
 		`-initrd "${DIR}/initrd.img"`,
 		`-drive "file=${DIR}/disk.qcow2,if=none,id=disk0,format=qcow2"`,
 		`-device virtio-blk-pci,drive=disk0,addr=0x5`,
-		`-accel tcg,tb-size=64`,
+		`-accel tcg,tb-size=256`,
 		`-device virtio-rng-pci,addr=0x4`,
 		`hostfwd=tcp:127.0.0.1:40022-:22,hostfwd=tcp:127.0.0.1:43306-:3306`,
 		`-L /usr/share/qemu`,
