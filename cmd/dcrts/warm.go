@@ -66,8 +66,8 @@ func (m *serverManager) warm(ctx context.Context, k serverkind.Kind, spec *pb.Pr
 		return nil, fmt.Errorf("prepare: warm %s up: %w", k.Name(), err)
 	}
 	// What the throwaway server wrote goes to the disk now, not during
-	// the attach, whose own sync of the root file system (restore) it
-	// would slow down.
+	// the attach, whose durable writes of the config and provisioning
+	// (fsyncs on the same file system) it would slow down.
 	if err := serverkind.SyncFS(m.paths.Warm); err != nil {
 		return nil, fmt.Errorf("prepare: warm %s up: %w", k.Name(), err)
 	}
