@@ -153,9 +153,9 @@ func TestPortProxyFollowsTheMachine(t *testing.T) {
 	assert.Error(t, err, "a closed proxy accepts nothing")
 }
 
-// A standby prepares the VM's server once per provisioning: one with a
-// start gate is started ahead, any other warmed up (the agent says which).
-func TestStandbyPreparesTheServerOncePerProvisioning(t *testing.T) {
+// connectedFakeStandby is withFakeStandby with the standby's fake agent
+// connected and welcomed, its session the standby's.
+func connectedFakeStandby(t *testing.T) (*VM, *qemuVM, *fakeAgent) {
 	cp, vm, sb := withFakeStandby(t)
 	st := dialAgent(t, cp, &pb.Hello{VmId: sb.agentID, Token: vm.Token(), BootId: "boot-sb"})
 	st.welcome(t)
@@ -164,6 +164,13 @@ func TestStandbyPreparesTheServerOncePerProvisioning(t *testing.T) {
 		defer vm.mu.Unlock()
 		return sb.standbySess != nil
 	}, 10*time.Second, 10*time.Millisecond)
+	return vm, sb, st
+}
+
+// A standby prepares the VM's server once per provisioning: one with a
+// start gate is started ahead, any other warmed up (the agent says which).
+func TestStandbyPreparesTheServerOncePerProvisioning(t *testing.T) {
+	vm, sb, st := connectedFakeStandby(t)
 	var prepares atomic.Int32
 	st.serve(func(c *pb.Command) []*pb.Result {
 		if c.GetPrepareServer() == nil {
@@ -204,14 +211,7 @@ func TestStandbyPreparesTheServerOncePerProvisioning(t *testing.T) {
 // (each would fail, and be waited for, in turn): they count as prepared
 // and the attach starts the server cold.
 func TestAFailedWarmUpIsNotRepeated(t *testing.T) {
-	cp, vm, sb := withFakeStandby(t)
-	st := dialAgent(t, cp, &pb.Hello{VmId: sb.agentID, Token: vm.Token(), BootId: "boot-sb"})
-	st.welcome(t)
-	require.Eventually(t, func() bool {
-		vm.mu.Lock()
-		defer vm.mu.Unlock()
-		return sb.standbySess != nil
-	}, 10*time.Second, 10*time.Millisecond)
+	vm, sb, st := connectedFakeStandby(t)
 	var prepares atomic.Int32
 	st.serve(func(c *pb.Command) []*pb.Result {
 		prepares.Add(1)
